@@ -1,0 +1,1 @@
+//! Compatibility tests that drive the servers with real third-party clients and recorded Java traffic.

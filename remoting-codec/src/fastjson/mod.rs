@@ -1,0 +1,1 @@
+//! fastjson-compatible JSON. Filled in by the fastjson work.

@@ -1,0 +1,1 @@
+//! Message encodings. Filled in by the message work.
