@@ -161,6 +161,28 @@ pub struct KvTable {
     pub table: BTreeMap<String, String>,
 }
 
+/// `SubscriptionData`: what a consumer group subscribes to on one topic (heartbeats, connection
+/// listings, consumerFilter.json). Java's sets are kept as lists so their order survives a
+/// read-then-write; `filterClassSource` is never serialized by Java and is not modelled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionData {
+    #[serde(default)]
+    pub class_filter_mode: bool,
+    #[serde(default)]
+    pub code_set: Vec<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_string: Option<String>,
+    #[serde(default)]
+    pub sub_version: i64,
+    #[serde(default)]
+    pub tags_set: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@
 
 pub mod common;
 
-pub use common::{DataVersion, KvTable, MessageQueue, TopicConfig, TopicFilterType};
+pub use common::{
+    DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
+};
 
 /// Permission bits of topics and brokers (`PermName`).
 pub mod perm {
