@@ -154,6 +154,24 @@ impl TopicConfig {
     }
 }
 
+/// `TopicConfigSerializeWrapper`: a broker's topic table with its data version. It is the body of
+/// GET_ALL_TOPIC_CONFIG, the core of REGISTER_BROKER, and the content of `config/topics.json`.
+/// The 5.x static-topic mapping fields are kept as raw JSON so that they survive a round trip.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicConfigSerializeWrapper {
+    #[serde(default)]
+    pub data_version: DataVersion,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping_data_version: Option<DataVersion>,
+    #[serde(default)]
+    pub topic_config_table: BTreeMap<String, TopicConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_queue_mapping_detail_map: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_queue_mapping_info_map: Option<serde_json::Value>,
+}
+
 /// `KVTable`: a string map in a `table` field (broker runtime info, namesrv KV listings).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvTable {
