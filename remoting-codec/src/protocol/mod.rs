@@ -5,7 +5,12 @@
 //! structs derive serde with Java's property names and are read and written through
 //! [`crate::fastjson`].
 
+pub mod broker_admin;
 pub mod common;
+pub mod config_files;
+pub mod consumer_admin;
+pub mod group_admin;
+pub mod topic_admin;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
