@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::common::DataVersion;
 
@@ -137,6 +137,22 @@ impl ConsumerFilterData {
 pub struct BloomFilterData {
     #[serde(default)]
     pub bit_num: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A Java `int[]`: written without line breaks even in the pretty form.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "inline_opt_seq"
+    )]
     pub bit_pos: Option<Vec<i32>>,
+}
+
+/// [`crate::fastjson::inline_seq`] for a nullable Java `Set` or primitive array.
+pub(crate) fn inline_opt_seq<T: Serialize, S: Serializer>(
+    items: &Option<Vec<T>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match items {
+        Some(items) => crate::fastjson::inline_seq(items, serializer),
+        None => serializer.serialize_none(),
+    }
 }

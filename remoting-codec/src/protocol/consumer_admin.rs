@@ -180,7 +180,7 @@ pub struct Connection {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerConnection {
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::fastjson::inline_seq")]
     pub connection_set: Vec<Connection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consume_from_where: Option<ConsumeFromWhere>,
@@ -196,7 +196,7 @@ pub struct ConsumerConnection {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProducerConnection {
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::fastjson::inline_seq")]
     pub connection_set: Vec<Connection>,
 }
 

@@ -87,8 +87,12 @@ pub struct SubscriptionGroupConfig {
     pub retry_max_times: i32,
     #[serde(default = "default_retry_queue_nums")]
     pub retry_queue_nums: i32,
-    /// 5.x; null (absent) unless set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// 5.x; null (absent) unless set. A Java `Set`: no line breaks in the pretty form.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::config_files::inline_opt_seq"
+    )]
     pub subscription_data_set: Option<Vec<SimpleSubscriptionData>>,
     #[serde(default = "default_which_broker_when_consume_slowly")]
     pub which_broker_when_consume_slowly: i64,
@@ -171,7 +175,8 @@ pub struct GroupRetryPolicy {
 /// delay levels from 1 s (index = reconsumeTimes + 2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomizedRetryPolicy {
-    #[serde(default)]
+    /// A Java `long[]`: no line breaks in the pretty form.
+    #[serde(default, serialize_with = "crate::fastjson::inline_seq")]
     pub next: Vec<i64>,
 }
 

@@ -235,7 +235,7 @@ pub struct TopicStatsTable {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupList {
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::fastjson::inline_seq")]
     pub group_list: Vec<String>,
 }
 
