@@ -79,7 +79,9 @@ impl BatchEntry {
 }
 
 /// Encodes a batch body.
-pub fn encode_batch<'a>(entries: impl IntoIterator<Item = &'a BatchEntry>) -> Result<Bytes, MessageError> {
+pub fn encode_batch<'a>(
+    entries: impl IntoIterator<Item = &'a BatchEntry>,
+) -> Result<Bytes, MessageError> {
     let mut out = BytesMut::new();
     for entry in entries {
         entry.encode_into(&mut out)?;
@@ -117,7 +119,8 @@ impl BatchEntries {
         if buf.len() < FIXED_LEN - 2 {
             return Err(truncated("batch entry header", FIXED_LEN - 2, buf.len()));
         }
-        let int_at = |pos: usize| i32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]);
+        let int_at =
+            |pos: usize| i32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]);
         let total = int_at(0);
         let flag = int_at(12);
         let body_len = int_at(16);
@@ -179,11 +182,18 @@ mod tests {
     #[test]
     fn round_trip_and_truncation() {
         let entries = vec![
-            BatchEntry::new(0, &b"one"[..], MessageProperties::parse("UNIQ_KEY\u{1}A\u{2}TAGS\u{1}t")),
+            BatchEntry::new(
+                0,
+                &b"one"[..],
+                MessageProperties::parse("UNIQ_KEY\u{1}A\u{2}TAGS\u{1}t"),
+            ),
             BatchEntry::new(7, Bytes::new(), MessageProperties::new()),
         ];
         let body = encode_batch(&entries).unwrap();
-        assert_eq!(body.len(), entries.iter().map(BatchEntry::encoded_len).sum::<usize>());
+        assert_eq!(
+            body.len(),
+            entries.iter().map(BatchEntry::encoded_len).sum::<usize>()
+        );
         assert_eq!(decode_batch(&body).unwrap(), entries);
         for cut in 0..body.len() {
             if cut != entries[0].encoded_len() && cut != 0 {

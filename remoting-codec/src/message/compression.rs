@@ -71,7 +71,11 @@ impl CompressionType {
 
 /// The body as the application sees it: inflated when sysFlag has the compressed flag, shared
 /// unchanged otherwise.
-pub fn decompress_body(body: &Bytes, sys_flag: i32, max_size: usize) -> Result<Bytes, MessageError> {
+pub fn decompress_body(
+    body: &Bytes,
+    sys_flag: i32,
+    max_size: usize,
+) -> Result<Bytes, MessageError> {
     if sys_flag & COMPRESSED_FLAG == 0 {
         return Ok(body.clone());
     }
@@ -84,7 +88,9 @@ pub fn decompress_body(body: &Bytes, sys_flag: i32, max_size: usize) -> Result<B
 /// Inflates a zlib stream, refusing output larger than `max_size`.
 pub fn inflate_zlib(data: &[u8], max_size: usize) -> Result<Vec<u8>, MessageError> {
     let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(max_size));
-    let limit = u64::try_from(max_size).unwrap_or(u64::MAX).saturating_add(1);
+    let limit = u64::try_from(max_size)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
     ZlibDecoder::new(data)
         .take(limit)
         .read_to_end(&mut out)
@@ -128,7 +134,10 @@ mod tests {
             decompress_body(&z, 0x201, 1 << 20),
             Err(MessageError::UnsupportedCompression(CompressionType::Zstd))
         );
-        assert!(matches!(decompress_body(&Bytes::from_static(b"junk"), 1, 100), Err(MessageError::Decompress(_))));
+        assert!(matches!(
+            decompress_body(&Bytes::from_static(b"junk"), 1, 100),
+            Err(MessageError::Decompress(_))
+        ));
     }
 
     #[test]
@@ -136,7 +145,10 @@ mod tests {
         let zeros = vec![0u8; 10 << 20];
         let z = compress_zlib(&zeros, 9);
         assert!(z.len() < 20_000);
-        assert_eq!(inflate_zlib(&z, 1 << 20), Err(MessageError::DecompressedTooLarge(1 << 20)));
+        assert_eq!(
+            inflate_zlib(&z, 1 << 20),
+            Err(MessageError::DecompressedTooLarge(1 << 20))
+        );
         assert_eq!(inflate_zlib(&z, 10 << 20).unwrap().len(), 10 << 20);
     }
 }

@@ -37,7 +37,7 @@ pub fn bytes_to_hex(bytes: &[u8]) -> String {
 /// `string2bytes` silently produces garbage instead).
 pub fn hex_to_bytes(hex: &str) -> Option<Vec<u8>> {
     let hex = hex.as_bytes();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.chunks_exact(2)
@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(java_string_hash_code("polygenelubricants"), i32::MIN);
         // U+1F600 is two UTF-16 units: 0xD83D 0xDE00.
         assert_eq!(java_string_hash_code("\u{1F600}"), 0xD83D * 31 + 0xDE00);
-        assert_eq!(tags_string_to_tags_code(Some("polygenelubricants")), i32::MIN as i64);
+        assert_eq!(
+            tags_string_to_tags_code(Some("polygenelubricants")),
+            i32::MIN as i64
+        );
         assert_eq!(tags_string_to_tags_code(Some("")), 0);
     }
 

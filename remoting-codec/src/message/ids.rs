@@ -103,7 +103,8 @@ impl FromStr for ClientMessageId {
 
     /// 32 hex digits (IPv4 client) or 56 (IPv6), as `getIPFromID` tells them apart.
     fn from_str(id: &str) -> Result<Self, MessageError> {
-        let bytes = hex_to_bytes(id).ok_or_else(|| MessageError::InvalidMessageId(id.to_owned()))?;
+        let bytes =
+            hex_to_bytes(id).ok_or_else(|| MessageError::InvalidMessageId(id.to_owned()))?;
         let ip_len = match bytes.len() {
             16 => 4,
             28 => 16,
@@ -133,7 +134,13 @@ pub struct MessageClientIdSetter {
 }
 
 impl MessageClientIdSetter {
-    pub fn new(ip: IpAddr, pid: i32, class_loader_hash: i32, now_ms: i64, utc_offset_secs: i32) -> Self {
+    pub fn new(
+        ip: IpAddr,
+        pid: i32,
+        class_loader_hash: i32,
+        now_ms: i64,
+        utc_offset_secs: i32,
+    ) -> Self {
         let mut fixed = Vec::with_capacity(22);
         push_ip(&mut fixed, ip);
         fixed.extend_from_slice(&(pid as i16).to_be_bytes());
@@ -240,7 +247,9 @@ mod tests {
         assert_eq!(v6.to_string().len(), 56);
         assert_eq!(v6.to_string().parse::<OffsetMessageId>().unwrap(), v6);
         assert!("7F000001".parse::<OffsetMessageId>().is_err());
-        assert!("7F00000100012A9F00000000000000C4".parse::<OffsetMessageId>().is_err());
+        assert!("7F00000100012A9F00000000000000C4"
+            .parse::<OffsetMessageId>()
+            .is_err());
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! drops the `\u{2}` after the last pair (every record the 4.9.8 broker stores, every 4.9.8
 //! client send), 5.x keeps it after every pair. [`MessageProperties`] remembers which form it was
 //! parsed from so that a decode followed by an encode reproduces the bytes.
+//!
+//! Duplicate names do occur in stored records: the 4.9.8 broker appends the batch-level
+//! properties (`CLUSTER`, `WAIT`) to each message of a batch, which already has `WAIT`. So the
+//! map keeps every parsed pair in order and lookups return the last one (Java's "later wins").
 
 use std::fmt;
 
@@ -21,8 +25,8 @@ pub const PROPERTY_SEPARATOR: char = '\u{2}';
 /// The properties length is a Java `short` in every layout.
 pub const MAX_PROPERTIES_LENGTH: usize = i16::MAX as usize;
 
-/// An insertion-ordered property map. Lookups are linear: a message has a handful of
-/// properties, and the order must survive a round trip anyway.
+/// An insertion-ordered property map that keeps duplicate names as parsed. Lookups are linear:
+/// a message has a handful of properties, and the order must survive a round trip anyway.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct MessageProperties {
     entries: Vec<(String, String)>,
@@ -44,7 +48,7 @@ impl MessageProperties {
         for segment in s.split(PROPERTY_SEPARATOR) {
             if let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
                 if !name.is_empty() && !value.is_empty() {
-                    props.insert(name, value);
+                    props.entries.push((name.to_owned(), value.to_owned()));
                 }
             }
         }
@@ -93,7 +97,11 @@ impl MessageProperties {
 
     /// Length in bytes of [`encode`](Self::encode)'s output.
     pub fn encoded_len(&self) -> usize {
-        let pairs: usize = self.entries.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let pairs: usize = self
+            .entries
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 2)
+            .sum();
         if pairs > 0 && !self.trailing_separator {
             pairs - 1
         } else {
@@ -101,36 +109,68 @@ impl MessageProperties {
         }
     }
 
+    /// The value of `name`; with duplicates, the last one (as Java's map would hold).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.entries
             .iter()
+            .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.get(name).is_some()
+        self.entries.iter().any(|(k, _)| k == name)
     }
 
-    /// Sets `name`; an existing entry keeps its position and takes the new value.
+    /// Sets `name`: an existing entry keeps its position and takes the new value (duplicates of
+    /// it are dropped); a new name goes last.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let name = name.into();
         let value = value.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == name) {
-            Some(slot) => slot.1 = value,
+        match self.entries.iter().position(|(k, _)| *k == name) {
+            Some(first) => {
+                self.entries[first].1 = value;
+                let mut i = 0;
+                self.entries.retain(|(k, _)| {
+                    i += 1;
+                    i - 1 <= first || *k != name
+                });
+            }
             None => self.entries.push((name, value)),
         }
     }
 
+    /// Removes every entry of `name`, returning the value [`get`](Self::get) would have given.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        let pos = self.entries.iter().position(|(k, _)| k == name)?;
-        Some(self.entries.remove(pos).1)
+        let mut last = None;
+        self.entries.retain_mut(|(k, v)| {
+            if k == name {
+                last = Some(std::mem::take(v));
+                false
+            } else {
+                true
+            }
+        });
+        last
     }
 
+    /// Appends `other`'s pairs after ours, keeping duplicates: what the 4.9.8 broker does to
+    /// each message of a batch with the batch-level properties (it writes our string, a `\u{2}`
+    /// unless ours already ends with one, then `other`'s string).
+    pub fn append(&mut self, other: &MessageProperties) {
+        if other.entries.is_empty() {
+            return;
+        }
+        self.entries.extend(other.entries.iter().cloned());
+        self.trailing_separator = other.trailing_separator;
+    }
+
+    /// The pairs in written order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The number of pairs written, duplicates included.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -169,7 +209,7 @@ impl MessageProperties {
     /// `WAIT`: true unless present and not `true` (Java's `isWaitStoreMsgOK`).
     pub fn wait_store_msg_ok(&self) -> bool {
         self.get(PROPERTY_WAIT_STORE_MSG_OK)
-            .map_or(true, |v| v.eq_ignore_ascii_case("true"))
+            .is_none_or(|v| v.eq_ignore_ascii_case("true"))
     }
 
     /// `TRAN_MSG` parsed like Java's `Boolean.parseBoolean`.
@@ -247,19 +287,46 @@ mod tests {
 
     #[test]
     fn java_parse_rules() {
-        let p = MessageProperties::parse("a\u{1}1\u{2}\u{2}b\u{1}\u{2}\u{1}x\u{2}c\u{1}3\u{1}4\u{2}a\u{1}9");
-        assert_eq!(p.iter().collect::<Vec<_>>(), [("a", "9"), ("c", "3\u{1}4")]);
+        let p = MessageProperties::parse(
+            "a\u{1}1\u{2}\u{2}b\u{1}\u{2}\u{1}x\u{2}c\u{1}3\u{1}4\u{2}a\u{1}9",
+        );
+        assert_eq!(
+            p.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("c", "3\u{1}4"), ("a", "9")]
+        );
+        assert_eq!(p.get("a"), Some("9"));
+        let mut q = p.clone();
+        q.insert("a", "2");
+        assert_eq!(q.iter().collect::<Vec<_>>(), [("a", "2"), ("c", "3\u{1}4")]);
+        assert_eq!(p.clone().remove("a").as_deref(), Some("9"));
         assert!(!p.trailing_separator());
         assert!(MessageProperties::parse("ab").is_empty());
     }
 
     #[test]
     fn both_write_forms_round_trip() {
-        for s in ["KEYS\u{1}K-1 K-2\u{2}TAGS\u{1}TagA", "UNIQ_KEY\u{1}X\u{2}WAIT\u{1}true\u{2}", ""] {
+        for s in [
+            "KEYS\u{1}K-1 K-2\u{2}TAGS\u{1}TagA",
+            "UNIQ_KEY\u{1}X\u{2}WAIT\u{1}true\u{2}",
+            "",
+        ] {
             let p = MessageProperties::parse(s);
             assert_eq!(p.encode(), s);
             assert_eq!(p.encoded_len(), s.len());
         }
+    }
+
+    #[test]
+    fn batch_append_keeps_duplicates() {
+        let mut entry = MessageProperties::parse("bidx\u{1}0\u{2}WAIT\u{1}true");
+        entry.append(&MessageProperties::parse("CLUSTER\u{1}C\u{2}WAIT\u{1}true"));
+        assert_eq!(
+            entry.encode(),
+            "bidx\u{1}0\u{2}WAIT\u{1}true\u{2}CLUSTER\u{1}C\u{2}WAIT\u{1}true"
+        );
+        let mut v5 = MessageProperties::parse("a\u{1}1\u{2}");
+        v5.append(&MessageProperties::parse("CLUSTER\u{1}C"));
+        assert_eq!(v5.encode(), "a\u{1}1\u{2}CLUSTER\u{1}C");
     }
 
     #[test]

@@ -85,12 +85,35 @@ pub fn cal_msg_length(
     topic_length: usize,
     properties_length: usize,
 ) -> usize {
-    let born_host = if sys_flag & BORNHOST_V6_FLAG == 0 { 8 } else { 20 };
-    let store_host = if sys_flag & STOREHOSTADDRESS_V6_FLAG == 0 { 8 } else { 20 };
-    4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + born_host + 8 + store_host + 4 + 8
-        + 4 + body_length
-        + version.topic_length_size() + topic_length
-        + 2 + properties_length
+    let born_host = if sys_flag & BORNHOST_V6_FLAG == 0 {
+        8
+    } else {
+        20
+    };
+    let store_host = if sys_flag & STOREHOSTADDRESS_V6_FLAG == 0 {
+        8
+    } else {
+        20
+    };
+    4 + 4
+        + 4
+        + 4
+        + 4
+        + 8
+        + 8
+        + 4
+        + 8
+        + born_host
+        + 8
+        + store_host
+        + 4
+        + 8
+        + 4
+        + body_length
+        + version.topic_length_size()
+        + topic_length
+        + 2
+        + properties_length
 }
 
 /// One commitlog record (Java's `MessageExt` as the store holds it). The body is kept as stored:
@@ -146,11 +169,15 @@ impl Default for StoredMessage {
 }
 
 /// What a position in the commitlog holds.
+// Boxing the message would cost an allocation per record for a value that is matched at once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     Message(StoredMessage),
     /// End-of-file filler; `total_size` is the rest of the file, to be skipped.
-    Blank { total_size: i32 },
+    Blank {
+        total_size: i32,
+    },
 }
 
 /// Decodes the record at the start of `buf` (which may continue with further records). The body
@@ -191,7 +218,8 @@ pub fn decode_record(buf: &Bytes) -> Result<Record, MessageError> {
     };
     let topic_len = non_negative("TOPICLENGTH", topic_len)?;
     let topic = r.slice("TOPIC", topic_len)?;
-    let topic = String::from_utf8(topic.to_vec()).map_err(|_| MessageError::InvalidUtf8("TOPIC"))?;
+    let topic =
+        String::from_utf8(topic.to_vec()).map_err(|_| MessageError::InvalidUtf8("TOPIC"))?;
     let prop_len = i16::from_be_bytes(r.take::<2>("PROPERTIESLENGTH")?) as i64;
     let prop_len = non_negative("PROPERTIESLENGTH", prop_len)?;
     let props = r.slice("PROPERTIES", prop_len)?;
@@ -354,7 +382,13 @@ impl StoredMessage {
             return Err(too_long("TOPIC", self.topic.len(), max_topic));
         }
         let sys_flag = self.effective_sys_flag();
-        let size = cal_msg_length(version, sys_flag, self.body.len(), self.topic.len(), props.len());
+        let size = cal_msg_length(
+            version,
+            sys_flag,
+            self.body.len(),
+            self.topic.len(),
+            props.len(),
+        );
         if size > i32::MAX as usize {
             return Err(too_long("record", size, i32::MAX as usize));
         }
