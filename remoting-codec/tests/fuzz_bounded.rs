@@ -64,7 +64,10 @@ impl Rng {
 }
 
 fn iterations() -> usize {
-    std::env::var("FUZZ_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000)
+    std::env::var("FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000)
 }
 
 /// Mutations that hit the interesting places: length fields, the type byte, header contents.
@@ -114,7 +117,10 @@ fn decode_all(codec: &mut RemotingCodec, input: &[u8]) {
     while let Ok(Some(cmd)) = codec.decode(&mut buf) {
         // Whatever decoded must also encode and decode again.
         let again = RemotingCommand::decode_frame(cmd.to_frame().slice(4..));
-        assert!(again.is_ok(), "re-decode of a decoded frame failed: {again:?}");
+        assert!(
+            again.is_ok(),
+            "re-decode of a decoded frame failed: {again:?}"
+        );
     }
 }
 
@@ -143,7 +149,10 @@ fn frame_decoder_survives_arbitrary_and_mutated_input() {
         MEASURING.with(|m| m.set(false));
     }
     let peak = PEAK.load(Ordering::Relaxed);
-    assert!(peak <= 2 * LIMIT + 4096, "an allocation of {peak} bytes exceeds the frame limit");
+    assert!(
+        peak <= 2 * LIMIT + 4096,
+        "an allocation of {peak} bytes exceeds the frame limit"
+    );
 }
 
 #[test]

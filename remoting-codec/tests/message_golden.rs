@@ -266,3 +266,35 @@ fn recorded_uniq_keys_parse() {
     }
     assert!(n >= 200, "{n}");
 }
+
+#[test]
+fn send_header_properties_re_encode_in_both_java_forms() {
+    let (mut without_trailing, mut with_trailing) = (0, 0);
+    for f in support::golden_frames() {
+        if f.is_response()
+            || !matches!(
+                f.code(),
+                SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE
+            )
+        {
+            continue;
+        }
+        let ext = f.ext_fields().unwrap();
+        let Some(s) = ext
+            .get("i")
+            .or_else(|| ext.get("properties"))
+            .and_then(|v| v.as_str())
+        else {
+            continue;
+        };
+        let p = MessageProperties::parse(s);
+        assert_eq!(p.encode(), s, "{}", f.describe());
+        if p.trailing_separator() {
+            with_trailing += 1; // 5.3.3 clients
+        } else {
+            without_trailing += 1; // 4.9.8 clients
+        }
+    }
+    eprintln!("4.9.8 form {without_trailing}, 5.x form {with_trailing}");
+    assert!(without_trailing > 100 && with_trailing >= 10);
+}

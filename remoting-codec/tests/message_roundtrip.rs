@@ -206,3 +206,23 @@ fn blank_records_are_reported() {
     assert_eq!(items.len(), 1);
     assert!(items[0].is_err());
 }
+
+#[test]
+fn inner_batches_unwrap_into_messages() {
+    let entries = [
+        BatchEntry::new(1, &b"a"[..], MessageProperties::parse("UNIQ_KEY\u{1}A")),
+        BatchEntry::new(2, &b"b"[..], MessageProperties::parse("UNIQ_KEY\u{1}B")),
+    ];
+    let record = StoredMessage {
+        topic: "T".into(),
+        queue_offset: 10,
+        sys_flag: 0x80,
+        body: encode_batch(&entries).unwrap(),
+        ..StoredMessage::default()
+    };
+    let inner = remoting_codec::message::unwrap_inner_batch(&record).unwrap();
+    assert_eq!(inner.len(), 2);
+    assert_eq!((inner[1].queue_offset, inner[1].flag), (11, 2));
+    assert_eq!(inner[1].properties.uniq_key(), Some("B"));
+    assert_eq!(&inner[0].body[..], b"a");
+}

@@ -19,6 +19,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::properties::{MessageProperties, MAX_PROPERTIES_LENGTH};
+use super::record::StoredMessage;
 use super::MessageError;
 
 /// TOTALSIZE + MAGICCODE + BODYCRC + FLAG + BODYLEN + PROPLEN.
@@ -173,6 +174,27 @@ impl Iterator for BatchEntries {
         self.failed = result.is_err();
         Some(result)
     }
+}
+
+/// 5.x inner batch (`INNER_BATCH_FLAG` / `NEED_UNWRAP_FLAG`): one commitlog record whose body is a
+/// batch body. Splits it into the messages a 5.x consumer sees (Java's
+/// `MessageDecoder.decodeMessage(MessageExt, List)`): each entry's flag, body and properties, the
+/// record's hosts, timestamps, sysFlag and commitlog offset, and queue offsets counting up from
+/// the record's. The 4.9.8 broker never writes such records.
+pub fn unwrap_inner_batch(record: &StoredMessage) -> Result<Vec<StoredMessage>, MessageError> {
+    BatchEntries::new(&record.body)
+        .enumerate()
+        .map(|(i, entry)| {
+            let entry = entry?;
+            Ok(StoredMessage {
+                queue_offset: record.queue_offset.wrapping_add(i as i64),
+                flag: entry.flag,
+                body: entry.body,
+                properties: entry.properties,
+                ..record.clone()
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ use flate2::Compression;
 use super::sysflag::message_sys_flag::{self, COMPRESSED_FLAG};
 use super::MessageError;
 
-/// The default inflate limit: the broker's default `maxMessageSize` (4 MiB) is the largest body a
-/// client can send, and compression never applies to less, so 4× leaves ample room for text.
+/// The default inflate limit. Java producers check `maxMessageSize` (4 MiB by default) on the body
+/// before compressing it, so a genuine body inflates to at most that; 16 MiB leaves room for
+/// producers configured higher.
 pub const DEFAULT_MAX_INFLATE_SIZE: usize = 16 * 1024 * 1024;
 
 /// The compression level Java's clients use (`compressLevel`, default 5).

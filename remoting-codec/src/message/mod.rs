@@ -23,7 +23,7 @@ pub mod properties;
 pub mod record;
 pub mod sysflag;
 
-pub use batch::{decode_batch, encode_batch, BatchEntries, BatchEntry};
+pub use batch::{decode_batch, encode_batch, unwrap_inner_batch, BatchEntries, BatchEntry};
 pub use compression::{compress_zlib, decompress_body, CompressionType, DEFAULT_MAX_INFLATE_SIZE};
 pub use hash::{crc32, java_string_hash_code, tags_string_to_tags_code};
 pub use ids::{ClientMessageId, MessageClientIdSetter, OffsetMessageId};
