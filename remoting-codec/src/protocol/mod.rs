@@ -5,7 +5,15 @@
 //! structs derive serde with Java's property names and are read and written through
 //! [`crate::fastjson`].
 
+pub mod callback;
+pub mod client;
 pub mod common;
+pub mod lock;
+pub mod offset;
+pub mod pull;
+pub mod query;
+pub mod send;
+pub mod transaction;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
