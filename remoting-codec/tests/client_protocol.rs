@@ -32,6 +32,8 @@ const IGNORED_KEYS: &[&str] = &[
     UNIQUE_KEY_QUERY,
     MSG_REGION,
     TRACE_ON,
+    IS_SUPPORT_HEART_BEAT_V2,
+    IS_SUB_CHANGE,
 ];
 
 type RoundTrip = fn(&ExtFields) -> Result<ExtFields, HeaderError>;

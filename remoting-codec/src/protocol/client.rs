@@ -9,6 +9,14 @@ use serde::{Deserialize, Serialize};
 use super::common::SubscriptionData;
 use crate::remoting_header;
 
+/// `extFields` key of a 5.x broker's HEART_BEAT response: `true` tells a 5.x client it may send
+/// v2 heartbeats (only the fingerprint while subscriptions are unchanged). A 4.9.8 broker does not
+/// send it, and the client then keeps sending full heartbeats.
+pub const IS_SUPPORT_HEART_BEAT_V2: &str = "IS_SUPPORT_HEART_BEAT_V2";
+/// `extFields` key of a 5.x broker's HEART_BEAT response: whether the heartbeat changed a
+/// subscription (always `true` for a full heartbeat).
+pub const IS_SUB_CHANGE: &str = "IS_SUB_CHANGE";
+
 /// `ConsumeType`: how a consumer group consumes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ConsumeType {
