@@ -57,7 +57,7 @@ const EARLY: [&str; 16] = [
 /// Java's `MQVersion.getVersionDesc`: the enum name of an ordinal, `HIGHER_VERSION` beyond the
 /// end; `None` for a negative value (where Java would throw).
 ///
-/// After [`EARLY`] the enum is regular: each release is a `_SNAPSHOT` entry followed by the
+/// After the 16 early names the enum is regular: each release is a `_SNAPSHOT` entry followed by the
 /// release, for 3.0.1–3.0.15, 3.1.0–3.2.9, 3.3.1–3.9.9 (no `x.y.0`), then 4.0.0–5.9.9.
 pub fn version_name(ordinal: i32) -> Option<String> {
     let i = usize::try_from(ordinal).ok()?;

@@ -6,6 +6,7 @@
 //! [`crate::fastjson`].
 
 pub mod common;
+pub mod namesrv;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
