@@ -7,6 +7,7 @@
 
 pub mod common;
 pub mod namesrv;
+pub mod properties_text;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
