@@ -8,6 +8,8 @@
 pub mod common;
 pub mod namesrv;
 pub mod properties_text;
+pub mod register_broker;
+pub mod route;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
