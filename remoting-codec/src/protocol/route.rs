@@ -143,6 +143,8 @@ pub struct GetBrokerMemberGroupResponseBody {
 }
 
 /// `KVConfigSerializeWrapper`: the name server's `kvConfig.json`, `{namespace: {key: value}}`.
+/// Java writes the file compact ([`crate::fastjson::to_vec`], not the pretty form), rewriting it
+/// after every PUT_/DELETE_KV_CONFIG.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KVConfigSerializeWrapper {
