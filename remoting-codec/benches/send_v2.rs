@@ -4,14 +4,13 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use remoting_codec::code::request::SEND_MESSAGE_V2;
 use remoting_codec::protocol::send::{
     add_send_response_ext_fields, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader, DEFAULT_REGION_ID,
 };
 use remoting_codec::{RemotingCodec, RemotingCommand};
 use tokio_util::codec::{Decoder, Encoder};
-
-const SEND_MESSAGE_V2: i32 = 310;
 
 fn request_frame() -> Bytes {
     let header = SendMessageRequestHeaderV2 {

@@ -9,9 +9,13 @@ pub mod callback;
 pub mod client;
 pub mod common;
 pub mod lock;
+pub mod namesrv;
 pub mod offset;
+pub mod properties_text;
 pub mod pull;
 pub mod query;
+pub mod register_broker;
+pub mod route;
 pub mod send;
 pub mod transaction;
 

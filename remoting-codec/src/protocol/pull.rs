@@ -6,10 +6,10 @@ use crate::remoting_header;
 
 remoting_header! {
     /// `PullMessageRequestHeader` (PULL_MESSAGE 11, LITE_PULL_MESSAGE 361). `sys_flag` holds
-    /// [`pull_sys_flag`] bits; `commit_offset` piggy-backs the consumer's offset when
-    /// [`pull_sys_flag::COMMIT_OFFSET`] is set; `suspend_timeout_millis` is how long the broker
+    /// [`pull_sys_flag`](crate::message::sysflag::pull_sys_flag) bits; `commit_offset`
+    /// piggy-backs the consumer's offset when `FLAG_COMMIT_OFFSET` is set; `suspend_timeout_millis` is how long the broker
     /// may hold the request when nothing is there (long polling). `subscription` and
-    /// `expression_type` are sent only with [`pull_sys_flag::SUBSCRIPTION`]. The last three
+    /// `expression_type` are sent only with `FLAG_SUBSCRIPTION`. The last three
     /// fields are 5.x only; `proxyFrowardClientId` is Java's spelling.
     pub struct PullMessageRequestHeader {
         required consumer_group: String = "consumerGroup",
@@ -42,81 +42,5 @@ remoting_header! {
         optional topic_sys_flag: i32 = "topicSysFlag",
         optional group_sys_flag: i32 = "groupSysFlag",
         optional forbidden_type: i32 = "forbiddenType",
-    }
-}
-
-/// Bits of [`PullMessageRequestHeader::sys_flag`] (`PullSysFlag`).
-pub mod pull_sys_flag {
-    /// `commitOffset` carries the consumer's offset to persist.
-    pub const COMMIT_OFFSET: i32 = 0x1;
-    /// The broker may hold the request (long polling).
-    pub const SUSPEND: i32 = 0x2;
-    /// The request carries its subscription (`subscription`/`expressionType`), used instead of
-    /// the one registered by heartbeat.
-    pub const SUBSCRIPTION: i32 = 0x4;
-    /// Class-filter mode (removed feature; still a defined bit).
-    pub const CLASS_FILTER: i32 = 0x8;
-    /// Set by the lite pull consumer.
-    pub const LITE_PULL_MESSAGE: i32 = 0x10;
-
-    pub fn has_commit_offset(sys_flag: i32) -> bool {
-        sys_flag & COMMIT_OFFSET != 0
-    }
-
-    pub fn has_suspend(sys_flag: i32) -> bool {
-        sys_flag & SUSPEND != 0
-    }
-
-    pub fn has_subscription(sys_flag: i32) -> bool {
-        sys_flag & SUBSCRIPTION != 0
-    }
-
-    pub fn has_class_filter(sys_flag: i32) -> bool {
-        sys_flag & CLASS_FILTER != 0
-    }
-
-    pub fn has_lite_pull(sys_flag: i32) -> bool {
-        sys_flag & LITE_PULL_MESSAGE != 0
-    }
-
-    /// Java's `PullSysFlag.buildSysFlag`.
-    pub fn build(
-        commit_offset: bool,
-        suspend: bool,
-        subscription: bool,
-        class_filter: bool,
-    ) -> i32 {
-        let mut flag = 0;
-        if commit_offset {
-            flag |= COMMIT_OFFSET;
-        }
-        if suspend {
-            flag |= SUSPEND;
-        }
-        if subscription {
-            flag |= SUBSCRIPTION;
-        }
-        if class_filter {
-            flag |= CLASS_FILTER;
-        }
-        flag
-    }
-
-    /// Java's `PullSysFlag.clearCommitOffsetFlag`.
-    pub fn clear_commit_offset(sys_flag: i32) -> i32 {
-        sys_flag & !COMMIT_OFFSET
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sys_flag_bits() {
-        let f = pull_sys_flag::build(true, true, false, false);
-        assert_eq!(f, 3);
-        assert!(pull_sys_flag::has_suspend(f) && !pull_sys_flag::has_subscription(f));
-        assert_eq!(pull_sys_flag::clear_commit_offset(f), 2);
     }
 }

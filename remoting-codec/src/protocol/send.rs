@@ -8,16 +8,11 @@
 //! [`SendMessageResponseHeader`] plus two keys outside the header class, see
 //! [`add_send_response_ext_fields`].
 
+use crate::code::request::{
+    SEND_BATCH_MESSAGE, SEND_MESSAGE, SEND_MESSAGE_V2, SEND_REPLY_MESSAGE, SEND_REPLY_MESSAGE_V2,
+};
 use crate::ext_fields::{ExtFields, HeaderError};
 use crate::remoting_header;
-
-/// Request code numbers used to pick the header form; kept local so this module does not depend
-/// on the order in which the code tables land.
-const SEND_MESSAGE: i32 = 10;
-const SEND_MESSAGE_V2: i32 = 310;
-const SEND_BATCH_MESSAGE: i32 = 320;
-const SEND_REPLY_MESSAGE: i32 = 324;
-const SEND_REPLY_MESSAGE_V2: i32 = 325;
 
 /// `extFields` key of a send response: the broker's `regionId` (`DefaultRegion` unless set). The
 /// Java client reads it without a null check, so every send response must carry it.

@@ -18,27 +18,13 @@ remoting_header! {
     }
 }
 
-/// Values of [`EndTransactionRequestHeader::commit_or_rollback`]: the transaction bits of
-/// `MessageSysFlag`.
-pub mod transaction_type {
-    /// Not a transactional message / state unknown (the producer could not decide).
-    pub const NOT_TYPE: i32 = 0;
-    /// A half (prepared) message.
-    pub const PREPARED: i32 = 0x4;
-    pub const COMMIT: i32 = 0x8;
-    pub const ROLLBACK: i32 = 0xC;
-
-    /// Java's `MessageSysFlag.getTransactionValue`: the transaction bits of a sysFlag.
-    pub fn of_sys_flag(sys_flag: i32) -> i32 {
-        sys_flag & ROLLBACK
-    }
-}
-
 remoting_header! {
     /// `EndTransactionRequestHeader` (END_TRANSACTION 37, oneway): the producer's decision on a
     /// half message. `tran_state_table_offset` is the half message's queue offset and
-    /// `commit_log_offset` its commit-log offset; `commit_or_rollback` is a
-    /// [`transaction_type`]; `msg_id` is the uniq key. Java initialises the boxed
+    /// `commit_log_offset` its commit-log offset; `commit_or_rollback` is one of the
+    /// `TRANSACTION_*_TYPE` values of
+    /// [`message_sys_flag`](crate::message::sysflag::message_sys_flag) (0 unknown, 8 commit,
+    /// 12 rollback); `msg_id` is the uniq key. Java initialises the boxed
     /// `fromTransactionCheck` to false, so it is always sent. `topic` is 5.x only. The remark of
     /// the command carries the producer's local-check exception text, if any.
     pub struct EndTransactionRequestHeader {

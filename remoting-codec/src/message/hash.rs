@@ -1,0 +1,83 @@
+//! Java hashing and hex helpers the protocol depends on.
+
+/// Java's `String.hashCode` over the UTF-16 code units of `s` (so non-BMP characters count as
+/// two surrogate units, exactly as in Java).
+pub fn java_string_hash_code(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(unit as i32))
+}
+
+/// The tags code a consume-queue entry stores (`MessageExtBrokerInner.tagsString2tagsCode`):
+/// 0 for no or empty tags, else the tags' `String.hashCode` widened to `long` (sign-extended).
+pub fn tags_string_to_tags_code(tags: Option<&str>) -> i64 {
+    match tags {
+        None | Some("") => 0,
+        Some(t) => java_string_hash_code(t) as i64,
+    }
+}
+
+/// Java's `UtilAll.crc32`: CRC32 with the top bit cleared, so it fits a positive `int`.
+pub fn crc32(data: &[u8]) -> i32 {
+    (crc32fast::hash(data) & 0x7FFF_FFFF) as i32
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Java's `UtilAll.bytes2string`: uppercase hex.
+pub fn bytes_to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xF) as usize] as char);
+    }
+    out
+}
+
+/// Hex (either case) to bytes; `None` on an odd length or a non-hex character (Java's
+/// `string2bytes` silently produces garbage instead).
+pub fn hex_to_bytes(hex: &str) -> Option<Vec<u8>> {
+    let hex = hex.as_bytes();
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.chunks_exact(2)
+        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
+        .collect()
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_hash_codes() {
+        assert_eq!(java_string_hash_code(""), 0);
+        assert_eq!(java_string_hash_code("TagA"), 2598919);
+        // "polygenelubricants".hashCode() == Integer.MIN_VALUE, a known Java curiosity.
+        assert_eq!(java_string_hash_code("polygenelubricants"), i32::MIN);
+        // U+1F600 is two UTF-16 units: 0xD83D 0xDE00.
+        assert_eq!(java_string_hash_code("\u{1F600}"), 0xD83D * 31 + 0xDE00);
+        assert_eq!(
+            tags_string_to_tags_code(Some("polygenelubricants")),
+            i32::MIN as i64
+        );
+        assert_eq!(tags_string_to_tags_code(Some("")), 0);
+    }
+
+    #[test]
+    fn hex_and_crc() {
+        assert_eq!(bytes_to_hex(&[0x7f, 0, 0, 1]), "7F000001");
+        assert_eq!(hex_to_bytes("7f000001"), Some(vec![0x7f, 0, 0, 1]));
+        assert_eq!(hex_to_bytes("7G"), None);
+        assert_eq!(crc32(b"123456789"), 0xCBF43926u32 as i32 & 0x7FFF_FFFF);
+    }
+}
