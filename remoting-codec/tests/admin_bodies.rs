@@ -9,6 +9,7 @@ use remoting_codec::protocol::broker_admin::*;
 use remoting_codec::protocol::common::{KvTable, MessageQueue, TopicConfig};
 use remoting_codec::protocol::consumer_admin::*;
 use remoting_codec::protocol::group_admin::*;
+use remoting_codec::protocol::route::TopicList;
 use remoting_codec::protocol::topic_admin::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -68,6 +69,12 @@ fn recorded_bodies_round_trip() {
         (300, check_bodies::<GroupList>(300, true).len(), 22),
         (315, check_bodies::<BrokerStatsData>(315, true).len(), 2),
         (317, check_bodies::<ConsumeStatsList>(317, true).len(), 1),
+        (222, check_bodies::<ResetOffsetBody>(222, true).len(), 2),
+        (
+            223,
+            check_bodies::<GetConsumerStatusBody>(223, true).len(),
+            1,
+        ),
     ];
     for (code, got, want) in counts {
         assert_eq!(got, want, "code {code}: bodies checked");
@@ -258,6 +265,36 @@ fn unrecorded_bodies_round_trip() {
         },
         "{\"topicConfigList\":[{\"order\":false,\"perm\":6,\"readQueueNums\":16,\
          \"topicFilterType\":\"SINGLE_TAG\",\"topicName\":\"A\",\"topicSysFlag\":0,\"writeQueueNums\":16}]}",
+    );
+}
+
+/// 25 UPDATE_BROKER_CONFIG and 26 GET_BROKER_CONFIG carry properties text, not JSON.
+#[test]
+fn broker_config_bodies_are_properties_text() {
+    use remoting_codec::protocol::properties_text;
+    let update = &bodies(25, false)[0].body;
+    let update = properties_text::to_map(&properties_text::parse_bytes(update).unwrap());
+    assert_eq!(
+        update.get("fileReservedTime").map(String::as_str),
+        Some("72")
+    );
+    let all = &bodies(26, true)[0].body;
+    let all = properties_text::to_map(&properties_text::parse_bytes(all).unwrap());
+    assert!(all.len() > 150, "{} properties", all.len());
+    assert_eq!(all.get("brokerName").map(String::as_str), Some("broker-a"));
+}
+
+/// 305 GET_SYSTEM_TOPIC_LIST_FROM_BROKER and 343 QUERY_TOPICS_BY_CONSUMER answer with the route
+/// family's `TopicList` (no capture has them).
+#[test]
+fn topic_list_answers() {
+    let list = TopicList {
+        broker_addr: None,
+        topic_list: vec!["TBW102".into(), "SCHEDULE_TOPIC_XXXX".into()],
+    };
+    exact(
+        &list,
+        "{\"topicList\":[\"TBW102\",\"SCHEDULE_TOPIC_XXXX\"]}",
     );
 }
 

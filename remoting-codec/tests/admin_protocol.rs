@@ -109,6 +109,11 @@ fn recorded_request_headers_round_trip() {
         (215, check_header::<DeleteTopicRequestHeader>(215, false), 3),
         (222, check_header::<ResetOffsetRequestHeader>(222, false), 2),
         (
+            223,
+            check_header::<GetConsumerStatusRequestHeader>(223, false),
+            1,
+        ),
+        (
             300,
             check_header::<QueryTopicConsumeByWhoRequestHeader>(300, false),
             22,

@@ -10,7 +10,6 @@ mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::BytesMut;
 use remoting_codec::{RemotingCodec, RemotingCommand};
@@ -19,25 +18,32 @@ use tokio_util::codec::Decoder;
 /// Records the largest single allocation made while `MEASURING` is set on the allocating thread.
 struct PeakAllocator;
 
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     static MEASURING: Cell<bool> = const { Cell::new(false) };
+    // Per thread, because the tests of this file run in parallel.
+    static PEAK: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record(size: usize) {
+    if MEASURING.with(|m| m.get()) {
+        PEAK.with(|p| p.set(p.get().max(size)));
+    }
+}
+
+fn peak() -> usize {
+    PEAK.with(|p| p.get())
 }
 
 unsafe impl GlobalAlloc for PeakAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if MEASURING.with(|m| m.get()) {
-            PEAK.fetch_max(layout.size(), Ordering::Relaxed);
-        }
+        record(layout.size());
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if MEASURING.with(|m| m.get()) {
-            PEAK.fetch_max(new_size, Ordering::Relaxed);
-        }
+        record(new_size);
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -148,7 +154,7 @@ fn frame_decoder_survives_arbitrary_and_mutated_input() {
         decode_all(&mut codec, &input);
         MEASURING.with(|m| m.set(false));
     }
-    let peak = PEAK.load(Ordering::Relaxed);
+    let peak = peak();
     assert!(
         peak <= 2 * LIMIT + 4096,
         "an allocation of {peak} bytes exceeds the frame limit"
@@ -165,5 +171,61 @@ fn a_hostile_length_field_allocates_nothing_big() {
         let _ = codec.decode(&mut buf);
     }
     MEASURING.with(|m| m.set(false));
-    assert!(PEAK.load(Ordering::Relaxed) < 1024 * 1024);
+    assert!(peak() < 1024 * 1024);
+}
+
+/// Message bodies as a pull response or a batch send carries them, from the recorded frames.
+fn message_seeds() -> Vec<Vec<u8>> {
+    support::golden_frames()
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.request_code_of_exchange(),
+                Some(11 | 12 | 33 | 320 | 39 | 309)
+            )
+        })
+        .filter(|f| !f.body.is_empty())
+        .map(|f| f.body.to_vec())
+        .collect()
+}
+
+#[test]
+fn message_decoders_survive_arbitrary_and_mutated_input() {
+    use bytes::Bytes;
+    use remoting_codec::message::{decode_batch, decode_records};
+
+    const MAX_INFLATE: usize = 1 << 20;
+    let seeds = message_seeds();
+    assert!(
+        seeds.len() > 100,
+        "only {} message bodies recorded",
+        seeds.len()
+    );
+    let largest = seeds.iter().map(Vec::len).max().unwrap_or(0);
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    for i in 0..iterations() / 2 {
+        let mut input = if i % 4 == 0 {
+            let len = rng.below(512);
+            rng.bytes(len)
+        } else {
+            seeds[rng.below(seeds.len())].clone()
+        };
+        for _ in 0..=rng.below(3) {
+            mutate(&mut rng, &mut input);
+        }
+        let bytes = Bytes::from(input);
+        MEASURING.with(|m| m.set(true));
+        for msg in decode_records(&bytes).flatten() {
+            let _ = msg.uncompressed_body(MAX_INFLATE);
+            let _ = msg.encode();
+        }
+        let _ = decode_batch(&bytes);
+        MEASURING.with(|m| m.set(false));
+    }
+    let peak = peak();
+    let bound = 2 * (MAX_INFLATE + largest) + 4096;
+    assert!(
+        peak <= bound,
+        "an allocation of {peak} bytes exceeds {bound}"
+    );
 }

@@ -3,7 +3,8 @@
 //! `brokerConsumeStats`; the dashboard cluster page and its minute collector).
 //!
 //! Codes:
-//! - 25 UPDATE_BROKER_CONFIG: no header; the body is Java properties text (`key=value` lines).
+//! - 25 UPDATE_BROKER_CONFIG: no header; the body is Java properties text (`key=value` lines,
+//!   read and written with [`super::properties_text`]).
 //! - 26 GET_BROKER_CONFIG: no request header; response [`GetBrokerConfigResponseHeader`] and a
 //!   properties-text body with every broker, store and netty setting.
 //! - 28 GET_BROKER_RUNTIME_INFO: no header; the body is a

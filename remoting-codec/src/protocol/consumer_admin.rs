@@ -7,13 +7,22 @@
 //! GET_ALL_PRODUCER_INFO (no header), 208 GET_CONSUME_STATS, 222 INVOKE_BROKER_TO_RESET_OFFSET
 //! (answered with a `ResetOffsetBody`, shared with the 220 callback), 303 QUERY_CONSUME_TIME_SPAN,
 //! 308 QUERY_CORRECTION_OFFSET, 314 CLONE_GROUP_OFFSET, 321 QUERY_CONSUME_QUEUE, 323
-//! RESUME_CHECK_HALF_MESSAGE. 223 INVOKE_BROKER_TO_GET_CONSUMER_STATUS uses the callback family's
-//! `GetConsumerStatusRequestHeader`.
+//! RESUME_CHECK_HALF_MESSAGE.
+//!
+//! 222 and 223 INVOKE_BROKER_TO_GET_CONSUMER_STATUS share their header and body types with the
+//! broker → client callbacks they trigger (220, 221): `ResetOffsetRequestHeader` /
+//! `ResetOffsetBody` and `GetConsumerStatusRequestHeader` / `GetConsumerStatusBody` in
+//! [`super::callback`]. The consumer enums are the heartbeat's, from [`super::client`].
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::callback::{
+    GetConsumerStatusBody, GetConsumerStatusRequestHeader, ResetOffsetBody,
+    ResetOffsetRequestHeader,
+};
+pub use super::client::{ConsumeFromWhere, ConsumeType, MessageModel};
 use super::common::{MessageQueue, SubscriptionData};
 use crate::LanguageCode;
 
@@ -40,22 +49,6 @@ crate::remoting_header! {
         required consumer_group: String = "consumerGroup",
         optional topic: String = "topic",
         optional topic_list: String = "topicList",
-    }
-}
-
-crate::remoting_header! {
-    /// Request of 222 INVOKE_BROKER_TO_RESET_OFFSET (and the 220 callback, where the client helper
-    /// models it too). `timestamp` −1 means "to the max offset". 5.x adds a one-queue reset:
-    /// `queueId` (Java initial value −1 = all queues; `None` here when a 4.x peer omits it) and
-    /// `offset`. Java tags `timestamp`/`isForce` @CFNotNull but they are primitives, so they are
-    /// always sent.
-    pub struct ResetOffsetRequestHeader {
-        required topic: String = "topic",
-        required group: String = "group",
-        optional queue_id: i32 = "queueId",
-        optional offset: i64 = "offset",
-        default timestamp: i64 = "timestamp",
-        default is_force: bool = "isForce",
     }
 }
 
@@ -108,40 +101,6 @@ crate::remoting_header! {
         optional topic: String = "topic",
         optional msg_id: String = "msgId",
     }
-}
-
-/// `ConsumeType`: how a consumer gets messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ConsumeType {
-    /// Pull consumers.
-    #[serde(rename = "CONSUME_ACTIVELY")]
-    ConsumeActively,
-    /// Push consumers.
-    #[serde(rename = "CONSUME_PASSIVELY")]
-    ConsumePassively,
-    /// 5.x POP consumers.
-    #[serde(rename = "CONSUME_POP")]
-    ConsumePop,
-}
-
-/// `MessageModel`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MessageModel {
-    Broadcasting,
-    Clustering,
-}
-
-/// `ConsumeFromWhere`, including the deprecated values old clients still send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConsumeFromWhere {
-    ConsumeFromLastOffset,
-    ConsumeFromLastOffsetAndFromMinWhenBootFirst,
-    ConsumeFromMinOffset,
-    ConsumeFromMaxOffset,
-    ConsumeFromFirstOffset,
-    ConsumeFromTimestamp,
 }
 
 /// `LanguageCode` as its Java name inside JSON bodies.

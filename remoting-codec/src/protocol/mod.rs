@@ -6,11 +6,23 @@
 //! [`crate::fastjson`].
 
 pub mod broker_admin;
+pub mod callback;
+pub mod client;
 pub mod common;
 pub mod config_files;
 pub mod consumer_admin;
 pub mod group_admin;
+pub mod lock;
+pub mod namesrv;
+pub mod offset;
+pub mod properties_text;
+pub mod pull;
+pub mod query;
+pub mod register_broker;
+pub mod route;
+pub mod send;
 pub mod topic_admin;
+pub mod transaction;
 
 pub use common::{
     DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
