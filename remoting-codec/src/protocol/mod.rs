@@ -5,6 +5,7 @@
 //! structs derive serde with Java's property names and are read and written through
 //! [`crate::fastjson`].
 
+pub mod auth;
 pub mod broker_admin;
 pub mod callback;
 pub mod client;
@@ -25,7 +26,8 @@ pub mod topic_admin;
 pub mod transaction;
 
 pub use common::{
-    DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
+    DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicConfigSerializeWrapper,
+    TopicFilterType,
 };
 
 /// Permission bits of topics and brokers (`PermName`).
