@@ -5,7 +5,7 @@
 //!   [`remoting::RequestProcessor`], the dispatch of every namesrv request code to the
 //!   handler modules in `processor/`.
 //! - [`route_info::RouteInfoManager`]: brokers, topics, liveness.
-//! - [`kv_config::KvConfigManager`]: `kvConfig.json`.
+//! - [`kv_config::KvConfigManager`]: the `kvConfig.json` table.
 //! - [`config::NamesrvConfig`]: Java's settings.
 //! - [`serve`]: bind, scan for expired brokers every 10 s, serve until shut down.
 
