@@ -1,0 +1,315 @@
+//! Replay of every recorded client→namesrv request against our namesrv (a real process),
+//! comparing each answer with the recorded Java 4.9.8 answer.
+//!
+//! One namesrv per scenario (the captures of `s12-mqadmin/` and `s13-client5/` each came
+//! from one long-running Java namesrv, so their files are replayed in order against one
+//! process). Within a file, frames are replayed in capture order: REGISTER_BROKER and
+//! UNREGISTER_BROKER go over one long-lived "broker" connection (closing it would drop the
+//! broker), every other request over a connection per recorded connection.
+//!
+//! Seeding: the Java namesrv had state the capture does not show (the broker registered before
+//! the capture started). Every scenario but s01 first gets the first REGISTER_BROKER of s01 (a
+//! fresh broker's system topics). `s12-mqadmin` also gets the first two-way REGISTER_BROKER of
+//! the scenario (`m05-topicStatus`) first: its live producer and consumer had created
+//! `AdminTopic` and `%RETRY%live_consumer_group` before `m01` was captured.
+//!
+//! Compared for every answer: the code, the remark (exactly), whether `extFields` is present
+//! (JSON headers), the `extFields` names and values, and the body: JSON bodies as values
+//! (every key, every value; topic lists as sets, since their order is Java's HashMap order);
+//! the properties body of GET_NAMESRV_CONFIG by key names. Exceptions, all listed here:
+//! - GET_NAMESRV_CONFIG values (paths of the recording machine): keys only;
+//! - [`EXTRA_PROPERTY_KEYS`]: keys we add to GET_NAMESRV_CONFIG that 4.9.8 lacks;
+//! - route bodies of GET_ROUTEINFO_BY_TOPIC are additionally checked to parse with strict
+//!   serde_json whenever standard JSON was requested (version ≥ 401 or
+//!   `acceptStandardJsonOnly`), and with the lenient fastjson reader always.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use common::{
+    base_registration, read_capture, recorded_response, temp_home, Frame, NamesrvProcess,
+};
+use remoting::RemotingClient;
+use remoting_codec::fastjson;
+use remoting_codec::protocol::namesrv::RegisterBrokerRequestHeader;
+use remoting_codec::protocol::properties_text;
+use remoting_codec::protocol::register_broker::RegisterBrokerBody;
+use remoting_codec::protocol::route::{TopicList, TopicRouteData};
+use remoting_codec::{RemotingCommand, SerializeType};
+use serde_json::Value;
+
+/// GET_NAMESRV_CONFIG keys we send that 4.9.8 does not: `bindAddress` (5.x NettyServerConfig).
+const EXTRA_PROPERTY_KEYS: &[&str] = &["bindAddress"];
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn scenarios() -> Vec<(String, Vec<String>)> {
+    let dir = common::captures_dir();
+    let mut out = Vec::new();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        if path.is_dir() {
+            let mut files: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".jsonl") && !f.ends_with(".conns.jsonl"))
+                .map(|f| format!("{name}/{f}"))
+                .collect();
+            files.sort();
+            out.push((name, files));
+        } else if name.ends_with(".jsonl") && !name.ends_with(".conns.jsonl") {
+            out.push((name.clone(), vec![name]));
+        }
+    }
+    out
+}
+
+#[test]
+fn replay_every_recorded_namesrv_request() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut compared = 0;
+    let mut failures = Vec::new();
+    for (scenario, files) in scenarios() {
+        let home = temp_home(&format!("replay-{}", scenario.replace('/', "_")));
+        let ns = NamesrvProcess::start(&home, &[]);
+        compared += rt.block_on(replay_scenario(&ns, &scenario, &files, &mut failures));
+        drop(ns);
+        std::fs::remove_dir_all(&home).unwrap();
+    }
+    // Every two-way client→namesrv request of the captures: 295 route reads (285 JSON, 10
+    // binary headers), 18 two-way registrations, 14 cluster infos, 5 topic lists, 3 topic
+    // deletes, 1 each of 100, 102, 104, 205, 319 and 327.
+    println!("compared {compared} responses");
+    assert_eq!(compared, 341, "not every recorded request was compared");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+async fn replay_scenario(
+    ns: &NamesrvProcess,
+    scenario: &str,
+    files: &[String],
+    failures: &mut Vec<String>,
+) -> usize {
+    let broker = RemotingClient::connect(ns.addr).await.unwrap();
+    if scenario != "s01-broker-register.jsonl" {
+        send(&broker, &base_registration()).await;
+    }
+    if scenario == "s12-mqadmin" {
+        let first = files
+            .iter()
+            .flat_map(|f| read_capture(f))
+            .find(|f| f.code() == 103 && f.is_c2s() && !f.is_oneway())
+            .unwrap();
+        send(&broker, &first).await;
+    }
+    let mut compared = 0;
+    for file in files {
+        let frames = read_capture(file);
+        let mut clients: HashMap<i64, RemotingClient> = HashMap::new();
+        for f in &frames {
+            if !(f.to_namesrv() && f.is_c2s() && !f.is_response()) {
+                continue;
+            }
+            let conn = if matches!(f.code(), 103 | 104) {
+                broker.clone()
+            } else {
+                match clients.get(&f.conn()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = RemotingClient::connect(ns.addr).await.unwrap();
+                        clients.insert(f.conn(), c.clone());
+                        c
+                    }
+                }
+            };
+            let Some(ours) = send(&conn, f).await else {
+                continue;
+            };
+            let Some(theirs) = recorded_response(&frames, f) else {
+                continue;
+            };
+            compared += 1;
+            if let Err(e) = compare(f, theirs, &ours) {
+                failures.push(format!("{}:{} (code {}): {e}", f.file, f.line, f.code()));
+            }
+        }
+        for c in clients.values() {
+            c.close();
+        }
+    }
+    broker.close();
+    compared
+}
+
+/// Sends a recorded request; returns our response unless it is oneway.
+async fn send(client: &RemotingClient, f: &Frame) -> Option<RemotingCommand> {
+    let cmd = f.to_command();
+    if f.is_oneway() {
+        client.invoke_oneway(cmd).await.unwrap();
+        if f.code() == 103 {
+            wait_for_topics(client, f).await;
+        }
+        None
+    } else {
+        Some(client.invoke(cmd, TIMEOUT).await.unwrap())
+    }
+}
+
+/// A oneway request is handled in its own task, so a request sent next on another connection
+/// could overtake it; Java's capture shows the registration finished first. Wait (by reading
+/// the topic list) until the registered topics are in.
+async fn wait_for_topics(client: &RemotingClient, f: &Frame) {
+    let header: RegisterBrokerRequestHeader = f.to_command().decode_header().unwrap();
+    let body = RegisterBrokerBody::decode(&f.body, header.compressed, 409).unwrap();
+    let wanted: BTreeSet<String> = body
+        .topic_config_serialize_wrapper
+        .topic_config_table
+        .into_keys()
+        .collect();
+    for _ in 0..500 {
+        let list = client
+            .invoke(RemotingCommand::request_without_header(206), TIMEOUT)
+            .await
+            .unwrap();
+        let have: TopicList = fastjson::from_slice(&list.body).unwrap();
+        if wanted.iter().all(|t| have.topic_list.contains(t)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{}:{}: registered topics never appeared", f.file, f.line);
+}
+
+fn compare(request: &Frame, theirs: &Frame, ours: &RemotingCommand) -> Result<(), String> {
+    if ours.code != theirs.code() {
+        return Err(format!(
+            "code {} (remark {:?}), Java {} (remark {:?})",
+            ours.code,
+            ours.remark,
+            theirs.code(),
+            theirs.remark()
+        ));
+    }
+    if ours.remark.as_deref() != theirs.remark() {
+        return Err(format!(
+            "remark {:?}, Java {:?}",
+            ours.remark,
+            theirs.remark()
+        ));
+    }
+    if ours.serialize_type != request.to_command().serialize_type {
+        return Err("answered in another header serialization".into());
+    }
+    // In the binary header an absent and an empty extFields are the same bytes.
+    let ours_ext: BTreeMap<&str, &str> = ours
+        .ext_fields
+        .as_ref()
+        .map(|e| e.iter().collect())
+        .unwrap_or_default();
+    let theirs_ext: BTreeMap<&str, &str> = theirs
+        .ext_fields()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ours_ext != theirs_ext {
+        return Err(format!("extFields {ours_ext:?}, Java {theirs_ext:?}"));
+    }
+    if ours.serialize_type == SerializeType::Json
+        && ours.ext_fields.is_some() != theirs.ext_fields().is_some()
+    {
+        return Err(format!(
+            "extFields present: {}, Java: {}",
+            ours.ext_fields.is_some(),
+            theirs.ext_fields().is_some()
+        ));
+    }
+    compare_body(request, &theirs.body, &ours.body)
+}
+
+fn compare_body(request: &Frame, theirs: &[u8], ours: &[u8]) -> Result<(), String> {
+    if theirs.is_empty() || ours.is_empty() {
+        return if theirs.is_empty() == ours.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "body {:?}, Java {:?}",
+                String::from_utf8_lossy(ours),
+                String::from_utf8_lossy(theirs)
+            ))
+        };
+    }
+    if request.code() == 319 {
+        let keys = |b: &[u8]| -> BTreeSet<String> {
+            properties_text::parse_bytes(b)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| !EXTRA_PROPERTY_KEYS.contains(&k.as_str()))
+                .collect()
+        };
+        // Values are exempt (paths and home directories of the recording machine).
+        return if keys(ours) == keys(theirs) {
+            Ok(())
+        } else {
+            Err(format!(
+                "config keys {:?}, Java {:?}",
+                keys(ours),
+                keys(theirs)
+            ))
+        };
+    }
+    if request.code() == 105 {
+        let cmd = request.to_command();
+        let standard_asked = TopicRouteData::wants_standard_json(
+            cmd.version,
+            cmd.ext_field("acceptStandardJsonOnly").map(|v| v == "true"),
+        );
+        let strict = serde_json::from_slice::<TopicRouteData>(ours);
+        if standard_asked && strict.is_err() {
+            return Err(format!("route is not standard JSON: {:?}", strict.err()));
+        }
+        // And Java itself answered in the same form.
+        if standard_asked != serde_json::from_slice::<Value>(theirs).is_ok() {
+            return Err("Java's route form disagrees with the standard-JSON rule".into());
+        }
+        fastjson::from_slice::<TopicRouteData>(ours).map_err(|e| e.to_string())?;
+    }
+    let normalize = |b: &[u8]| -> Result<Value, String> {
+        let mut v = fastjson::from_slice_value(b).map_err(|e| e.to_string())?;
+        sort_arrays(&mut v);
+        Ok(v)
+    };
+    let (o, t) = (normalize(ours)?, normalize(theirs)?);
+    if o != t {
+        return Err(format!("body\n  ours: {o}\n  Java: {t}"));
+    }
+    Ok(())
+}
+
+/// Arrays in namesrv bodies are Java HashSet/HashMap iterations (topic lists, broker names,
+/// queue datas): compare them as sets.
+fn sort_arrays(v: &mut Value) {
+    match v {
+        Value::Array(items) => {
+            items.iter_mut().for_each(sort_arrays);
+            items.sort_by_key(|a| a.to_string());
+        }
+        Value::Object(map) => map.values_mut().for_each(sort_arrays),
+        _ => {}
+    }
+}

@@ -1,0 +1,248 @@
+//! One TCP connection: a reader task that decodes frames and a writer task that drains a
+//! channel, so that no handler ever holds the socket.
+//!
+//! Both servers and clients use the same [`Connection`]: a response goes back through
+//! [`Connection::send`]; a request *we* send (server → client callbacks, or a client's own
+//! requests) goes through [`Connection::invoke`], which gives it a fresh `opaque` and waits for
+//! the frame flagged as a response with that opaque. Requests arriving from the peer are handed
+//! to the `on_request` callback given to [`Connection::spawn`].
+//!
+//! The connection closes when the peer closes, when a frame cannot be decoded (Java closes the
+//! channel on a decoder exception too: the stream position is lost, nothing after it can be
+//! trusted), on a write error, or on [`Connection::close`]. Pending invocations then fail at
+//! once with [`RemotingError::Closed`], and [`Connection::closed`] resolves, which is how the
+//! name server learns that a broker went away.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use remoting_codec::{RemotingCodec, RemotingCommand, FLAG_RESPONSE};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+/// How many frames may wait for the writer before `send` waits: enough to absorb a burst of
+/// responses, small enough that a peer that stops reading slows its own handlers down instead
+/// of growing our memory.
+const OUTBOUND_QUEUE: usize = 4096;
+
+/// Why an exchange with the peer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemotingError {
+    #[error("connection to {0} is closed")]
+    Closed(SocketAddr),
+    #[error("no response from {peer} within {millis} ms")]
+    Timeout { peer: SocketAddr, millis: u128 },
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A live connection. Cheap to share (`Arc`); dropping the last handle does not close it, only
+/// [`close`](Self::close) or the peer does.
+pub struct Connection {
+    id: u64,
+    peer: SocketAddr,
+    outbound: mpsc::Sender<RemotingCommand>,
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    next_opaque: AtomicI32,
+    closed: CancellationToken,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connection#{}({})", self.id, self.peer)
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Connection {
+    /// Starts the reader and writer tasks on `stream`. Every request (a frame without the
+    /// response flag) the peer sends is passed to `on_request`, which must not block: it
+    /// typically spawns a task that answers through [`send`](Self::send).
+    pub fn spawn<F>(stream: TcpStream, max_frame_length: usize, on_request: F) -> Arc<Connection>
+    where
+        F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
+    {
+        // Remoting traffic is small request/response frames: Nagle would only add latency.
+        let _ = stream.set_nodelay(true);
+        let peer = stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (read_half, write_half) = stream.into_split();
+        let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let conn = Arc::new(Connection {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            peer,
+            outbound,
+            pending: Mutex::new(HashMap::new()),
+            next_opaque: AtomicI32::new(0),
+            closed: CancellationToken::new(),
+        });
+        let codec = RemotingCodec::new(max_frame_length);
+        tokio::spawn(write_loop(conn.clone(), write_half, rx, codec));
+        tokio::spawn(read_loop(conn.clone(), read_half, codec, on_request));
+        conn
+    }
+
+    /// A process-wide unique id (what Java compares channels by).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Queues a frame (a response, or a request whose answer we do not wait for).
+    pub async fn send(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        if self.closed.is_cancelled() {
+            return Err(RemotingError::Closed(self.peer));
+        }
+        self.outbound
+            .send(cmd)
+            .await
+            .map_err(|_| RemotingError::Closed(self.peer))
+    }
+
+    /// Sends `request` with a fresh opaque and waits up to `timeout` for its response.
+    pub async fn invoke(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+        request.opaque = opaque;
+        request.flag &= !FLAG_RESPONSE;
+        let (tx, rx) = oneshot::channel();
+        self.lock_pending().insert(opaque, tx);
+        if let Err(e) = self.send(request).await {
+            self.lock_pending().remove(&opaque);
+            return Err(e);
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(_)) => Err(RemotingError::Closed(self.peer)),
+            Err(_) => {
+                self.lock_pending().remove(&opaque);
+                Err(RemotingError::Timeout {
+                    peer: self.peer,
+                    millis: timeout.as_millis(),
+                })
+            }
+        }
+    }
+
+    /// Sends `request` flagged oneway, with a fresh opaque; the peer will not answer.
+    pub async fn invoke_oneway(&self, request: RemotingCommand) -> Result<(), RemotingError> {
+        let mut request = request.marked_oneway();
+        request.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
+        self.send(request).await
+    }
+
+    /// Closes the connection: both tasks stop, the socket is shut down, waiters fail.
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Resolves once the connection is closed, for whatever reason.
+    pub async fn closed(&self) {
+        self.closed.cancelled().await
+    }
+
+    fn lock_pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<i32, oneshot::Sender<RemotingCommand>>> {
+        // The map is only touched for inserts/removes that cannot panic; a poisoned lock still
+        // holds a consistent map.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn read_loop<F>(
+    conn: Arc<Connection>,
+    read_half: OwnedReadHalf,
+    codec: RemotingCodec,
+    on_request: F,
+) where
+    F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
+{
+    let mut frames = FramedRead::new(read_half, codec);
+    loop {
+        let next = tokio::select! {
+            _ = conn.closed.cancelled() => break,
+            next = frames.next() => next,
+        };
+        match next {
+            Some(Ok(cmd)) if cmd.is_response() => {
+                let waiter = conn.lock_pending().remove(&cmd.opaque);
+                match waiter {
+                    // The waiter may have timed out meanwhile; nothing to do then.
+                    Some(tx) => drop(tx.send(cmd)),
+                    None => tracing::debug!(
+                        "{:?}: response with unknown opaque {} (code {}) dropped",
+                        conn,
+                        cmd.opaque,
+                        cmd.code
+                    ),
+                }
+            }
+            Some(Ok(cmd)) => on_request(conn.clone(), cmd),
+            Some(Err(e)) => {
+                tracing::warn!(
+                    "{:?}: undecodable frame, closing the connection: {}",
+                    conn,
+                    e
+                );
+                break;
+            }
+            None => break,
+        }
+    }
+    conn.close();
+    // Dropping the senders wakes every waiter with `Closed`.
+    conn.lock_pending().clear();
+}
+
+async fn write_loop(
+    conn: Arc<Connection>,
+    write_half: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    codec: RemotingCodec,
+) {
+    let mut sink = FramedWrite::new(write_half, codec);
+    loop {
+        let first = tokio::select! {
+            _ = conn.closed.cancelled() => break,
+            cmd = rx.recv() => match cmd { Some(cmd) => cmd, None => break },
+        };
+        // Encode everything already queued into one buffer and write it with as few system
+        // calls as possible: under load, many small responses leave in one segment.
+        let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first).await;
+        while result.is_ok() {
+            match rx.try_recv() {
+                Ok(cmd) => result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await,
+                Err(_) => break,
+            }
+        }
+        if result.is_ok() {
+            result = SinkExt::<RemotingCommand>::flush(&mut sink).await;
+        }
+        if let Err(e) = result {
+            tracing::debug!("{:?}: write failed, closing: {}", conn, e);
+            break;
+        }
+    }
+    conn.close();
+    // Dropping the write half sends FIN; the reader task drops the read half.
+}

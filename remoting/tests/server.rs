@@ -1,0 +1,102 @@
+//! The runtime end to end: dispatch, server → peer requests matched by opaque (and their
+//! timeout), oneway, errors, close notification.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use remoting::{Connection, ProcessError, RemotingServer, RequestProcessor};
+use remoting_codec::code::response;
+use remoting_codec::{RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
+use tokio::net::TcpStream;
+
+#[derive(Default)]
+struct Echo {
+    closed: AtomicUsize,
+}
+
+impl RequestProcessor for Echo {
+    async fn process(
+        &self,
+        conn: &Arc<Connection>,
+        req: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessError> {
+        match req.code {
+            // Ask the peer (code 2, answered) or time out asking it (code 4, never answered).
+            1 | 3 => {
+                let back = RemotingCommand::request_without_header(req.code + 1);
+                let answer = conn
+                    .invoke(back, Duration::from_millis(300))
+                    .await
+                    .map_err(|e| ProcessError::Failed(e.to_string()))?;
+                Ok(Some(
+                    RemotingCommand::response_to(&req, response::SUCCESS)
+                        .with_remark(answer.remark.unwrap_or_default()),
+                ))
+            }
+            5 => Ok(None),
+            _ => Err(ProcessError::NotSupported),
+        }
+    }
+
+    fn on_connection_closed(&self, _conn: &Arc<Connection>) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn requests_both_ways_errors_and_close() {
+    let server = RemotingServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let echo = Arc::new(Echo::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(echo.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    // The peer answers code 2 with "pong" and ignores code 4.
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let peer = Connection::spawn(stream, DEFAULT_MAX_FRAME_LENGTH, |conn, req| {
+        if req.code == 2 {
+            tokio::spawn(async move {
+                let pong = RemotingCommand::response_to(&req, 0).with_remark("pong");
+                conn.send(pong).await.unwrap();
+            });
+        }
+    });
+    let t = Duration::from_secs(5);
+    let ask = |code| RemotingCommand::request_without_header(code);
+
+    let r = peer.invoke(ask(1), t).await.unwrap();
+    assert_eq!((r.code, r.remark.as_deref()), (0, Some("pong")));
+
+    let r = peer.invoke(ask(3), t).await.unwrap();
+    assert_eq!(r.code, response::SYSTEM_ERROR);
+    assert!(r.remark.unwrap().starts_with("no response from"));
+
+    let r = peer.invoke(ask(77), t).await.unwrap();
+    assert_eq!(r.code, response::REQUEST_CODE_NOT_SUPPORTED);
+    assert_eq!(r.remark.as_deref(), Some(" request type 77 not supported"));
+
+    // Oneway and "no answer" requests produce nothing: the next answer is the next request's.
+    peer.invoke_oneway(ask(77)).await.unwrap();
+    assert!(peer
+        .invoke(ask(5), Duration::from_millis(200))
+        .await
+        .is_err());
+    let r = peer.invoke(ask(1), t).await.unwrap();
+    assert_eq!(r.remark.as_deref(), Some("pong"));
+
+    peer.close();
+    for _ in 0..500 {
+        if echo.closed.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(echo.closed.load(Ordering::SeqCst), 1);
+    stop.send(()).unwrap();
+    running.await.unwrap();
+}
