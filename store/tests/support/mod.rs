@@ -56,3 +56,24 @@ pub fn sha256_hex(data: &[u8]) -> String {
     let digest = sha2::Sha256::digest(data);
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+use remoting_codec::message::{MessageProperties, StoredMessage};
+
+/// A message as the broker would hand it to the store.
+pub fn message(topic: &str, queue_id: i32, i: usize, body_len: usize) -> StoredMessage {
+    let mut properties = MessageProperties::new();
+    properties.insert("KEYS", format!("K-{i} KC-{i}"));
+    properties.insert("UNIQ_KEY", format!("ID{i:030}"));
+    properties.insert("TAGS", format!("Tag{}", i % 3));
+    properties.insert("CLUSTER", "DefaultCluster");
+    StoredMessage {
+        topic: topic.to_owned(),
+        queue_id,
+        body: bytes::Bytes::from(vec![(i % 251) as u8; body_len]),
+        born_timestamp: 1_700_000_000_000 + i as i64,
+        born_host: "127.0.0.1:40000".parse().unwrap(),
+        store_host: "127.0.0.1:10911".parse().unwrap(),
+        properties,
+        ..Default::default()
+    }
+}
