@@ -61,6 +61,13 @@ impl MappedFileQueue {
         paths.sort();
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
+            // A zero-length file is one whose creation (open, then set_len) was cut short by
+            // a crash: it never held data. Java would refuse to start; we remove it.
+            if std::fs::metadata(&path)?.len() == 0 {
+                tracing::warn!(path = %path.display(), "removing empty file left by a crash");
+                std::fs::remove_file(&path)?;
+                continue;
+            }
             let file = MappedFile::open(&path, self.file_size)?;
             file.set_positions(self.file_size as usize);
             files.push(Arc::new(file));
