@@ -226,7 +226,7 @@ impl Dispatcher {
                 .set_logics_msg_timestamp(req.store_timestamp);
         }
         if let Some(index) = &self.index {
-            index.build_index(&IndexRecord {
+            let closed = index.build_index(&IndexRecord {
                 topic: &req.topic,
                 keys: req.properties.keys(),
                 uniq_key: req.properties.uniq_key(),
@@ -234,7 +234,12 @@ impl Dispatcher {
                 store_timestamp: req.store_timestamp,
                 sys_flag: req.sys_flag,
                 msg_size: req.msg_size,
-            });
+            })?;
+            // A full index file was closed and flushed: the checkpoint may now claim it.
+            if let Some(end_timestamp) = closed {
+                self.checkpoint.set_index_msg_timestamp(end_timestamp);
+                self.checkpoint.flush()?;
+            }
         }
         Ok(())
     }

@@ -14,6 +14,7 @@
 //! | [`recovery`] | `recoverNormally/Abnormally` | open after a clean stop or a crash |
 //! | [`flush`] | `FlushRealTimeService`, `GroupCommitService`, … | ASYNC/SYNC flush |
 //! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses |
+//! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
 //! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
 //!
 //! Durability per flush mode is argued in [`flush`]; the zero-copy read choice in
@@ -22,6 +23,7 @@
 pub mod checkpoint;
 pub mod commit_log;
 pub mod config;
+pub mod config_file;
 pub mod consume_queue;
 pub mod dispatch;
 pub mod flush;
@@ -31,6 +33,7 @@ pub mod mapped_file;
 pub mod mapped_file_queue;
 pub mod message_store;
 pub mod recovery;
+pub mod results;
 
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use dispatch::MessageArrivingListener;

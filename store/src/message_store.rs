@@ -18,7 +18,7 @@ use remoting_codec::message::sysflag::message_sys_flag::{
 use remoting_codec::message::StoredMessage;
 
 use crate::checkpoint::StoreCheckpoint;
-use crate::commit_log::{AppendMessageResult, AppendMessageStatus, CommitLog};
+use crate::commit_log::{AppendMessageStatus, CommitLog};
 use crate::config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 use crate::consume_queue::{ConsumeQueue, CqEntry, CQ_STORE_UNIT_SIZE};
 use crate::dispatch::{
@@ -33,92 +33,10 @@ use crate::mapped_file_queue::MappedFileQueue;
 use crate::recovery::{recover, RecoveryReport};
 use crate::StoreError;
 
-/// Java's `PutMessageStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PutMessageStatus {
-    PutOk,
-    FlushDiskTimeout,
-    FlushSlaveTimeout,
-    SlaveNotAvailable,
-    ServiceNotAvailable,
-    CreateMappedFileFailed,
-    MessageIllegal,
-    PropertiesSizeExceeded,
-    OsPageCacheBusy,
-    UnknownError,
-}
-
-/// Java's `PutMessageResult`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PutMessageResult {
-    pub status: PutMessageStatus,
-    pub append: Option<AppendMessageResult>,
-}
-
-impl PutMessageResult {
-    fn status(status: PutMessageStatus) -> Self {
-        Self {
-            status,
-            append: None,
-        }
-    }
-
-    pub fn is_ok(&self) -> bool {
-        matches!(self.status, PutMessageStatus::PutOk)
-    }
-}
-
-/// Java's `GetMessageStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GetMessageStatus {
-    Found,
-    NoMatchedMessage,
-    MessageWasRemoving,
-    OffsetFoundNull,
-    OffsetOverflowBadly,
-    OffsetOverflowOne,
-    OffsetTooSmall,
-    NoMatchedLogicQueue,
-    NoMessageInQueue,
-}
-
-/// Java's `GetMessageResult`: the records (each a shared slice of the mapping) and offsets.
-#[derive(Clone, Debug)]
-pub struct GetMessageResult {
-    pub status: GetMessageStatus,
-    pub next_begin_offset: i64,
-    pub min_offset: i64,
-    pub max_offset: i64,
-    pub messages: Vec<Bytes>,
-    /// Queue offset of each returned record.
-    pub message_queue_offsets: Vec<i64>,
-    pub buffer_total_size: usize,
-    pub suggest_pulling_from_slave: bool,
-}
-
-/// Java's `MessageFilter`: the broker's subscription check.
-pub trait MessageFilter {
-    /// By the consume-queue tagsCode (`None` when the code is unusable).
-    fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool;
-    /// By the whole record (SQL92 filters); default: accept.
-    fn is_matched_by_commit_log(&self, _record: &[u8]) -> bool {
-        true
-    }
-}
-
-impl<F: Fn(i64) -> bool> MessageFilter for F {
-    fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool {
-        tags_code.is_none_or(self)
-    }
-}
-
-/// Java's `QueryMessageResult`.
-#[derive(Clone, Debug, Default)]
-pub struct QueryMessageResult {
-    pub messages: Vec<Bytes>,
-    pub index_last_update_timestamp: i64,
-    pub index_last_update_phyoffset: i64,
-}
+pub use crate::results::{
+    GetMessageResult, GetMessageStatus, MessageFilter, PutMessageResult, PutMessageStatus,
+    QueryMessageResult,
+};
 
 enum CommitLogFlush {
     Async(FlushRealTimeService),
@@ -150,7 +68,7 @@ impl MessageStore {
         std::fs::create_dir_all(&root)?;
         let lock = StoreLock::acquire(&root).map_err(|e| StoreError::Locked(e.to_string()))?;
         let last_exit_ok = !AbortFile::exists(&root);
-        let checkpoint = Arc::new(StoreCheckpoint::open(&config.checkpoint_path())?);
+        let checkpoint = Arc::new(StoreCheckpoint::open(config.checkpoint_path())?);
         let commit_log = Arc::new(CommitLog::new(
             MappedFileQueue::new(config.commit_log_dir(), config.mapped_file_size_commit_log),
             config.max_message_size,
@@ -163,7 +81,7 @@ impl MessageStore {
         queues.load()?;
         let index = if config.message_index_enable {
             let index = IndexService::open(
-                &config.index_dir(),
+                config.index_dir(),
                 config.max_hash_slot_num,
                 config.max_index_num,
             )?;
@@ -598,7 +516,7 @@ impl MessageStore {
         let Some(index) = &self.index else {
             return out;
         };
-        let max = max_num.min(self.config.default_query_max_num.max(1));
+        let max = max_num.min(self.config.max_msgs_num_batch);
         let found = index.query(topic, key, max, begin, end);
         out.index_last_update_timestamp = found.index_last_update_timestamp;
         out.index_last_update_phyoffset = found.index_last_update_phyoffset;

@@ -26,6 +26,7 @@ fn check_messages(store: &MessageStore, m: &Value) -> usize {
             .look_message_by_offset(offset)
             .unwrap_or_else(|| panic!("no record at {offset}"));
         check_fields(&stored, msg);
+        check_index(store, &stored);
         for entry in msg["consumeQueue"].as_array().into_iter().flatten() {
             let topic = entry["topic"].as_str().unwrap();
             let qid = entry["queueId"].as_i64().unwrap() as i32;
@@ -51,6 +52,33 @@ fn check_messages(store: &MessageStore, m: &Value) -> usize {
         }
     }
     via_queue
+}
+
+/// The index finds the record by each of its keys and by its UNIQ_KEY (ROLLBACK records are
+/// not indexed; a key shared by more than a query's worth of messages may hide older ones).
+fn check_index(store: &MessageStore, stored: &StoredMessage) {
+    use remoting_codec::message::sysflag::message_sys_flag::*;
+    if get_transaction_value(stored.sys_flag) == TRANSACTION_ROLLBACK_TYPE {
+        return;
+    }
+    let keys = stored
+        .properties
+        .key_list()
+        .chain(stored.properties.uniq_key());
+    for key in keys {
+        let found = store.query_message(&stored.topic, key, 64, 0, i64::MAX);
+        let offsets: Vec<i64> = found
+            .messages
+            .iter()
+            .map(|b| StoredMessage::decode(b).unwrap().commit_log_offset)
+            .collect();
+        assert!(
+            offsets.contains(&stored.commit_log_offset) || offsets.len() == 64,
+            "key {key} of {} not found ({} hits)",
+            stored.commit_log_offset,
+            offsets.len()
+        );
+    }
 }
 
 fn check_fields(stored: &StoredMessage, msg: &Value) {

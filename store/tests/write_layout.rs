@@ -185,10 +185,11 @@ fn layout_follows_java_rules() {
         store.get_message("Nope", 0, 0, 1, None).status,
         GetMessageStatus::NoMatchedLogicQueue
     );
-    // Offset by time: the first message stored at or after a time.
-    let ts = store.message_store_timestamp("LayoutTopic", 0, 100);
-    let by_time = store.offset_in_queue_by_time("LayoutTopic", 0, ts);
-    assert_eq!(store.message_store_timestamp("LayoutTopic", 0, by_time), ts);
+    // Offset by time (Java picks the file by mtime, then binary-searches store times): before
+    // everything is the first entry, after everything the last.
+    assert_eq!(store.offset_in_queue_by_time("LayoutTopic", 0, 0), 0);
+    let future = store.offset_in_queue_by_time("LayoutTopic", 0, i64::MAX / 2);
+    assert_eq!(future, store.max_offset_in_queue("LayoutTopic", 0) - 1);
 }
 
 #[test]

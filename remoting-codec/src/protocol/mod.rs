@@ -5,9 +5,14 @@
 //! structs derive serde with Java's property names and are read and written through
 //! [`crate::fastjson`].
 
+pub mod auth;
+pub mod broker_admin;
 pub mod callback;
 pub mod client;
 pub mod common;
+pub mod config_files;
+pub mod consumer_admin;
+pub mod group_admin;
 pub mod lock;
 pub mod namesrv;
 pub mod offset;
@@ -17,10 +22,12 @@ pub mod query;
 pub mod register_broker;
 pub mod route;
 pub mod send;
+pub mod topic_admin;
 pub mod transaction;
 
 pub use common::{
-    DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicFilterType,
+    DataVersion, KvTable, MessageQueue, SubscriptionData, TopicConfig, TopicConfigSerializeWrapper,
+    TopicFilterType,
 };
 
 /// Permission bits of topics and brokers (`PermName`).
