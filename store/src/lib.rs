@@ -1,6 +1,73 @@
-//! The message store (commitlog, consumequeue, index, checkpoint, config files). Filled by the store issue.
+//! The broker's message store, byte-compatible with the Java (4.9.8) broker's store directory:
+//! a Java broker and this one can take turns on the same `storePathRootDir`.
+//!
+//! Module map (names follow the Java classes):
+//!
+//! | Module | Java | What it is |
+//! |---|---|---|
+//! | [`config`] | `MessageStoreConfig` | store settings with Java keys/defaults; delay level table |
+//! | [`mapped_file`] | `MappedFile` | one fixed-size memory-mapped file, zero-copy `Bytes` reads |
+//! | [`mapped_file_queue`] | `MappedFileQueue` | the ordered files of a log, flush position |
+//! | [`commit_log`] | `CommitLog` | appends (put lock, BLANK + rollover), reads by offset |
+//! | [`consume_queue`] | `ConsumeQueue` | 20-byte entries per topic queue, min/max, by time |
+//! | [`dispatch`] | `ReputMessageService`, dispatchers | commitlog → consume queues + index |
+//! | [`recovery`] | `recoverNormally/Abnormally` | open after a clean stop or a crash |
+//! | [`flush`] | `FlushRealTimeService`, `GroupCommitService`, … | ASYNC/SYNC flush |
+//! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses |
+//! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
+//! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
+//!
+//! Durability per flush mode is argued in [`flush`]; the zero-copy read choice in
+//! [`mapped_file`].
 
 pub mod checkpoint;
+pub mod commit_log;
+pub mod config;
 pub mod config_file;
+pub mod consume_queue;
+pub mod dispatch;
+pub mod flush;
 pub mod index;
 pub mod lock;
+pub mod mapped_file;
+pub mod mapped_file_queue;
+pub mod message_store;
+pub mod recovery;
+pub mod results;
+
+pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
+pub use dispatch::MessageArrivingListener;
+pub use message_store::{
+    GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
+    PutMessageStatus, QueryMessageResult,
+};
+
+use std::path::PathBuf;
+
+/// Why the store cannot open or an operation failed at the I/O level.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{path}: length {actual} differs from the configured file size {expected}")]
+    FileSize {
+        path: PathBuf,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("{0}: not a store file name (20-digit offset expected)")]
+    BadFileName(PathBuf),
+    #[error("Lock failed, MQ already started ({0})")]
+    Locked(String),
+    #[error("message encoding: {0}")]
+    Message(#[from] remoting_codec::message::MessageError),
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+/// Wall-clock milliseconds (Java's `System.currentTimeMillis`).
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

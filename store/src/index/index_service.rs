@@ -126,6 +126,16 @@ impl IndexService {
 
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
+            // A zero-length file is one whose creation was cut short by a crash (open, then
+            // set_len): it never held entries. Removed rather than refusing to start.
+            if std::fs::metadata(&path)?.len() == 0 {
+                tracing::warn!(
+                    "removing empty index file {} left by a crash",
+                    path.display()
+                );
+                std::fs::remove_file(&path)?;
+                continue;
+            }
             let file = IndexFile::open(&path, self.hash_slot_num, self.index_num)?;
             if !last_exit_ok && file.end_timestamp() > checkpoint.index_msg_timestamp() {
                 tracing::info!(

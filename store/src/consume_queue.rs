@@ -1,0 +1,384 @@
+//! `ConsumeQueue`: the index of one topic queue into the commitlog,
+//! `consumequeue/<topic>/<queueId>/<%020d>`, 20-byte entries:
+//!
+//! ```text
+//! commitlog offset i64 | record size i32 | tagsCode i64
+//! ```
+//!
+//! Entry n sits at byte n × 20 of the queue (file name = byte offset of its first entry). The
+//! tagsCode is the tag's Java hash, or for `SCHEDULE_TOPIC_XXXX` the delivery time. Entries are
+//! written only by the dispatcher (and by recovery), so the writer needs no lock against other
+//! writers; readers select `[entry, wrote)` of a file as shared `Bytes`.
+//!
+//! A queue whose first file is created at a non-zero entry (entries deleted, queue recreated)
+//! is pre-filled with blank entries (offset 0, size `i32::MAX`, tagsCode 0) as Java does.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+
+use crate::commit_log::CommitLog;
+use crate::mapped_file::MappedFile;
+use crate::mapped_file_queue::MappedFileQueue;
+use crate::StoreError;
+
+/// Bytes per entry.
+pub const CQ_STORE_UNIT_SIZE: usize = 20;
+
+/// One decoded entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CqEntry {
+    pub offset: i64,
+    pub size: i32,
+    pub tags_code: i64,
+}
+
+impl CqEntry {
+    pub fn decode(b: &[u8]) -> Self {
+        Self {
+            offset: i64::from_be_bytes(b[0..8].try_into().expect("8 bytes")),
+            size: i32::from_be_bytes(b[8..12].try_into().expect("4 bytes")),
+            tags_code: i64::from_be_bytes(b[12..20].try_into().expect("8 bytes")),
+        }
+    }
+
+    pub fn encode(&self) -> [u8; CQ_STORE_UNIT_SIZE] {
+        let mut out = [0u8; CQ_STORE_UNIT_SIZE];
+        out[0..8].copy_from_slice(&self.offset.to_be_bytes());
+        out[8..12].copy_from_slice(&self.size.to_be_bytes());
+        out[12..20].copy_from_slice(&self.tags_code.to_be_bytes());
+        out
+    }
+
+    /// What recovery accepts as an entry.
+    pub fn is_valid(&self) -> bool {
+        self.offset >= 0 && self.size > 0
+    }
+}
+
+pub struct ConsumeQueue {
+    topic: String,
+    queue_id: i32,
+    queue: MappedFileQueue,
+    /// End (offset + size) of the last record indexed.
+    max_physic_offset: AtomicI64,
+    /// Byte offset of the first entry still pointing into the commitlog.
+    min_logic_offset: AtomicI64,
+    writer: Mutex<()>,
+}
+
+impl ConsumeQueue {
+    pub fn new(root: &Path, topic: &str, queue_id: i32, file_size: u64) -> Self {
+        let dir = root.join(topic).join(queue_id.to_string());
+        Self {
+            topic: topic.to_owned(),
+            queue_id,
+            queue: MappedFileQueue::new(dir, file_size),
+            max_physic_offset: AtomicI64::new(-1),
+            min_logic_offset: AtomicI64::new(0),
+            writer: Mutex::new(()),
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn queue_id(&self) -> i32 {
+        self.queue_id
+    }
+
+    pub fn files(&self) -> &MappedFileQueue {
+        &self.queue
+    }
+
+    pub fn load(&self) -> Result<(), StoreError> {
+        self.queue.load()
+    }
+
+    fn file_size(&self) -> usize {
+        self.queue.file_size() as usize
+    }
+
+    /// Java's `ConsumeQueue.recover`: scan from the third-last file while entries are valid,
+    /// cut the queue after the last valid one.
+    pub fn recover(&self) -> Result<(), StoreError> {
+        let files = self.queue.files();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut index = files.len().saturating_sub(3);
+        let mut end;
+        loop {
+            let file = &files[index];
+            let mut pos = 0;
+            while pos < self.file_size() {
+                let entry = read_entry(file, pos);
+                if !entry.is_valid() {
+                    break;
+                }
+                self.max_physic_offset
+                    .store(entry.offset + entry.size as i64, Ordering::Release);
+                pos += CQ_STORE_UNIT_SIZE;
+            }
+            end = file.file_from_offset() + pos as u64;
+            if pos == self.file_size() && index + 1 < files.len() {
+                index += 1;
+            } else {
+                break;
+            }
+        }
+        self.queue.set_flushed_where(end);
+        self.queue.truncate_dirty_files(end)
+    }
+
+    /// End of the last indexed record (-1 when empty).
+    pub fn max_physic_offset(&self) -> i64 {
+        self.max_physic_offset.load(Ordering::Acquire)
+    }
+
+    /// Java's `truncateDirtyLogicFiles`: drop entries pointing at or beyond `phy_offset`.
+    pub fn truncate_dirty_logic_files(&self, phy_offset: i64) -> Result<(), StoreError> {
+        let _w = self.writer.lock().expect("cq writer");
+        self.max_physic_offset.store(phy_offset, Ordering::Release);
+        while let Some(file) = self.queue.last_file() {
+            let first = read_entry(&file, 0);
+            if !first.is_valid() || first.offset >= phy_offset {
+                if first.is_valid() {
+                    self.queue.delete_last_file()?;
+                    continue;
+                }
+                file.set_positions(0);
+                return Ok(());
+            }
+            let mut pos = 0;
+            while pos < self.file_size() {
+                let e = read_entry(&file, pos);
+                if !e.is_valid() || e.offset >= phy_offset {
+                    break;
+                }
+                self.max_physic_offset
+                    .store(e.offset + e.size as i64, Ordering::Release);
+                pos += CQ_STORE_UNIT_SIZE;
+            }
+            file.set_positions(pos);
+            file.zero_stale_tail(pos);
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Java's `correctMinOffset`: the first entry of the first file that points at or beyond
+    /// the commitlog's min offset.
+    pub fn correct_min_offset(&self, phy_min_offset: i64) {
+        let Some(file) = self.queue.first_file() else {
+            return;
+        };
+        let wrote = file.wrote_position();
+        let mut pos = 0;
+        while pos + CQ_STORE_UNIT_SIZE <= wrote {
+            if read_entry(&file, pos).offset >= phy_min_offset {
+                self.min_logic_offset.store(
+                    file.file_from_offset() as i64 + pos as i64,
+                    Ordering::Release,
+                );
+                return;
+            }
+            pos += CQ_STORE_UNIT_SIZE;
+        }
+    }
+
+    pub fn min_offset_in_queue(&self) -> i64 {
+        self.min_logic_offset.load(Ordering::Acquire) / CQ_STORE_UNIT_SIZE as i64
+    }
+
+    /// The next entry number (Java's `getMaxOffsetInQueue`).
+    pub fn max_offset_in_queue(&self) -> i64 {
+        self.queue.max_offset() as i64 / CQ_STORE_UNIT_SIZE as i64
+    }
+
+    /// Java's `putMessagePositionInfo`: writes entry `cq_offset`. A record already indexed is
+    /// skipped (re-dispatch after abnormal recovery).
+    pub fn put_message_position_info(
+        &self,
+        offset: i64,
+        size: i32,
+        tags_code: i64,
+        cq_offset: i64,
+    ) -> Result<(), StoreError> {
+        let _w = self.writer.lock().expect("cq writer");
+        if offset + size as i64 <= self.max_physic_offset() {
+            return Ok(());
+        }
+        let expect = cq_offset as u64 * CQ_STORE_UNIT_SIZE as u64;
+        let file = self.queue.last_file_or_create(expect)?;
+        if file.is_first_create_in_queue() && cq_offset != 0 && file.wrote_position() == 0 {
+            self.min_logic_offset
+                .store(expect as i64, Ordering::Release);
+            self.queue.set_flushed_where(expect);
+            self.fill_pre_blank(&file, expect);
+        }
+        if cq_offset != 0 {
+            let current = file.file_from_offset() + file.wrote_position() as u64;
+            if expect < current {
+                tracing::warn!(topic = %self.topic, queue = self.queue_id, expect, current,
+                    "consume queue entry built twice");
+                return Ok(());
+            }
+            if expect != current {
+                tracing::warn!(topic = %self.topic, queue = self.queue_id, expect, current,
+                    "[BUG] consume queue order may be wrong");
+            }
+        }
+        let entry = CqEntry {
+            offset,
+            size,
+            tags_code,
+        };
+        if !file.append(&entry.encode()) {
+            return Err(StoreError::Corrupt(format!(
+                "consume queue {}/{} file full at entry {cq_offset}",
+                self.topic, self.queue_id
+            )));
+        }
+        self.max_physic_offset
+            .store(offset + size as i64, Ordering::Release);
+        Ok(())
+    }
+
+    fn fill_pre_blank(&self, file: &MappedFile, until: u64) {
+        let blank = CqEntry {
+            offset: 0,
+            size: i32::MAX,
+            tags_code: 0,
+        }
+        .encode();
+        let until = (until % self.queue.file_size()) as usize;
+        let mut pos = 0;
+        while pos < until {
+            file.append(&blank);
+            pos += CQ_STORE_UNIT_SIZE;
+        }
+    }
+
+    /// The entries from `start_index` to the end of the written part of its file.
+    pub fn get_index_buffer(&self, start_index: i64) -> Option<Bytes> {
+        let offset = start_index.checked_mul(CQ_STORE_UNIT_SIZE as i64)?;
+        if offset < self.min_logic_offset.load(Ordering::Acquire) {
+            return None;
+        }
+        let file = self.queue.find_by_offset(offset as u64, false)?;
+        file.select_from((offset as u64 - file.file_from_offset()) as usize)
+    }
+
+    /// Entry `index`, if written.
+    pub fn entry(&self, index: i64) -> Option<CqEntry> {
+        let buf = self.get_index_buffer(index)?;
+        (buf.len() >= CQ_STORE_UNIT_SIZE).then(|| CqEntry::decode(&buf[..CQ_STORE_UNIT_SIZE]))
+    }
+
+    /// Start index of the file after the one holding `index` (Java's `rollNextFile`).
+    pub fn roll_next_file(&self, index: i64) -> i64 {
+        let per_file = self.queue.file_size() as i64 / CQ_STORE_UNIT_SIZE as i64;
+        index + per_file - index % per_file
+    }
+
+    pub fn flush(&self, least_pages: usize) -> Result<bool, StoreError> {
+        self.queue.flush(least_pages)
+    }
+
+    /// Java's `getOffsetInQueueByTime`: pick the first file modified at or after `timestamp`
+    /// (else the last), then binary-search its entries by the records' store time; the entry
+    /// nearest in time when there is no exact match.
+    pub fn offset_in_queue_by_time(&self, timestamp: i64, commit_log: &CommitLog) -> i64 {
+        let Some(file) = self.file_by_time(timestamp) else {
+            return 0;
+        };
+        let Some(buf) = file.select_from(0) else {
+            return 0;
+        };
+        let unit = CQ_STORE_UNIT_SIZE as i64;
+        let min_logic = self.min_logic_offset.load(Ordering::Acquire);
+        let from = file.file_from_offset() as i64;
+        let mut low = if min_logic > from {
+            min_logic - from
+        } else {
+            0
+        };
+        let mut high = buf.len() as i64 - unit;
+        let (mut target, mut left, mut right) = (-1i64, -1i64, -1i64);
+        let (mut left_value, mut right_value) = (-1i64, -1i64);
+        let min_phy = commit_log.min_offset();
+        while high >= low {
+            let mid = (low + high) / (2 * unit) * unit;
+            let e = CqEntry::decode(&buf[mid as usize..mid as usize + CQ_STORE_UNIT_SIZE]);
+            if e.offset < min_phy {
+                low = mid + unit;
+                left = mid;
+                continue;
+            }
+            let store_time = commit_log.pickup_store_timestamp(e.offset, e.size.max(0) as usize);
+            if store_time < 0 {
+                return 0;
+            } else if store_time == timestamp {
+                target = mid;
+                break;
+            } else if store_time > timestamp {
+                high = mid - unit;
+                right = mid;
+                right_value = store_time;
+            } else {
+                low = mid + unit;
+                left = mid;
+                left_value = store_time;
+            }
+        }
+        let offset = if target != -1 {
+            target
+        } else if left_value == -1 {
+            right
+        } else if right_value == -1 {
+            left
+        } else if (timestamp - left_value).abs() > (timestamp - right_value).abs() {
+            right
+        } else {
+            left
+        };
+        (from + offset) / unit
+    }
+
+    fn file_by_time(&self, timestamp: i64) -> Option<Arc<MappedFile>> {
+        let files = self.queue.files();
+        for f in &files {
+            let modified = std::fs::metadata(f.path())
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as i64);
+            if modified >= timestamp {
+                return Some(f.clone());
+            }
+        }
+        files.last().cloned()
+    }
+
+    /// Deletes every file (the commitlog is gone).
+    pub fn destroy(&self) -> Result<(), StoreError> {
+        self.max_physic_offset.store(-1, Ordering::Release);
+        self.min_logic_offset.store(0, Ordering::Release);
+        self.queue.destroy()
+    }
+}
+
+fn read_entry(file: &MappedFile, pos: usize) -> CqEntry {
+    file.read_array::<CQ_STORE_UNIT_SIZE>(pos)
+        .map(|b| CqEntry::decode(&b))
+        .unwrap_or(CqEntry {
+            offset: -1,
+            size: 0,
+            tags_code: 0,
+        })
+}

@@ -1,0 +1,395 @@
+//! Dispatch: turning commitlog records into consume-queue entries and index entries.
+//!
+//! The reput service (Java's `ReputMessageService`) follows the commitlog from `reput_from`
+//! to the end of the written data, decodes each record, and
+//! - for NOT and COMMIT transaction types writes the consume-queue entry (PREPARED and
+//!   ROLLBACK are never visible to consumers),
+//! - feeds the index (ROLLBACK excepted, decided by the index service from the sysFlag),
+//! - tells the arriving listener (long polling) that the queue grew.
+//!
+//! The same decoding ([`check_message`]) validates records during recovery.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use remoting_codec::message::sysflag::message_sys_flag::{
+    get_transaction_value, TRANSACTION_COMMIT_TYPE, TRANSACTION_NOT_TYPE,
+};
+use remoting_codec::message::{
+    crc32, decode_record, tags_string_to_tags_code, MessageProperties, Record,
+};
+
+use crate::checkpoint::StoreCheckpoint;
+use crate::commit_log::CommitLog;
+use crate::config::DelayLevels;
+use crate::consume_queue::ConsumeQueue;
+use crate::index::{IndexRecord, IndexService};
+use crate::StoreError;
+
+/// The delay topic; its consume-queue tagsCode is the delivery time.
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+
+/// Told when a queue gets new dispatched messages (long polling wakes on it).
+pub trait MessageArrivingListener: Send + Sync {
+    /// `logic_offset` is the queue's new max offset (the entry number + 1).
+    fn arriving(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        logic_offset: i64,
+        tags_code: i64,
+        store_timestamp: i64,
+        properties: &MessageProperties,
+    );
+}
+
+/// One record as the dispatcher sees it (Java's `DispatchRequest`).
+#[derive(Clone, Debug)]
+pub struct DispatchRequest {
+    pub topic: String,
+    pub queue_id: i32,
+    pub commit_log_offset: i64,
+    pub msg_size: i32,
+    pub tags_code: i64,
+    pub store_timestamp: i64,
+    pub consume_queue_offset: i64,
+    pub sys_flag: i32,
+    pub prepared_transaction_offset: i64,
+    pub properties: MessageProperties,
+}
+
+/// What lies at a commitlog position.
+#[derive(Debug)]
+pub enum RecordCheck {
+    Message(DispatchRequest),
+    /// End-of-file BLANK record: continue with the next file.
+    Blank,
+    /// Not a valid record (zeros, torn write, bad CRC, size mismatch): the end of the data.
+    Invalid(String),
+}
+
+/// Java's `checkMessageAndReturnSize`: decode and validate the record at the start of `buf`.
+pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> RecordCheck {
+    let msg = match decode_record(buf) {
+        Ok(Record::Blank { .. }) => return RecordCheck::Blank,
+        Ok(Record::Message(m)) => m,
+        Err(e) => return RecordCheck::Invalid(e.to_string()),
+    };
+    if check_crc && crc32(&msg.body) != msg.body_crc {
+        return RecordCheck::Invalid(format!("body CRC mismatch at {}", msg.commit_log_offset));
+    }
+    let mut tags_code = tags_string_to_tags_code(msg.properties.tags().filter(|t| !t.is_empty()));
+    if msg.topic == SCHEDULE_TOPIC {
+        if let Some(level) = msg.properties.delay_time_level() {
+            let level = level.min(delay.max_level());
+            if level > 0 {
+                tags_code = delay.deliver_timestamp(level, msg.store_timestamp);
+            }
+        }
+    }
+    RecordCheck::Message(DispatchRequest {
+        topic: msg.topic,
+        queue_id: msg.queue_id,
+        commit_log_offset: msg.commit_log_offset,
+        msg_size: msg.store_size,
+        tags_code,
+        store_timestamp: msg.store_timestamp,
+        consume_queue_offset: msg.queue_offset,
+        sys_flag: msg.sys_flag,
+        prepared_transaction_offset: msg.prepared_transaction_offset,
+        properties: msg.properties,
+    })
+}
+
+/// Every consume queue, by topic and queue id (Java's `consumeQueueTable`).
+pub struct ConsumeQueueTable {
+    root: PathBuf,
+    file_size: u64,
+    queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
+}
+
+impl ConsumeQueueTable {
+    pub fn new(root: PathBuf, file_size: u64) -> Self {
+        Self {
+            root,
+            file_size,
+            queues: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Loads every `<topic>/<queueId>` directory (file sizes checked).
+    pub fn load(&self) -> Result<(), StoreError> {
+        let Ok(topics) = std::fs::read_dir(&self.root) else {
+            return Ok(());
+        };
+        let mut map = self.queues.write().expect("cq table");
+        for topic in topics {
+            let topic = topic?;
+            let Some(name) = topic.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !topic.file_type()?.is_dir() {
+                continue;
+            }
+            for qdir in std::fs::read_dir(topic.path())? {
+                let qdir = qdir?;
+                let Some(qid) = qdir
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<i32>().ok())
+                else {
+                    continue;
+                };
+                let cq = ConsumeQueue::new(&self.root, &name, qid, self.file_size);
+                cq.load()?;
+                map.entry(name.clone())
+                    .or_default()
+                    .insert(qid, Arc::new(cq));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn find(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues
+            .read()
+            .expect("cq table")
+            .get(topic)?
+            .get(&queue_id)
+            .cloned()
+    }
+
+    pub fn find_or_create(&self, topic: &str, queue_id: i32) -> Arc<ConsumeQueue> {
+        if let Some(cq) = self.find(topic, queue_id) {
+            return cq;
+        }
+        let mut map = self.queues.write().expect("cq table");
+        map.entry(topic.to_owned())
+            .or_default()
+            .entry(queue_id)
+            .or_insert_with(|| {
+                Arc::new(ConsumeQueue::new(
+                    &self.root,
+                    topic,
+                    queue_id,
+                    self.file_size,
+                ))
+            })
+            .clone()
+    }
+
+    pub fn all(&self) -> Vec<Arc<ConsumeQueue>> {
+        let map = self.queues.read().expect("cq table");
+        map.values().flat_map(|q| q.values().cloned()).collect()
+    }
+
+    /// Queue ids of a topic.
+    pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
+        let map = self.queues.read().expect("cq table");
+        let mut ids: Vec<i32> = map
+            .get(topic)
+            .map(|q| q.keys().copied().collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// Applies dispatch requests to the consume queues and the index.
+pub struct Dispatcher {
+    pub queues: Arc<ConsumeQueueTable>,
+    pub index: Option<Arc<IndexService>>,
+    pub checkpoint: Arc<StoreCheckpoint>,
+    pub listener: RwLock<Option<Arc<dyn MessageArrivingListener>>>,
+    /// Notify the listener (not on a slave, and not while recovering).
+    pub notify: bool,
+}
+
+impl Dispatcher {
+    pub fn dispatch(&self, req: &DispatchRequest) -> Result<(), StoreError> {
+        let tran = get_transaction_value(req.sys_flag);
+        let to_queue = tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE;
+        if to_queue {
+            let cq = self.queues.find_or_create(&req.topic, req.queue_id);
+            cq.put_message_position_info(
+                req.commit_log_offset,
+                req.msg_size,
+                req.tags_code,
+                req.consume_queue_offset,
+            )?;
+            self.checkpoint
+                .set_logics_msg_timestamp(req.store_timestamp);
+        }
+        if let Some(index) = &self.index {
+            let closed = index.build_index(&IndexRecord {
+                topic: &req.topic,
+                keys: req.properties.keys(),
+                uniq_key: req.properties.uniq_key(),
+                commit_log_offset: req.commit_log_offset,
+                store_timestamp: req.store_timestamp,
+                sys_flag: req.sys_flag,
+                msg_size: req.msg_size,
+            })?;
+            // A full index file was closed and flushed: the checkpoint may now claim it.
+            if let Some(end_timestamp) = closed {
+                self.checkpoint.set_index_msg_timestamp(end_timestamp);
+                self.checkpoint.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn notify_arrival(&self, req: &DispatchRequest) {
+        let tran = get_transaction_value(req.sys_flag);
+        if !self.notify || !(tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE) {
+            return;
+        }
+        let listener = self.listener.read().expect("listener").clone();
+        if let Some(l) = listener {
+            l.arriving(
+                &req.topic,
+                req.queue_id,
+                req.consume_queue_offset + 1,
+                req.tags_code,
+                req.store_timestamp,
+                &req.properties,
+            );
+        }
+    }
+}
+
+/// The reput service: a thread that dispatches what the commitlog gained.
+pub struct ReputService {
+    shared: Arc<ReputShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct ReputShared {
+    commit_log: Arc<CommitLog>,
+    dispatcher: Arc<Dispatcher>,
+    delay: DelayLevels,
+    reput_from: AtomicI64,
+    stopped: AtomicBool,
+    /// Serialises catch-up passes (the thread and `wait_dispatched`).
+    pass: Mutex<()>,
+}
+
+impl ReputService {
+    pub fn new(
+        commit_log: Arc<CommitLog>,
+        dispatcher: Arc<Dispatcher>,
+        delay: DelayLevels,
+        reput_from: i64,
+    ) -> Self {
+        Self {
+            shared: Arc::new(ReputShared {
+                commit_log,
+                dispatcher,
+                delay,
+                reput_from: AtomicI64::new(reput_from),
+                stopped: AtomicBool::new(false),
+                pass: Mutex::new(()),
+            }),
+            thread: Mutex::new(None),
+        }
+    }
+
+    pub fn reput_from(&self) -> i64 {
+        self.shared.reput_from.load(Ordering::Acquire)
+    }
+
+    /// Bytes of the commitlog not dispatched yet.
+    pub fn behind(&self) -> i64 {
+        self.shared.commit_log.max_offset() - self.reput_from()
+    }
+
+    /// Dispatches everything written so far, on the calling thread.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        self.shared.do_reput()
+    }
+
+    pub fn start(&self) -> std::io::Result<()> {
+        let shared = self.shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("ReputMessageService".into())
+            .spawn(move || {
+                while !shared.stopped.load(Ordering::Acquire) {
+                    if let Err(e) = shared.do_reput() {
+                        tracing::error!(error = %e, "dispatch failed");
+                    }
+                    // Woken by every append (`wakeup`); the timeout is Java's 1 ms rhythm.
+                    std::thread::park_timeout(Duration::from_millis(1));
+                }
+            })?;
+        *self.thread.lock().expect("reput thread") = Some(handle);
+        Ok(())
+    }
+
+    pub fn wakeup(&self) {
+        if let Some(t) = self.thread.lock().expect("reput thread").as_ref() {
+            t.thread().unpark();
+        }
+    }
+
+    /// Stops the thread after a last catch-up pass.
+    pub fn shutdown(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
+        if let Some(t) = self.thread.lock().expect("reput thread").take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+        if let Err(e) = self.shared.do_reput() {
+            tracing::error!(error = %e, "final dispatch failed");
+        }
+    }
+}
+
+impl ReputShared {
+    fn do_reput(&self) -> Result<(), StoreError> {
+        let _pass = self.pass.lock().expect("reput pass");
+        loop {
+            let from = self.reput_from.load(Ordering::Acquire);
+            if from < self.commit_log.min_offset() {
+                self.reput_from
+                    .store(self.commit_log.min_offset(), Ordering::Release);
+                continue;
+            }
+            if from >= self.commit_log.max_offset() {
+                return Ok(());
+            }
+            let Some(data) = self.commit_log.get_data(from) else {
+                return Ok(());
+            };
+            let mut pos = 0usize;
+            while pos < data.len() {
+                let buf = data.slice(pos..);
+                match check_message(&buf, false, &self.delay) {
+                    RecordCheck::Message(req) => {
+                        self.dispatcher.dispatch(&req)?;
+                        pos += req.msg_size as usize;
+                        self.reput_from.store(from + pos as i64, Ordering::Release);
+                        self.dispatcher.notify_arrival(&req);
+                    }
+                    RecordCheck::Blank => {
+                        let next = self.commit_log.roll_next_file(from + pos as i64);
+                        self.reput_from.store(next, Ordering::Release);
+                        break;
+                    }
+                    RecordCheck::Invalid(why) => {
+                        // Written data below max offset are whole records: this is a bug or
+                        // corruption; stop rather than index garbage.
+                        return Err(StoreError::Corrupt(format!(
+                            "undecodable record at {}: {why}",
+                            from + pos as i64
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}

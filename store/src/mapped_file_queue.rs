@@ -1,0 +1,227 @@
+//! `MappedFileQueue`: the ordered files of one log (the commitlog, or one consume queue).
+//!
+//! Absolute offset = file start offset + position in the file. The file list is behind a
+//! `RwLock` taken only to clone an `Arc` or to add/remove a file, so readers never wait for an
+//! append. `flushed_where` is the absolute offset up to which data is known to be on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::mapped_file::MappedFile;
+use crate::StoreError;
+
+pub struct MappedFileQueue {
+    dir: PathBuf,
+    file_size: u64,
+    files: RwLock<Vec<Arc<MappedFile>>>,
+    flushed_where: AtomicU64,
+    /// Store timestamp of the last message covered by a flush (for the checkpoint).
+    store_timestamp: AtomicI64,
+    /// How many msyncs ran (group-commit accounting).
+    msync_count: AtomicU64,
+}
+
+impl MappedFileQueue {
+    pub fn new(dir: impl Into<PathBuf>, file_size: u64) -> Self {
+        Self {
+            dir: dir.into(),
+            file_size,
+            files: RwLock::new(Vec::new()),
+            flushed_where: AtomicU64::new(0),
+            store_timestamp: AtomicI64::new(0),
+            msync_count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// Maps every file of the directory, sorted by name; a file of the wrong length is an
+    /// error (Java refuses to start). Files are loaded as full; recovery sets the positions.
+    pub fn load(&self) -> Result<(), StoreError> {
+        let mut paths = Vec::new();
+        match std::fs::read_dir(&self.dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry?;
+                    if entry.file_type()?.is_file() {
+                        paths.push(entry.path());
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        paths.sort();
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            // A zero-length file is one whose creation (open, then set_len) was cut short by
+            // a crash: it never held data. Java would refuse to start; we remove it.
+            if std::fs::metadata(&path)?.len() == 0 {
+                tracing::warn!(path = %path.display(), "removing empty file left by a crash");
+                std::fs::remove_file(&path)?;
+                continue;
+            }
+            let file = MappedFile::open(&path, self.file_size)?;
+            file.set_positions(self.file_size as usize);
+            files.push(Arc::new(file));
+        }
+        *self.files.write().expect("file list lock") = files;
+        Ok(())
+    }
+
+    pub fn files(&self) -> Vec<Arc<MappedFile>> {
+        self.files.read().expect("file list lock").clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.read().expect("file list lock").is_empty()
+    }
+
+    pub fn first_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().expect("file list lock").first().cloned()
+    }
+
+    pub fn last_file(&self) -> Option<Arc<MappedFile>> {
+        self.files.read().expect("file list lock").last().cloned()
+    }
+
+    /// The last file, or a new one when there is none or the last is full. `start_offset`
+    /// places the first file (rounded down to a file boundary).
+    pub fn last_file_or_create(&self, start_offset: u64) -> Result<Arc<MappedFile>, StoreError> {
+        let last = self.last_file();
+        let create_offset = match &last {
+            Some(f) if !f.is_full() => return Ok(f.clone()),
+            Some(f) => f.file_from_offset() + self.file_size,
+            None => start_offset - start_offset % self.file_size,
+        };
+        let first = last.is_none();
+        let file = Arc::new(MappedFile::create(
+            &self.dir,
+            create_offset,
+            self.file_size,
+            first,
+        )?);
+        self.files
+            .write()
+            .expect("file list lock")
+            .push(file.clone());
+        Ok(file)
+    }
+
+    /// The file holding `offset`; with `first_if_not_found`, the first file when `offset` is
+    /// below the first file's start.
+    pub fn find_by_offset(&self, offset: u64, first_if_not_found: bool) -> Option<Arc<MappedFile>> {
+        let files = self.files.read().expect("file list lock");
+        let first = files.first()?;
+        if offset < first.file_from_offset() {
+            return first_if_not_found.then(|| first.clone());
+        }
+        let index = ((offset - first.file_from_offset()) / self.file_size) as usize;
+        let file = files.get(index)?;
+        (offset < file.file_from_offset() + self.file_size).then(|| file.clone())
+    }
+
+    pub fn min_offset(&self) -> u64 {
+        self.first_file().map_or(0, |f| f.file_from_offset())
+    }
+
+    /// End of the written data.
+    pub fn max_offset(&self) -> u64 {
+        self.last_file()
+            .map_or(0, |f| f.file_from_offset() + f.wrote_position() as u64)
+    }
+
+    pub fn flushed_where(&self) -> u64 {
+        self.flushed_where.load(Ordering::Acquire)
+    }
+
+    pub fn set_flushed_where(&self, offset: u64) {
+        self.flushed_where.store(offset, Ordering::Release);
+    }
+
+    pub fn store_timestamp(&self) -> i64 {
+        self.store_timestamp.load(Ordering::Acquire)
+    }
+
+    pub fn msync_count(&self) -> u64 {
+        self.msync_count.load(Ordering::Relaxed)
+    }
+
+    /// Java's `MappedFileQueue.flush`: flushes the file holding `flushed_where` (one file per
+    /// call, so a file boundary takes two calls). Returns true when nothing new was flushed.
+    pub fn flush(&self, least_pages: usize) -> Result<bool, StoreError> {
+        let from = self.flushed_where();
+        let Some(file) = self.find_by_offset(from, from == 0) else {
+            return Ok(true);
+        };
+        let ts = file.store_timestamp();
+        if file.flush(least_pages)? {
+            self.msync_count.fetch_add(1, Ordering::Relaxed);
+        }
+        let to = file.file_from_offset() + file.flushed_position() as u64;
+        let nothing = to == from;
+        self.flushed_where.store(to, Ordering::Release);
+        // As Java: the checkpoint's physic timestamp follows full flushes only.
+        if least_pages == 0 {
+            self.store_timestamp.store(ts, Ordering::Release);
+        }
+        Ok(nothing)
+    }
+
+    /// Flushes until everything written is on disk.
+    pub fn flush_all(&self) -> Result<(), StoreError> {
+        for _ in 0..self.files.read().expect("file list lock").len() + 1 {
+            if self.flush(0)? && self.flushed_where() >= self.max_offset() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Java's `truncateDirtyFiles`: files wholly beyond `offset` are deleted, the file holding
+    /// it is cut there (and its stale tail zeroed, see `MappedFile::zero_stale_tail`).
+    pub fn truncate_dirty_files(&self, offset: u64) -> Result<(), StoreError> {
+        let mut files = self.files.write().expect("file list lock");
+        let mut keep = Vec::with_capacity(files.len());
+        for file in files.drain(..) {
+            let tail = file.file_from_offset() + self.file_size;
+            if tail <= offset {
+                keep.push(file);
+            } else if offset >= file.file_from_offset() {
+                let pos = (offset - file.file_from_offset()) as usize;
+                file.set_positions(pos);
+                file.zero_stale_tail(pos);
+                keep.push(file);
+            } else {
+                tracing::info!(path = %file.path().display(), "deleting dirty file");
+                file.destroy()?;
+            }
+        }
+        *files = keep;
+        Ok(())
+    }
+
+    /// Removes the last file (consume-queue truncation).
+    pub fn delete_last_file(&self) -> Result<(), StoreError> {
+        if let Some(file) = self.files.write().expect("file list lock").pop() {
+            file.destroy()?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every file (a consume queue whose commitlog is gone).
+    pub fn destroy(&self) -> Result<(), StoreError> {
+        for file in self.files.write().expect("file list lock").drain(..) {
+            file.destroy()?;
+        }
+        self.set_flushed_where(0);
+        Ok(())
+    }
+}

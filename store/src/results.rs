@@ -1,0 +1,94 @@
+//! What the store's operations return: Java's `PutMessageStatus`/`PutMessageResult`,
+//! `GetMessageStatus`/`GetMessageResult`, `QueryMessageResult`, and the `MessageFilter` the
+//! broker passes to `get_message`.
+
+use bytes::Bytes;
+
+use crate::commit_log::AppendMessageResult;
+
+/// Java's `PutMessageStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutMessageStatus {
+    PutOk,
+    FlushDiskTimeout,
+    FlushSlaveTimeout,
+    SlaveNotAvailable,
+    ServiceNotAvailable,
+    CreateMappedFileFailed,
+    MessageIllegal,
+    PropertiesSizeExceeded,
+    OsPageCacheBusy,
+    UnknownError,
+}
+
+/// Java's `PutMessageResult`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutMessageResult {
+    pub status: PutMessageStatus,
+    pub append: Option<AppendMessageResult>,
+}
+
+impl PutMessageResult {
+    pub(crate) fn status(status: PutMessageStatus) -> Self {
+        Self {
+            status,
+            append: None,
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        matches!(self.status, PutMessageStatus::PutOk)
+    }
+}
+
+/// Java's `GetMessageStatus`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetMessageStatus {
+    Found,
+    NoMatchedMessage,
+    MessageWasRemoving,
+    OffsetFoundNull,
+    OffsetOverflowBadly,
+    OffsetOverflowOne,
+    OffsetTooSmall,
+    NoMatchedLogicQueue,
+    NoMessageInQueue,
+}
+
+/// Java's `GetMessageResult`: the records (each a shared slice of the mapping) and offsets.
+#[derive(Clone, Debug)]
+pub struct GetMessageResult {
+    pub status: GetMessageStatus,
+    pub next_begin_offset: i64,
+    pub min_offset: i64,
+    pub max_offset: i64,
+    pub messages: Vec<Bytes>,
+    /// Queue offset of each returned record.
+    pub message_queue_offsets: Vec<i64>,
+    pub buffer_total_size: usize,
+    pub suggest_pulling_from_slave: bool,
+}
+
+/// Java's `MessageFilter`: the broker's subscription check.
+pub trait MessageFilter {
+    /// By the consume-queue tagsCode (`None` when the code is unusable).
+    fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool;
+    /// By the whole record (SQL92 filters); default: accept.
+    fn is_matched_by_commit_log(&self, _record: &[u8]) -> bool {
+        true
+    }
+}
+
+impl<F: Fn(i64) -> bool> MessageFilter for F {
+    fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool {
+        tags_code.is_none_or(self)
+    }
+}
+
+/// Java's `QueryMessageResult`.
+#[derive(Clone, Debug, Default)]
+pub struct QueryMessageResult {
+    pub messages: Vec<Bytes>,
+    pub index_last_update_timestamp: i64,
+    pub index_last_update_phyoffset: i64,
+}

@@ -1,0 +1,79 @@
+//! Shared helpers of the store tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use store::MessageStoreConfig;
+
+pub fn golden_stores() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../compat-tests/fixtures/golden/stores")
+}
+
+/// Copies a directory tree (the fixtures are never opened in place).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            let mut perm = std::fs::metadata(&target).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&target, perm).unwrap();
+        }
+    }
+}
+
+/// A golden store copied to `tmp/store`, with its broker.conf's paths pointed at the copy.
+pub fn golden_copy(name: &str, tmp: &Path) -> MessageStoreConfig {
+    let root = tmp.join("store");
+    copy_dir(&golden_stores().join(name), &root);
+    let conf =
+        std::fs::read_to_string(golden_stores().join(format!("{name}.broker.conf"))).unwrap();
+    let mut config = MessageStoreConfig::from_properties_text(&conf).unwrap();
+    config.store_path_root_dir = root.clone();
+    config.store_path_commit_log = Some(root.join("commitlog"));
+    config
+}
+
+/// A small-file config for stores written by the tests.
+pub fn small_config(root: &Path) -> MessageStoreConfig {
+    MessageStoreConfig {
+        store_path_root_dir: root.to_owned(),
+        mapped_file_size_commit_log: 64 * 1024,
+        mapped_file_size_consume_queue: 50 * 20,
+        max_hash_slot_num: 100,
+        max_index_num: 400,
+        ..Default::default()
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+use remoting_codec::message::{MessageProperties, StoredMessage};
+
+/// A message as the broker would hand it to the store.
+pub fn message(topic: &str, queue_id: i32, i: usize, body_len: usize) -> StoredMessage {
+    let mut properties = MessageProperties::new();
+    properties.insert("KEYS", format!("K-{i} KC-{i}"));
+    properties.insert("UNIQ_KEY", format!("ID{i:030}"));
+    properties.insert("TAGS", format!("Tag{}", i % 3));
+    properties.insert("CLUSTER", "DefaultCluster");
+    StoredMessage {
+        topic: topic.to_owned(),
+        queue_id,
+        body: bytes::Bytes::from(vec![(i % 251) as u8; body_len]),
+        born_timestamp: 1_700_000_000_000 + i as i64,
+        born_host: "127.0.0.1:40000".parse().unwrap(),
+        store_host: "127.0.0.1:10911".parse().unwrap(),
+        properties,
+        ..Default::default()
+    }
+}
