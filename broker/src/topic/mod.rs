@@ -2,4 +2,4 @@
 mod manager;
 pub mod validator;
 
-// pub use manager::{CreateOutcome, TopicConfigManager};
+pub use manager::{CreateOutcome, TopicConfigManager};
