@@ -173,13 +173,13 @@ impl ConsumerOffsetManager {
     /// `removeOffset` (group deleted with its offsets): every `*@group` key.
     pub fn remove_offset(&self, group: &str) {
         self.table
-            .retain(|k, _| split(k).is_none_or(|(_, g)| g != group));
+            .retain(|k, _| !matches!(split(k), Some((_, g)) if g == group));
     }
 
     /// 5.x `cleanOffsetByTopic` (topic deleted): every `topic@*` key.
     pub fn remove_topic(&self, topic: &str) {
         self.table
-            .retain(|k, _| split(k).is_none_or(|(t, _)| t != topic));
+            .retain(|k, _| !matches!(split(k), Some((t, _)) if t == topic));
     }
 
     /// `queryMinOffsetInAllGroup`: per queue of `topic`, the smallest committed offset among the
