@@ -78,6 +78,7 @@ type Spec = (
     Option<BodyCheck>,
 );
 
+#[rustfmt::skip]
 fn specs() -> Vec<Spec> {
     use consumer_admin as ca;
     vec![
