@@ -1,0 +1,18 @@
+//! Filled by the broker-handlers branch; until then every code of this family is answered
+//! REQUEST_CODE_NOT_SUPPORTED.
+
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::RemotingCommand;
+
+use super::HandlerResult;
+use crate::controller::BrokerController;
+
+pub(super) async fn process(
+    _ctrl: &BrokerController,
+    _conn: &Arc<Connection>,
+    _req: RemotingCommand,
+) -> HandlerResult {
+    Err(ProcessError::NotSupported)
+}
