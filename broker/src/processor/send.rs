@@ -178,7 +178,7 @@ async fn send(
             msg.sys_flag = reset_transaction_value(msg.sys_flag, TRANSACTION_NOT_TYPE);
         }
         let queue_id = msg.queue_id;
-        (put(ctrl, PutRequest::One(msg, wait)).await, queue_id)
+        (put(ctrl, PutRequest::One(Box::new(msg), wait)).await, queue_id)
     };
     put_result_to_response(ctrl, result?, queue_id)
 }
@@ -308,7 +308,7 @@ fn retry_and_dlq(
 
 enum PutRequest {
     /// The message and the WAIT value taken out of its properties.
-    One(StoredMessage, Option<String>),
+    One(Box<StoredMessage>, Option<String>),
     Batch(Vec<StoredMessage>),
 }
 
@@ -325,7 +325,7 @@ async fn put(ctrl: &BrokerController, request: PutRequest) -> Result<PutMessageR
             if wait.as_deref() == Some("false") {
                 msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, "false");
             }
-            store.put_message(msg)
+            store.put_message(*msg)
         }
         PutRequest::Batch(msgs) => store.put_messages(&msgs),
     })
