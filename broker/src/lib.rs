@@ -21,6 +21,7 @@ pub mod java_order;
 pub mod lock;
 pub mod offset;
 pub mod paths;
+pub mod processor;
 pub mod subscription;
 pub mod topic;
 
