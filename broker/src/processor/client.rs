@@ -1,14 +1,16 @@
 //! Client management, Java's `ClientManageProcessor` and `ConsumerManageProcessor`'s member list:
 //! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
 //! CHECK_CLIENT_CONFIG (46); plus what a membership change sends back, NOTIFY_CONSUMER_IDS_CHANGED
-//! (40, Java's `Broker2Client.notifyConsumerIdsChanged`), and the close/expiry handling of
-//! `ClientHousekeepingService`.
+//! (40, Java's `Broker2Client.notifyConsumerIdsChanged`), (the close/expiry handling of
+//! `ClientHousekeepingService` is the controller's).
 //!
 //! The handlers are synchronous and never touch sockets: a handler that changes a group's
 //! membership returns the [`ConsumerIdsChanged`] notices to send, and the server sends them with
-//! [`notify_consumer_ids_changed`] before it sends the handler's response (the Java broker
+//! `send_notices` before it sends the handler's response (the Java broker
 //! writes the notice from inside the heartbeat handler, so in the recorded traffic the NOTIFY
 //! precedes the HEART_BEAT response on the same connection).
+
+use std::sync::Arc;
 
 use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp};
@@ -21,9 +23,10 @@ use remoting_codec::protocol::client::{
 use remoting_codec::protocol::perm;
 use remoting_codec::{ExtFields, RemotingCommand};
 
-use crate::client::housekeeping;
+use super::HandlerResult;
 use crate::client::{ClientChannelInfo, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
+use crate::controller::BrokerController;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::retry_topic;
 use crate::topic::TopicConfigManager;
@@ -255,36 +258,6 @@ pub fn check_client_config(
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
 }
 
-/// A closed connection leaves every group; the remaining members of its consumer groups are
-/// notified (broker flag only: Java's close path does not consult the group's flag).
-pub fn connection_closed(
-    m: ClientManagers<'_>,
-    connection: ConnectionId,
-) -> Vec<ConsumerIdsChanged> {
-    let closed = housekeeping::connection_closed(m.consumers, m.producers, connection);
-    if !m.config.notify_consumer_ids_changed_enable {
-        return Vec::new();
-    }
-    closed
-        .consumer_groups
-        .into_iter()
-        .filter(|c| !c.remaining.is_empty())
-        .map(|c| ConsumerIdsChanged {
-            group: c.group,
-            connections: c.remaining,
-        })
-        .collect()
-}
-
-/// The 10 s scan: clients silent for more than 120 s are dropped; the returned connections are
-/// to be closed (their close event then finds nothing left to notify, as in Java).
-pub fn scan_expired(m: ClientManagers<'_>, now: i64) -> Vec<ConnectionId> {
-    housekeeping::scan_expired(m.consumers, m.producers, now)
-        .connections_to_close()
-        .into_iter()
-        .collect()
-}
-
 /// The NOTIFY_CONSUMER_IDS_CHANGED request: header `consumerGroup`, JSON-serialized whatever
 /// the client's own requests use (as the s02b capture shows).
 pub fn notify_request(group: &str) -> RemotingCommand {
@@ -296,23 +269,49 @@ pub fn notify_request(group: &str) -> RemotingCommand {
     )
 }
 
-/// Sends each notice, oneway, to every listed connection that is still open (`lookup` maps a
-/// connection id to the live connection). A failed send is logged, as Java logs it.
-pub async fn notify_consumer_ids_changed(
-    notices: Vec<ConsumerIdsChanged>,
-    lookup: impl Fn(ConnectionId) -> Option<std::sync::Arc<Connection>>,
-) {
+/// Queues each notice, oneway, on every listed connection that is still open. Awaited before
+/// the handler's response is queued, so the notice goes first, as in Java. A failed send is
+/// logged, as Java logs it.
+async fn send_notices(ctrl: &BrokerController, notices: Vec<ConsumerIdsChanged>) {
     for notice in notices {
         for id in notice.connections {
-            let Some(conn) = lookup(id) else { continue };
+            let Some(conn) = ctrl.connection(id) else {
+                continue;
+            };
             if let Err(e) = conn.invoke_oneway(notify_request(&notice.group)).await {
-                tracing::error!(
+                tracing::warn!(
                     "notifyConsumerIdsChanged exception. group={}, {e}",
                     notice.group
                 );
             }
         }
     }
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let m = ClientManagers {
+        config: &ctrl.broker_config,
+        topics: &ctrl.topic_config_manager,
+        groups: &ctrl.subscription_group_manager,
+        consumers: &ctrl.consumer_manager,
+        producers: &ctrl.producer_manager,
+    };
+    let (response, notices) = match request.code {
+        req::HEART_BEAT => heart_beat(m, &Peer::of(conn), &request, crate::now_millis())?,
+        req::UNREGISTER_CLIENT => unregister_client(m, &Peer::of(conn), &request)?,
+        req::GET_CONSUMER_LIST_BY_GROUP => (
+            get_consumer_list_by_group(m.consumers, &request)?,
+            Vec::new(),
+        ),
+        req::CHECK_CLIENT_CONFIG => (check_client_config(m.config, &request)?, Vec::new()),
+        _ => return Err(ProcessError::NotSupported),
+    };
+    send_notices(ctrl, notices).await;
+    Ok(Some(response))
 }
 
 #[cfg(test)]

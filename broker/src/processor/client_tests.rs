@@ -1,7 +1,6 @@
 use super::*;
 use crate::client::ConsumerManager;
 use crate::test_util::TempDir;
-use remoting_codec::code::request as req;
 use remoting_codec::protocol::client::{ConsumerData, ProducerData};
 use remoting_codec::protocol::SubscriptionData;
 
@@ -148,12 +147,18 @@ fn join_and_leave_notify_the_other_member() {
         }]
     );
 
-    // c2 comes back, then its connection closes: c1 is told again.
-    heart_beat(f.m(), &peer(2), &heartbeat("c2", "cg", &["T"]), 0).unwrap();
-    let notices = connection_closed(f.m(), ConnectionId(2));
-    assert_eq!(notices[0].connections, [ConnectionId(1)]);
     // The last member leaving notifies nobody; the group is gone.
-    assert!(connection_closed(f.m(), ConnectionId(1)).is_empty());
+    let unregister_c1 = RemotingCommand::request(
+        req::UNREGISTER_CLIENT,
+        &UnregisterClientRequestHeader {
+            client_id: "c1".into(),
+            producer_group: Some("CLIENT_INNER_PRODUCER".into()),
+            consumer_group: Some("cg".into()),
+        },
+    );
+    let (_, notices) = unregister_client(f.m(), &peer(1), &unregister_c1).unwrap();
+    assert!(notices.is_empty());
+    assert_eq!(f.producers.find_channel("c1"), None);
     let r = get_consumer_list_by_group(&f.consumers, &list).unwrap();
     assert_eq!(
         (r.code, r.remark.as_deref()),
@@ -181,16 +186,6 @@ fn notify_flags_of_group_and_broker() {
     f.config.notify_consumer_ids_changed_enable = false;
     let (_, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "loud", &["T"]), 0).unwrap();
     assert!(notices.is_empty());
-}
-
-#[test]
-fn expiry_scan_closes_silent_clients() {
-    let f = Fixture::new();
-    heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T"]), 0).unwrap();
-    heart_beat(f.m(), &peer(2), &heartbeat("c2", "cg", &["T"]), 100_000).unwrap();
-    assert!(scan_expired(f.m(), 120_000).is_empty());
-    assert_eq!(scan_expired(f.m(), 120_001), [ConnectionId(1)]);
-    assert_eq!(f.consumers.consumer_id_list("cg").unwrap(), ["c2"]);
 }
 
 #[test]

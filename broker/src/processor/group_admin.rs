@@ -2,8 +2,10 @@
 //! dashboard's group list): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), DELETE_SUBSCRIPTIONGROUP
 //! (207) and GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) of Java's `AdminBrokerProcessor`.
 
-use remoting::ProcessError;
-use remoting_codec::code::response as resp;
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::group_admin::{
     DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig,
 };
@@ -11,6 +13,8 @@ use remoting_codec::RemotingCommand;
 
 use super::client::decode_body;
 use super::topic_admin::slave_refusal;
+use super::HandlerResult;
+use crate::controller::BrokerController;
 use crate::offset::ConsumerOffsetManager;
 use crate::subscription::SubscriptionGroupManager;
 
@@ -61,11 +65,31 @@ pub fn get_all_subscription_group(
     )
 }
 
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (groups, is_slave) = (&ctrl.subscription_group_manager, !ctrl.is_master());
+    let response = match request.code {
+        req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+            tracing::info!("updateAndCreateSubscriptionGroup called by {:?}", conn);
+            update_and_create_subscription_group(groups, is_slave, &request)?
+        }
+        req::DELETE_SUBSCRIPTIONGROUP => {
+            tracing::info!("deleteSubscriptionGroup called by {:?}", conn);
+            delete_subscription_group(groups, &ctrl.consumer_offset_manager, is_slave, &request)?
+        }
+        req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => get_all_subscription_group(groups, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_util::TempDir;
-    use remoting_codec::code::request as req;
     use remoting_codec::fastjson;
     use remoting_codec::protocol::group_admin::SubscriptionGroupWrapper;
 

@@ -3,8 +3,10 @@
 //!
 //! 4.9.8 ignores the 5.x `onlyThisBroker` flag (it has no other broker to forward to).
 
-use remoting::ProcessError;
-use remoting_codec::code::response as resp;
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::fastjson;
 use remoting_codec::protocol::lock::{
     LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody,
@@ -12,6 +14,8 @@ use remoting_codec::protocol::lock::{
 use remoting_codec::RemotingCommand;
 
 use super::client::decode_body;
+use super::HandlerResult;
+use crate::controller::BrokerController;
 use crate::lock::RebalanceLockManager;
 
 /// LOCK_BATCH_MQ: the body lists the queues the client asks for; the answer lists the ones it
@@ -40,10 +44,23 @@ pub fn unlock_batch_mq(
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
 }
 
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    _conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let locks = &ctrl.rebalance_lock_manager;
+    let response = match request.code {
+        req::LOCK_BATCH_MQ => lock_batch_mq(locks, &request, crate::now_millis())?,
+        req::UNLOCK_BATCH_MQ => unlock_batch_mq(locks, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remoting_codec::code::request as req;
     use remoting_codec::protocol::MessageQueue;
 
     fn lock_request(client: &str, queues: &[i32]) -> RemotingCommand {

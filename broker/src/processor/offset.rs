@@ -5,8 +5,10 @@
 //! All answer SUCCESS with a one-field header; 4.9.8 checks neither that the topic exists nor
 //! that the queue id is in range here (an unknown queue reads as empty).
 
-use remoting::ProcessError;
-use remoting_codec::code::response as resp;
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::offset::{
     GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
@@ -18,6 +20,8 @@ use remoting_codec::RemotingCommand;
 use store::MessageStore;
 
 use super::client::empty_header_response;
+use super::HandlerResult;
+use crate::controller::BrokerController;
 use crate::offset::{ConsumerOffsetManager, QueryOffsetAnswer};
 
 /// QUERY_CONSUMER_OFFSET's remark when a group has no offset and the client must decide.
@@ -108,6 +112,26 @@ pub fn get_earliest_msg_storetime(
     let timestamp = store.earliest_message_time_in_queue(&h.topic, h.queue_id);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS)
         .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (offsets, store) = (&ctrl.consumer_offset_manager, &*ctrl.store);
+    let response = match request.code {
+        req::QUERY_CONSUMER_OFFSET => query_consumer_offset(offsets, store, &request)?,
+        req::UPDATE_CONSUMER_OFFSET => {
+            update_consumer_offset(offsets, &conn.peer_addr().to_string(), &request)?
+        }
+        req::SEARCH_OFFSET_BY_TIMESTAMP => search_offset_by_timestamp(store, &request)?,
+        req::GET_MAX_OFFSET => get_max_offset(store, &request)?,
+        req::GET_MIN_OFFSET => get_min_offset(store, &request)?,
+        req::GET_EARLIEST_MSG_STORETIME => get_earliest_msg_storetime(store, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
 }
 
 #[cfg(test)]

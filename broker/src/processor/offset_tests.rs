@@ -1,6 +1,5 @@
 use super::*;
 use crate::test_util::TempDir;
-use remoting_codec::code::request as req;
 use remoting_codec::message::{MessageProperties, StoredMessage};
 use store::MessageStoreConfig;
 

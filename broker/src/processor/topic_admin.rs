@@ -8,13 +8,17 @@
 
 use std::collections::HashSet;
 
-use remoting::ProcessError;
-use remoting_codec::code::response as resp;
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::topic_admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use remoting_codec::RemotingCommand;
 use store::MessageStore;
 
 use super::client::empty_header_response;
+use super::HandlerResult;
+use crate::controller::BrokerController;
 use crate::topic::validator::{validate_topic, TopicError};
 use crate::topic::TopicConfigManager;
 
@@ -100,6 +104,27 @@ pub fn get_all_topic_config(
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, ProcessError> {
     Ok(empty_header_response(request, resp::SUCCESS).with_body(topics.encode().into_bytes()))
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (topics, is_slave) = (&ctrl.topic_config_manager, !ctrl.is_master());
+    let response = match request.code {
+        req::UPDATE_AND_CREATE_TOPIC => {
+            tracing::info!("updateAndCreateTopic called by {:?}", conn);
+            update_and_create_topic(topics, is_slave, &request)?
+        }
+        req::DELETE_TOPIC_IN_BROKER => {
+            tracing::info!("deleteTopic called by {:?}", conn);
+            delete_topic(topics, &ctrl.store, is_slave, &request)?
+        }
+        req::GET_ALL_TOPIC_CONFIG => get_all_topic_config(topics, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@ use super::*;
 use crate::config::BrokerConfig;
 use crate::processor::offset::tests::{open_store, put};
 use crate::test_util::TempDir;
-use remoting_codec::code::request as req;
 use remoting_codec::fastjson;
 use remoting_codec::protocol::{TopicConfig, TopicConfigSerializeWrapper};
 
