@@ -115,3 +115,8 @@ pub(crate) fn notify_consumer_ids_changed(
         });
     }
 }
+
+/// Java's `FAQUrl.suggestTodo(...)`: every FAQ constant of 4.9.8 is the same page.
+pub(crate) fn faq_suggest_todo() -> &'static str {
+    "\nSee http://rocketmq.apache.org/docs/faq/ for further details."
+}
