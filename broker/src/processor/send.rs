@@ -178,7 +178,10 @@ async fn send(
             msg.sys_flag = reset_transaction_value(msg.sys_flag, TRANSACTION_NOT_TYPE);
         }
         let queue_id = msg.queue_id;
-        (put(ctrl, PutRequest::One(Box::new(msg), wait)).await, queue_id)
+        (
+            put(ctrl, PutRequest::One(Box::new(msg), wait)).await,
+            queue_id,
+        )
     };
     put_result_to_response(ctrl, result?, queue_id)
 }
