@@ -213,8 +213,8 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
         if !(f.to_broker() && f.is_c2s() && !f.is_response()) {
             continue;
         }
-        if !clients.contains_key(&f.conn()) {
-            clients.insert(f.conn(), Client::connect(addr).await);
+        if let std::collections::btree_map::Entry::Vacant(slot) = clients.entry(f.conn()) {
+            slot.insert(Client::connect(addr).await);
         }
         let client = &clients[&f.conn()];
         if f.is_oneway() {
