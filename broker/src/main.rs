@@ -94,6 +94,7 @@ async fn run(loaded: LoadedConfig) -> ExitCode {
             return ExitCode::from(253);
         }
     };
+    let running = bound.start().await;
     let config = &controller.broker_config;
     println!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
@@ -101,7 +102,7 @@ async fn run(loaded: LoadedConfig) -> ExitCode {
         controller.broker_addr(),
         config.namesrv_addr.as_deref().unwrap_or("")
     );
-    bound.serve(shutdown_signal()).await;
+    running.run_until(shutdown_signal()).await;
     tracing::info!("broker shut down");
     ExitCode::SUCCESS
 }

@@ -117,8 +117,9 @@ impl BoundBroker {
         &self.controller
     }
 
-    /// Serves until `shutdown` resolves, then stops as described in the module docs.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) {
+    /// Starts serving both ports, registers with every namesrv (answers awaited, as Java's
+    /// start does before it reports "boot success") and starts the periodic tasks.
+    pub async fn start(self) -> RunningBroker {
         let ctrl = self.controller.clone();
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -132,19 +133,43 @@ impl BoundBroker {
             Arc::new(BrokerProcessor::new(ctrl.clone(), true)),
             stopped(stop_rx.clone()),
         ));
-
         ctrl.register_broker_all(false).await;
         let tasks = spawn_periodic_tasks(&ctrl);
+        RunningBroker {
+            controller: ctrl,
+            stop_tx,
+            servers: vec![main, vip],
+            tasks,
+        }
+    }
+}
 
+/// A serving broker; [`run_until`](Self::run_until) stops it.
+pub struct RunningBroker {
+    controller: Arc<BrokerController>,
+    stop_tx: watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningBroker {
+    pub fn controller(&self) -> &Arc<BrokerController> {
+        &self.controller
+    }
+
+    /// Serves until `shutdown` resolves, then stops as described in the module docs.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         shutdown.await;
         tracing::info!("broker shutting down");
-        for task in &tasks {
+        let ctrl = self.controller;
+        for task in &self.tasks {
             task.abort();
         }
         ctrl.pull_request_hold_service.wake_all();
-        let _ = stop_tx.send(true);
-        let _ = main.await;
-        let _ = vip.await;
+        let _ = self.stop_tx.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
         let timeout =
             Duration::from_millis(ctrl.broker_config.register_broker_timeout_mills.max(1) as u64);
         ctrl.namesrv_link

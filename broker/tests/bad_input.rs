@@ -2,13 +2,13 @@
 //! (or, for an undecodable frame, the closing of that one connection), nothing panics, and a
 //! second connection opened at the start is served before and after every fault.
 
-mod common;
+mod harness;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{start_broker, Client, TempDir};
+use harness::{start_broker, Client, TempDir};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::send::SendMessageRequestHeader;
 use remoting_codec::RemotingCommand;

@@ -3,11 +3,11 @@
 //! topics and groups created by admin requests surviving it in topics.json and
 //! subscriptionGroup.json.
 
-mod common;
+mod harness;
 
 use std::time::Duration;
 
-use common::{start_broker, Client, TempDir};
+use harness::{start_broker, Client, TempDir};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::fastjson;
 use remoting_codec::protocol::client::{

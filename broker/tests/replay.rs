@@ -37,11 +37,11 @@
 //! queue (see `dispatched`), as the recorded consumers, started seconds after the producers,
 //! always found every message sent before them.
 
-mod common;
+mod harness;
 
 use std::collections::{BTreeMap, HashMap};
 
-use common::{
+use harness::{
     read_capture, recorded_response, start_broker, start_namesrv, Client, Frame, TempDir,
 };
 use remoting_codec::code::{request as req, response as resp};
@@ -77,9 +77,10 @@ fn replay_recorded_client_requests() {
         let ns_home = dir.path().join("ns");
         std::fs::create_dir_all(&ns_home).unwrap();
         let ns = start_namesrv(&ns_home);
-        let conf =
-            std::fs::read_to_string(common::captures_dir().join(format!("{scenario}.broker.conf")))
-                .unwrap();
+        let conf = std::fs::read_to_string(
+            harness::captures_dir().join(format!("{scenario}.broker.conf")),
+        )
+        .unwrap();
         let broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
         compared += rt.block_on(replay(broker.addr, scenario, &mut failures));
         assert!(broker.terminate().success(), "{scenario}: broker stop");
@@ -236,7 +237,7 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
             let (cmd, at) = (f.to_command(), f.at());
             parked.push((
                 at,
-                tokio::spawn(async move { conn.invoke(cmd, common::TIMEOUT).await }),
+                tokio::spawn(async move { conn.invoke(cmd, harness::TIMEOUT).await }),
             ));
             continue;
         };

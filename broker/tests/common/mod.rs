@@ -1,324 +1,259 @@
-//! Test support: our namesrv and broker binaries as child processes on free ports, a client
-//! connection that records what the broker sends it unasked, and the recorded frames of
-//! `compat-tests/fixtures/golden/captures/`.
+//! Test support: our namesrv in-process on a free port, the `broker` binary as a child process
+//! on free ports (listenPort and the VIP port listenPort - 2) with a small store, and request
+//! builders.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
-use remoting::{Connection, RemotingError};
-use remoting_codec::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
-use serde_json::Value;
+use remoting::RemotingClient;
+use remoting_codec::code::request;
+use remoting_codec::message::{decode_records, StoredMessage};
+use remoting_codec::protocol::pull::PullMessageRequestHeader;
+use remoting_codec::protocol::send::SendMessageRequestHeaderV2;
+use remoting_codec::RemotingCommand;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A fresh, empty directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("broker-test-{}-{}", name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
-/// Two free ports `p - 2` and `p` (the broker listens on both).
-pub fn free_broker_port() -> u16 {
+/// A port `p` such that `p` and `p - 2` (the VIP port) are both free now.
+pub fn free_port_pair() -> u16 {
     loop {
-        let p = free_port();
-        if p > 1026 && TcpListener::bind(("127.0.0.1", p - 2)).is_ok() {
+        let l = TcpListener::bind("0.0.0.0:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p > 1026 && TcpListener::bind(("0.0.0.0", p - 2)).is_ok() {
             return p;
         }
     }
 }
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("broker-it-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process killed (if still running) on drop.
-pub struct Process {
-    child: Child,
+/// Our namesrv, in this process, on a free port. Dropping the guard stops it.
+pub struct Namesrv {
     pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-impl Drop for Process {
+impl Drop for Namesrv {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    /// SIGTERM, then wait for the exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-/// Starts `command`, waits for its "boot success" line on stdout, then keeps draining stdout.
-fn boot(mut command: Command, what: &str, addr: SocketAddr) -> Process {
-    let mut child = command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains("boot success") => break,
-            Some(Ok(_)) => continue,
-            _ => {
-                let _ = child.kill();
-                panic!("{what} exited before booting");
-            }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
-    std::thread::spawn(move || for _ in lines {});
-    Process { child, addr }
 }
 
-/// Our namesrv binary: built next to the broker binary by `cargo test --workspace`; built here
-/// when only the broker's tests are run.
-fn namesrv_binary() -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_broker")).with_file_name("namesrv");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "namesrv", "--bin", "namesrv"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the namesrv binary failed");
+pub async fn start_namesrv(home: &Path) -> Namesrv {
+    let mut config = namesrv::config::NamesrvConfig::with_defaults(home, None);
+    config.set("listenPort", "0");
+    config.set("bindAddress", "127.0.0.1");
+    let bound = namesrv::bind(config, namesrv::Timing::default())
+        .await
+        .unwrap();
+    let addr = bound.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = rx.await;
+    }));
+    Namesrv {
+        addr,
+        stop: Some(tx),
     }
-    path
 }
 
-pub fn start_namesrv(home: &Path) -> Process {
-    let port = free_port();
-    let mut command = Command::new(namesrv_binary());
-    command
-        .args([
-            "--listenPort",
-            &port.to_string(),
-            "--bindAddress",
-            "127.0.0.1",
-        ])
-        .arg("--userHome")
-        .arg(home)
-        .env("ROCKETMQ_HOME", home);
-    boot(command, "namesrv", SocketAddr::from(([127, 0, 0, 1], port)))
+/// A running `broker` process; killed (SIGKILL) on drop unless stopped.
+pub struct BrokerProcess {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub conf: PathBuf,
 }
 
-/// Writes `<dir>/broker.conf` from `base` (a recorded broker.conf's text, or "") with the
-/// store under `<dir>/store`, a free port, the given namesrv and the `extra` lines, and starts
-/// the broker binary on it.
-pub fn start_broker(
-    dir: &Path,
-    base: &str,
-    namesrv: Option<SocketAddr>,
-    extra: &[&str],
-) -> Process {
-    let port = free_broker_port();
-    let store = dir.join("store");
-    let mut lines: Vec<String> = base
-        .lines()
-        .filter(|l| {
-            ![
-                "storePathRootDir",
-                "storePathCommitLog",
-                "listenPort",
-                "namesrvAddr",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
-        })
-        .map(str::to_owned)
-        .collect();
-    lines.push(format!("storePathRootDir={}", store.display()));
-    lines.push(format!(
-        "storePathCommitLog={}",
-        store.join("commitlog").display()
-    ));
-    lines.push(format!("listenPort={port}"));
-    if let Some(ns) = namesrv {
-        lines.push(format!("namesrvAddr={ns}"));
-    }
-    lines.push("brokerIP1=127.0.0.1".into());
-    lines.extend(extra.iter().map(|l| l.to_string()));
-    let conf = dir.join("broker.conf");
-    std::fs::write(&conf, lines.join("\n") + "\n").unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_broker"));
-    command.arg("-c").arg(&conf);
-    boot(command, "broker", SocketAddr::from(([127, 0, 0, 1], port)))
-}
-
-/// A client connection that keeps every request the broker sends on it (NOTIFY_CONSUMER_IDS_
-/// CHANGED and other callbacks).
-pub struct Client {
-    pub conn: Arc<Connection>,
-    pub received: Arc<Mutex<Vec<RemotingCommand>>>,
-}
-
-impl Client {
-    pub async fn connect(addr: SocketAddr) -> Client {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let received: Arc<Mutex<Vec<RemotingCommand>>> = Arc::default();
-        let sink = received.clone();
-        let conn = Connection::spawn(
-            stream,
-            remoting_codec::DEFAULT_MAX_FRAME_LENGTH,
-            move |_, request| sink.lock().unwrap().push(request),
+impl BrokerProcess {
+    /// Writes `dir/broker.conf` (small store under `dir/store`, 127.0.0.1, the given port,
+    /// `extra` lines) and starts the broker.
+    pub fn start(dir: &Path, port: u16, namesrv: Option<SocketAddr>, extra: &str) -> Self {
+        let conf = dir.join("broker.conf");
+        let mut text = format!(
+            "brokerClusterName=TestCluster\nbrokerName=broker-t\nbrokerId=0\n\
+             brokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
+             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n\
+             mappedFileSizeConsumeQueue=6000\nmaxHashSlotNum=1000\nmaxIndexNum=4000\n\
+             flushDiskType=ASYNC_FLUSH\n",
+            dir.join("store").display()
         );
-        Client { conn, received }
+        if let Some(ns) = namesrv {
+            text.push_str(&format!("namesrvAddr={ns}\n"));
+        }
+        text.push_str(extra);
+        std::fs::write(&conf, text).unwrap();
+        Self::start_with(dir, port, &conf)
     }
 
-    pub async fn invoke(&self, request: RemotingCommand) -> Result<RemotingCommand, RemotingError> {
-        self.conn.invoke(request, TIMEOUT).await
-    }
-
-    pub fn received_codes(&self) -> Vec<(i32, Option<String>)> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| (r.code, r.ext_field("consumerGroup").map(str::to_owned)))
-            .collect()
-    }
-}
-
-/// The captures directory inside the repository.
-pub fn captures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../compat-tests/fixtures/golden/captures")
-}
-
-/// One recorded frame.
-#[derive(Clone, Debug)]
-pub struct Frame {
-    pub file: String,
-    pub line: usize,
-    pub record: Value,
-    pub body: Bytes,
-}
-
-impl Frame {
-    pub fn code(&self) -> i32 {
-        self.record["code"].as_i64().unwrap() as i32
-    }
-    pub fn conn(&self) -> i64 {
-        self.record["conn"].as_i64().unwrap()
-    }
-    pub fn opaque(&self) -> i32 {
-        self.record["opaque"].as_i64().unwrap() as i32
-    }
-    pub fn is_response(&self) -> bool {
-        self.record["is_response"].as_bool().unwrap()
-    }
-    pub fn is_oneway(&self) -> bool {
-        self.record["is_oneway"].as_bool().unwrap()
-    }
-    pub fn is_c2s(&self) -> bool {
-        self.record["dir"] == "c2s"
-    }
-    pub fn to_broker(&self) -> bool {
-        self.record["server_port"] == 10911
-    }
-    pub fn is_binary(&self) -> bool {
-        self.record["serialize"] == "ROCKETMQ"
-    }
-    pub fn ext_fields(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.record.get("extFields").and_then(Value::as_object)
-    }
-    pub fn ext_field(&self, key: &str) -> Option<&str> {
-        self.ext_fields()?.get(key)?.as_str()
-    }
-    pub fn remark(&self) -> Option<&str> {
-        self.record.get("remark").and_then(Value::as_str)
-    }
-    pub fn at(&self) -> String {
-        format!("{}:{} (code {})", self.file, self.line, self.code())
-    }
-
-    /// The command this frame describes (the connection gives it a fresh opaque).
-    pub fn to_command(&self) -> RemotingCommand {
-        let ext = self.ext_fields().map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))
-                .collect::<ExtFields>()
+    pub fn start_with(dir: &Path, port: u16, conf: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_broker"))
+            .arg("-c")
+            .arg(conf)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("boot success") {
+                    let _ = tx.send(());
+                }
+            }
         });
-        RemotingCommand {
-            code: self.code(),
-            language: LanguageCode::from_name(self.record["language"].as_str().unwrap_or("JAVA")),
-            version: self.record["version"].as_i64().unwrap_or(0) as i32,
-            opaque: self.opaque(),
-            flag: self.record["flag"].as_i64().unwrap_or(0) as i32,
-            remark: self.remark().map(str::to_owned),
-            ext_fields: ext,
-            serialize_type: if self.is_binary() {
-                SerializeType::RocketMq
-            } else {
-                SerializeType::Json
-            },
-            body: self.body.clone(),
+        if rx.recv_timeout(TIMEOUT).is_err() {
+            let _ = child.kill();
+            panic!("broker did not boot");
+        }
+        BrokerProcess {
+            child: Some(child),
+            port,
+            dir: dir.to_path_buf(),
+            conf: conf.to_path_buf(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn vip_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port - 2))
+    }
+
+    pub async fn client(&self) -> RemotingClient {
+        RemotingClient::connect(self.addr()).await.unwrap()
+    }
+
+    /// SIGTERM and wait for the exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let status = child.wait().unwrap();
+        status.success()
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
-/// Every frame of one capture file, in capture order.
-pub fn read_capture(relative: &str) -> Vec<Frame> {
-    let text = std::fs::read_to_string(captures_dir().join(relative)).unwrap();
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            let record: Value = serde_json::from_str(line).unwrap();
-            let body = record
-                .get("body_b64")
-                .and_then(Value::as_str)
-                .map(|b| base64::engine::general_purpose::STANDARD.decode(b).unwrap())
-                .unwrap_or_default();
-            Frame {
-                file: relative.to_owned(),
-                line: i + 1,
-                record,
-                body: Bytes::from(body),
-            }
-        })
-        .collect()
+pub fn send_v2_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeaderV2 {
+    SendMessageRequestHeaderV2 {
+        producer_group: "PG".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000,
+        flag: 0,
+        properties: Some(properties.into()),
+        reconsume_times: Some(0),
+        unit_mode: false,
+        max_reconsume_times: None,
+        batch: false,
+        broker_name: None,
+    }
 }
 
-/// The index of the recorded response to the request at `i`: same connection, other
-/// direction, same opaque, flagged as a response.
-pub fn recorded_response(frames: &[Frame], i: usize) -> Option<usize> {
-    let request = &frames[i];
-    frames.iter().enumerate().skip(i + 1).find_map(|(j, f)| {
-        (f.conn() == request.conn()
-            && f.to_broker()
-            && f.is_response()
-            && !f.is_c2s()
-            && f.opaque() == request.opaque())
-        .then_some(j)
-    })
+/// SEND_MESSAGE_V2 with tags (and a UNIQ_KEY as Java producers send).
+pub fn send_v2(topic: &str, queue_id: i32, tags: &str, body: &'static [u8]) -> RemotingCommand {
+    let props = format!(
+        "UNIQ_KEY\u{1}K{}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}{tags}",
+        body.len()
+    );
+    RemotingCommand::request(
+        request::SEND_MESSAGE_V2,
+        &send_v2_header(topic, queue_id, &props),
+    )
+    .with_body(Bytes::from_static(body))
+}
+
+pub fn pull_header(
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    sys_flag: i32,
+) -> PullMessageRequestHeader {
+    PullMessageRequestHeader {
+        consumer_group: "CG".into(),
+        topic: topic.into(),
+        queue_id,
+        queue_offset: offset,
+        max_msg_nums: 32,
+        sys_flag,
+        commit_offset: 0,
+        suspend_timeout_millis: 20_000,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+        request_source: None,
+        proxy_froward_client_id: None,
+    }
+}
+
+pub fn pull(header: &PullMessageRequestHeader) -> RemotingCommand {
+    RemotingCommand::request(request::PULL_MESSAGE, header)
+}
+
+pub fn records(resp: &RemotingCommand) -> Vec<StoredMessage> {
+    decode_records(&resp.body).map(|r| r.unwrap()).collect()
+}
+
+/// Pulls `topic`/`queue_id` from offset 0 until `n` records arrived. The store dispatches
+/// asynchronously (as Java's reput thread), so a pull right after a send may not see it yet;
+/// the suspend flag parks such a pull until the dispatch.
+pub async fn pull_n(
+    client: &RemotingClient,
+    topic: &str,
+    queue_id: i32,
+    n: usize,
+) -> Vec<StoredMessage> {
+    use remoting_codec::code::response;
+    use remoting_codec::message::sysflag::pull_sys_flag::{FLAG_SUBSCRIPTION, FLAG_SUSPEND};
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while out.len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {n} records",
+            out.len()
+        );
+        let h = pull_header(topic, queue_id, offset, FLAG_SUBSCRIPTION | FLAG_SUSPEND);
+        let resp = client.invoke(pull(&h), TIMEOUT).await.unwrap();
+        let next: i64 = resp.ext_field("nextBeginOffset").unwrap().parse().unwrap();
+        if resp.code == response::SUCCESS {
+            out.extend(records(&resp));
+        }
+        offset = next;
+    }
+    out
 }
