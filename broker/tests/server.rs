@@ -131,8 +131,10 @@ async fn send_all_forms_then_pull_them_back() {
             vec![
                 ("UNIQ_KEY", format!("B{i}").as_str()),
                 ("TAGS", "TagD"),
-                ("WAIT", "true"),
+                // The batch-level map {WAIT, CLUSTER} in Java HashMap order, as the recorded
+                // 4.9.8 batch (s03) stores it.
                 ("CLUSTER", "TestCluster"),
+                ("WAIT", "true"),
             ],
             "entry properties, then the batch-level ones"
         );

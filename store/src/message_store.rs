@@ -258,6 +258,8 @@ impl MessageStore {
                     .insert(PROPERTY_REAL_QUEUE_ID, msg.queue_id.to_string());
                 msg.topic = SCHEDULE_TOPIC.to_owned();
                 msg.queue_id = level - 1;
+                // Java rewrites the properties string from the message's HashMap here.
+                msg.properties.sort_in_java_hash_map_order();
             }
         }
         let wait = msg.properties.wait_store_msg_ok();

@@ -135,6 +135,8 @@ async fn send(
         })?;
         let mut batch_props = header_props;
         batch_props.insert(PROPERTY_CLUSTER, cluster.as_str());
+        // Java writes the batch-level map as a HashMap and appends that string to each entry's.
+        batch_props.sort_in_java_hash_map_order();
         let msgs: Vec<StoredMessage> = entries
             .into_iter()
             .map(|entry| {
@@ -328,6 +330,8 @@ async fn put(ctrl: &BrokerController, request: PutRequest) -> Result<PutMessageR
             if wait.as_deref() == Some("false") {
                 msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, "false");
             }
+            // Java stores `messageProperties2String` of the message's HashMap: same bytes.
+            msg.properties.sort_in_java_hash_map_order();
             store.put_message(*msg)
         }
         PutRequest::Batch(msgs) => store.put_messages(&msgs),

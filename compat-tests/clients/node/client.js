@@ -40,7 +40,7 @@ const logger = {
 function describe(msg) {
   return {
     msgId: msg.msgId,
-    queueId: msg.queueId,
+    queueId: Number(msg.queueId),
     queueOffset: Number(msg.queueOffset),
     keys: msg.keys || '',
     tags: msg.tags || '',
@@ -73,7 +73,7 @@ async function produce(a) {
         emit('error', { message: 'send status ' + r.sendStatus, body: 'msg-' + i });
       }
       emit('sent', {
-        msgId: r.msgId, queueId: r.messageQueue.queueId, queueOffset: Number(r.queueOffset),
+        msgId: r.msgId, queueId: Number(r.messageQueue.queueId), queueOffset: Number(r.queueOffset),
         keys: key, tags: tags[i % tags.length], body: 'msg-' + i,
       });
     } catch (e) {

@@ -165,6 +165,27 @@ impl MessageProperties {
         self.trailing_separator = other.trailing_separator;
     }
 
+    /// Reorders the pairs as a Java `HashMap<String, String>` filled in the current order would
+    /// iterate them. A Java broker stores a message's properties by writing such a map
+    /// (`messageProperties2String(msg.getProperties())`), so this makes our stored records
+    /// byte-identical to Java's: iteration goes bucket by bucket, bucket =
+    /// `(h ^ (h >>> 16)) & (table - 1)` with `h = String.hashCode()`, a table of 16 doubling
+    /// whenever the size passes 3/4 of it, and insertion order within a bucket (a resize keeps
+    /// the relative order of the entries it splits). Duplicate names are kept where they are
+    /// in insertion order: callers sort maps, not the appended strings of batches.
+    pub fn sort_in_java_hash_map_order(&mut self) {
+        let mut table = 16usize;
+        while self.entries.len() > table - table / 4 {
+            table *= 2;
+        }
+        let bucket = |name: &str| {
+            let h = crate::message::hash::java_string_hash_code(name) as u32;
+            ((h ^ (h >> 16)) as usize) & (table - 1)
+        };
+        // `sort_by_key` is stable, which keeps insertion order inside a bucket.
+        self.entries.sort_by_key(|(name, _)| bucket(name));
+    }
+
     /// The pairs in written order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
