@@ -61,7 +61,7 @@ fn clock_ticks_per_sec() -> f64 {
 }
 
 /// `(VmRSS, VmHWM)` in KiB from the text of `/proc/<pid>/status` (lines like
-/// `VmRSS:	   12345 kB`).
+/// `VmRSS:   12345 kB`).
 fn parse_status(text: &str) -> Option<(u64, u64)> {
     let field = |name: &str| {
         text.lines()

@@ -138,7 +138,7 @@ pub fn format_table(rows: &[Row]) -> String {
 
 /// `128` → `128B`, `1024` → `1KiB`, `1536` → `1536B`.
 pub fn format_size(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{}KiB", size / 1024)
     } else {
         format!("{size}B")
