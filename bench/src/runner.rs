@@ -60,7 +60,8 @@ impl Context {
         Ok(())
     }
 
-    /// Runs `f` between two samples of the broker process.
+    /// Runs `f` between two samples of the broker process (a send run samples its measured
+    /// window itself, after the warm-up).
     async fn measured<T, F>(&self, f: F) -> Result<(T, Option<ProcUsage>), BenchError>
     where
         F: std::future::Future<Output = Result<T, BenchError>>,
@@ -137,13 +138,14 @@ fn send_spec(ctx: &Context, args: &SendArgs) -> SendSpec {
         },
         connections: args.connections,
         timeout: ctx.timeout,
+        broker_pid: ctx.broker_pid,
     }
 }
 
 /// One send run, as a row.
 pub async fn send_row(ctx: &Context, spec: &SendSpec) -> Result<Row, BenchError> {
     let queues = ctx.queues_of(&spec.topic).await?;
-    let (outcome, usage) = ctx.measured(send::run_send(&queues, spec)).await?;
+    let outcome = send::run_send(&queues, spec).await?;
     if !outcome.errors.is_empty() {
         eprintln!(
             "rmq-bench: {} failed sends by response code (-1: no response): {:?}",
@@ -165,7 +167,7 @@ pub async fn send_row(ctx: &Context, spec: &SendSpec) -> Result<Row, BenchError>
         outcome.body_bytes,
         outcome.elapsed,
         &outcome.latency,
-        usage,
+        outcome.broker,
     );
     ctx.emit(&row)?;
     Ok(row)
@@ -194,6 +196,7 @@ pub async fn preload(
         stop: Stop::Messages(messages),
         connections: 1,
         timeout: ctx.timeout,
+        broker_pid: None,
     };
     let outcome = send::run_send(&queues, &spec).await?;
     let there = consume::wait_for_backlog(
@@ -295,6 +298,7 @@ pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchErr
                     },
                     connections: 1,
                     timeout: ctx.timeout,
+                    broker_pid: ctx.broker_pid,
                 };
                 rows.push(send_row(ctx, &spec).await?);
             }

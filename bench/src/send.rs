@@ -15,6 +15,7 @@ use remoting::RemotingClient;
 
 use crate::client::{self, BenchError, MessageFactory, QueueTarget};
 use crate::histogram::LatencyHistogram;
+use crate::proc_stats::{self, ProcUsage};
 
 /// Sync or pipelined sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct SendSpec {
     pub stop: Stop,
     pub connections: usize,
     pub timeout: Duration,
+    /// The broker process, sampled when the measured window opens and after the last answer.
+    pub broker_pid: Option<u32>,
 }
 
 /// What a run measured. Only sends started inside the measured window count.
@@ -53,6 +56,8 @@ pub struct SendOutcome {
     pub body_bytes: u64,
     pub elapsed: Duration,
     pub latency: LatencyHistogram,
+    /// The broker's RSS and CPU time over the measured window (when its pid was given).
+    pub broker: Option<ProcUsage>,
 }
 
 impl SendOutcome {
@@ -104,6 +109,13 @@ pub async fn run_send(queues: &[QueueTarget], spec: &SendSpec) -> Result<SendOut
         Stop::Messages(n) => Some(n),
         Stop::Duration { .. } => None,
     };
+    // Sample the broker when the measured window opens (after the warm-up).
+    let first_sample = spec.broker_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            proc_stats::sample(pid)
+        })
+    });
     let tickets = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for sender in 0..spec.concurrency.max(1) {
@@ -148,6 +160,15 @@ pub async fn run_send(queues: &[QueueTarget], spec: &SendSpec) -> Result<SendOut
         Some(deadline) => last_done.max(deadline) - measure_start,
         None => last_done - measure_start,
     };
+    if let (Some(pid), Some(first)) = (spec.broker_pid, first_sample) {
+        let broker_error = |e: String| BenchError::Broker(format!("broker pid {pid}: {e}"));
+        let before = first
+            .await
+            .map_err(|e| broker_error(e.to_string()))?
+            .map_err(|e| broker_error(e.to_string()))?;
+        let after = proc_stats::sample(pid).map_err(|e| broker_error(e.to_string()))?;
+        total.broker = Some(proc_stats::usage(&before, &after));
+    }
     for c in conns.values().flatten() {
         client::unregister(
             c,

@@ -85,6 +85,7 @@ fn spec(topic: &str, size: usize, concurrency: usize, mode: SendMode, stop: Stop
         stop,
         connections: 1,
         timeout: Duration::from_secs(5),
+        broker_pid: None,
     }
 }
 
@@ -160,23 +161,20 @@ async fn async_send_pipelines_exactly_the_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timed_send_measures_after_the_warmup_only() {
     let s = setup("timed").await;
-    let mut ctx = context(&s, "BenchTimed");
-    ctx.broker_pid = Some(std::process::id());
-    let row = runner::send_row(
-        &ctx,
-        &spec(
-            "BenchTimed",
-            128,
-            2,
-            SendMode::Async { window: 4 },
-            Stop::Duration {
-                warmup: Duration::from_millis(300),
-                measure: Duration::from_millis(700),
-            },
-        ),
-    )
-    .await
-    .unwrap();
+    let ctx = context(&s, "BenchTimed");
+    let mut spec = spec(
+        "BenchTimed",
+        128,
+        2,
+        SendMode::Async { window: 4 },
+        Stop::Duration {
+            warmup: Duration::from_millis(300),
+            measure: Duration::from_millis(700),
+        },
+    );
+    // The fake broker runs in this process.
+    spec.broker_pid = Some(std::process::id());
+    let row = runner::send_row(&ctx, &spec).await.unwrap();
     let stored = s.broker.messages("BenchTimed").len() as u64;
     assert!(row.messages > 0 && row.errors == 0);
     // Warm-up messages are stored but not counted.
