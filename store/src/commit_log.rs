@@ -109,6 +109,21 @@ impl CommitLog {
         self.queue.min_offset() as i64
     }
 
+    /// Java's `CommitLog.deleteExpiredFile` (see `MappedFileQueue::delete_expired_file_by_time`).
+    pub fn delete_expired_file(
+        &self,
+        expired_ms: i64,
+        interval: std::time::Duration,
+        clean_immediately: bool,
+    ) -> usize {
+        self.queue.delete_expired_file_by_time(
+            expired_ms,
+            interval,
+            clean_immediately,
+            crate::now_millis,
+        )
+    }
+
     pub fn max_offset(&self) -> i64 {
         self.queue.max_offset() as i64
     }
@@ -245,7 +260,8 @@ impl CommitLog {
     pub fn get_message(&self, offset: i64, size: usize) -> Option<Bytes> {
         let offset = u64::try_from(offset).ok()?;
         let file = self.queue.find_by_offset(offset, offset == 0)?;
-        let pos = (offset - file.file_from_offset()) as usize;
+        // Below the first file (expired): nothing, where Java would read the first file.
+        let pos = offset.checked_sub(file.file_from_offset())? as usize;
         file.select(pos, size)
     }
 
@@ -264,7 +280,7 @@ impl CommitLog {
     pub fn get_data(&self, offset: i64) -> Option<Bytes> {
         let off = u64::try_from(offset).ok()?;
         let file = self.queue.find_by_offset(off, off == 0)?;
-        file.select_from((off - file.file_from_offset()) as usize)
+        file.select_from(off.checked_sub(file.file_from_offset())? as usize)
     }
 
     /// STORETIMESTAMP of the record at `offset`, -1 if unreadable (Java's

@@ -78,6 +78,14 @@ pub struct MessageStoreConfig {
     pub destroy_maped_file_interval_forcibly: u64,
     pub redelete_hanged_file_interval: u64,
     pub clean_file_forcibly_enable: bool,
+    /// Percent of disk use above which the disk is marked full and puts are refused. 4.9.8
+    /// reads it from the system property `rocketmq.broker.diskSpaceWarningLevelRatio` (0.90);
+    /// 5.x made it this store key (90).
+    pub disk_space_warning_level_ratio: u32,
+    /// Percent above which files are deleted even when not expired (with
+    /// `cleanFileForciblyEnable`); 4.9.8 system property `…diskSpaceCleanForciblyRatio` 0.85,
+    /// 5.x store key (85).
+    pub disk_space_clean_forcibly_ratio: u32,
     pub flush_delay_offset_interval: u64,
     pub offset_check_in_slave: bool,
     pub duplication_enable: bool,
@@ -129,6 +137,8 @@ impl Default for MessageStoreConfig {
             destroy_maped_file_interval_forcibly: 120_000,
             redelete_hanged_file_interval: 120_000,
             clean_file_forcibly_enable: true,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
             flush_delay_offset_interval: 10_000,
             offset_check_in_slave: false,
             duplication_enable: false,
@@ -233,6 +243,8 @@ impl MessageStoreConfig {
             "destroyMapedFileIntervalForcibly" => num!(self.destroy_maped_file_interval_forcibly),
             "redeleteHangedFileInterval" => num!(self.redelete_hanged_file_interval),
             "cleanFileForciblyEnable" => flag!(self.clean_file_forcibly_enable),
+            "diskSpaceWarningLevelRatio" => num!(self.disk_space_warning_level_ratio),
+            "diskSpaceCleanForciblyRatio" => num!(self.disk_space_clean_forcibly_ratio),
             "flushDelayOffsetInterval" => num!(self.flush_delay_offset_interval),
             "offsetCheckInSlave" => flag!(self.offset_check_in_slave),
             "duplicationEnable" => flag!(self.duplication_enable),

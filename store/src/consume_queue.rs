@@ -191,6 +191,18 @@ impl ConsumeQueue {
         }
     }
 
+    /// Java's `deleteExpiredFile`: after the commitlog lost everything below `phy_min_offset`,
+    /// deletes the files whose entries all point below it (never the last file) and moves the
+    /// min logical offset to the first entry still pointing into the commitlog. Returns how
+    /// many files went.
+    pub fn delete_expired_file(&self, phy_min_offset: i64) -> usize {
+        let deleted = self
+            .queue
+            .delete_expired_file_by_offset(phy_min_offset, CQ_STORE_UNIT_SIZE);
+        self.correct_min_offset(phy_min_offset);
+        deleted
+    }
+
     pub fn min_offset_in_queue(&self) -> i64 {
         self.min_logic_offset.load(Ordering::Acquire) / CQ_STORE_UNIT_SIZE as i64
     }

@@ -37,14 +37,14 @@ use crate::config::MessageStoreConfig;
 use crate::dispatch::ConsumeQueueTable;
 
 /// A thread with Java's `ServiceThread` wait/wakeup.
-struct Service {
+pub(crate) struct Service {
     stopped: AtomicBool,
     notified: Mutex<bool>,
     cv: Condvar,
 }
 
 impl Service {
-    fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             stopped: AtomicBool::new(false),
             notified: Mutex::new(false),
@@ -52,12 +52,13 @@ impl Service {
         })
     }
 
-    fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
 
-    /// Waits `interval` or until woken (`honour_wakeup`) or stopped.
-    fn wait(&self, interval: Duration, honour_wakeup: bool) {
+    /// Waits `interval` or until woken (`honour_wakeup`) or stopped; returns whether a wakeup
+    /// came.
+    pub(crate) fn wait(&self, interval: Duration, honour_wakeup: bool) -> bool {
         let deadline = Instant::now() + interval;
         let mut notified = self.notified.lock().expect("service lock");
         loop {
@@ -74,21 +75,24 @@ impl Service {
                 .expect("service lock")
                 .0;
         }
-        *notified = false;
+        std::mem::replace(&mut *notified, false)
     }
 
-    fn wakeup(&self) {
+    pub(crate) fn wakeup(&self) {
         *self.notified.lock().expect("service lock") = true;
         self.cv.notify_all();
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         self.wakeup();
     }
 }
 
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
+pub(crate) fn spawn(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name(name.into()).spawn(f)
 }
 

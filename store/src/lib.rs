@@ -13,7 +13,9 @@
 //! | [`dispatch`] | `ReputMessageService`, dispatchers | commitlog → consume queues + index |
 //! | [`recovery`] | `recoverNormally/Abnormally` | open after a clean stop or a crash |
 //! | [`flush`] | `FlushRealTimeService`, `GroupCommitService`, … | ASYNC/SYNC flush |
-//! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses |
+//! | [`clean`] | `CleanCommitLogService`, `CleanConsumeQueueService` | expiry, disk-full guard |
+//! | [`running_flags`] | `RunningFlags` | health bits (disk full refuses puts) |
+//! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses (read path in `message_store/read.rs`) |
 //! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
 //! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
 //!
@@ -21,6 +23,7 @@
 //! [`mapped_file`].
 
 pub mod checkpoint;
+pub mod clean;
 pub mod commit_log;
 pub mod config;
 pub mod config_file;
@@ -34,13 +37,16 @@ pub mod mapped_file_queue;
 pub mod message_store;
 pub mod recovery;
 pub mod results;
+pub mod running_flags;
 
+pub use clean::{CleanReport, DiskUsageProbe, StoreOptions};
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use dispatch::MessageArrivingListener;
 pub use message_store::{
     GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
     PutMessageStatus, QueryMessageResult,
 };
+pub use running_flags::RunningFlags;
 
 use std::path::PathBuf;
 

@@ -281,6 +281,16 @@ impl MappedFile {
         true
     }
 
+    /// The file's mtime in milliseconds (Java's `getLastModifiedTimestamp`, `File.lastModified`:
+    /// 0 when it cannot be read).
+    pub fn last_modified_millis(&self) -> i64 {
+        std::fs::metadata(&self.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
     /// Deletes the file (the mapping stays valid for slices still held).
     pub fn destroy(&self) -> io::Result<()> {
         match std::fs::remove_file(&self.path) {

@@ -7,9 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use crate::mapped_file::MappedFile;
 use crate::StoreError;
+
+/// Java's `DELETE_FILES_BATCH_MAX`: files deleted by one expiry pass at most.
+pub const DELETE_FILES_BATCH_MAX: usize = 10;
 
 pub struct MappedFileQueue {
     dir: PathBuf,
@@ -157,7 +161,8 @@ impl MappedFileQueue {
     /// Java's `MappedFileQueue.flush`: flushes the file holding `flushed_where` (one file per
     /// call, so a file boundary takes two calls). Returns true when nothing new was flushed.
     pub fn flush(&self, least_pages: usize) -> Result<bool, StoreError> {
-        let from = self.flushed_where();
+        // Expiry may have removed the file the position was in: start at the first file.
+        let from = self.flushed_where().max(self.min_offset());
         let Some(file) = self.find_by_offset(from, from == 0) else {
             return Ok(true);
         };
@@ -214,6 +219,91 @@ impl MappedFileQueue {
             file.destroy()?;
         }
         Ok(())
+    }
+
+    /// Java's `deleteExpiredFileByTime`: deletes, oldest first, the files last modified more
+    /// than `expired_ms` before `now_ms` (any file with `clean_immediately`), stopping at the
+    /// first one that is not expired, after `DELETE_FILES_BATCH_MAX` files, and always before
+    /// the last (current) file; sleeps `interval` between deletions. Returns how many went.
+    pub fn delete_expired_file_by_time(
+        &self,
+        expired_ms: i64,
+        interval: Duration,
+        clean_immediately: bool,
+        now_ms: impl Fn() -> i64,
+    ) -> usize {
+        let files = self.files();
+        let candidates = files.len().saturating_sub(1);
+        let mut deleted = 0;
+        for (i, file) in files.iter().take(candidates).enumerate() {
+            let live_until = file.last_modified_millis().saturating_add(expired_ms);
+            if !(now_ms() >= live_until || clean_immediately) {
+                break; // never leave a hole in the middle of the log
+            }
+            if !self.delete_first_file(file) {
+                break;
+            }
+            deleted += 1;
+            if deleted >= DELETE_FILES_BATCH_MAX {
+                break;
+            }
+            if !interval.is_zero() && i + 1 < candidates {
+                std::thread::sleep(interval);
+            }
+        }
+        deleted
+    }
+
+    /// Java's `deleteExpiredFileByOffset` (consume queues): deletes, oldest first, the full
+    /// files whose last `unit_size` entry starts with an offset below `offset`, never the last
+    /// file. Returns how many went.
+    pub fn delete_expired_file_by_offset(&self, offset: i64, unit_size: usize) -> usize {
+        let files = self.files();
+        let mut deleted = 0;
+        for file in files.iter().take(files.len().saturating_sub(1)) {
+            let last_entry = self.file_size as usize - unit_size;
+            let Some(head) = file.select(last_entry, 8) else {
+                break; // not full: a file in use
+            };
+            let max_offset_in_file = i64::from_be_bytes(head[..8].try_into().expect("8 bytes"));
+            if max_offset_in_file >= offset {
+                break;
+            }
+            tracing::info!(path = %file.path().display(), offset, max_offset_in_file,
+                "deleting expired consume queue file");
+            if !self.delete_first_file(file) {
+                break;
+            }
+            deleted += 1;
+        }
+        deleted
+    }
+
+    /// Removes `file` if it is still the first one, then unlinks it. Readers holding slices
+    /// keep the mapping (see `mapped_file`), so nothing waits for them; a flush position left
+    /// inside the removed file moves to the new first file (its data are gone anyway).
+    fn delete_first_file(&self, file: &Arc<MappedFile>) -> bool {
+        {
+            let mut files = self.files.write().expect("file list lock");
+            if !files.first().is_some_and(|f| Arc::ptr_eq(f, file)) || files.len() < 2 {
+                return false;
+            }
+            files.remove(0);
+            let new_min = files[0].file_from_offset();
+            if self.flushed_where() < new_min {
+                self.set_flushed_where(new_min);
+            }
+        }
+        match file.destroy() {
+            Ok(()) => {
+                tracing::info!(path = %file.path().display(), "deleted expired file");
+                true
+            }
+            Err(e) => {
+                tracing::error!(path = %file.path().display(), error = %e, "delete failed");
+                false
+            }
+        }
     }
 
     /// Deletes every file (a consume queue whose commitlog is gone).

@@ -3,13 +3,17 @@
 //! Calls are synchronous. `put_message` in SYNC_FLUSH blocks until the group commit has synced
 //! the record (up to `syncFlushTimeout`), so an async caller runs it on a blocking thread; in
 //! ASYNC_FLUSH it returns once the bytes are in the mapping. Reads never take the put lock:
-//! they select published bytes of the mapped files and return them as shared [`Bytes`].
+//! they select published bytes of the mapped files and return them as shared [`Bytes`]; the
+//! read path is in [`read`](self) (`message_store/read.rs`).
+//!
+//! Puts are refused with SERVICE_NOT_AVAILABLE after shutdown, on a SLAVE, and while the
+//! running flags say the store is not writeable — in practice the disk-full flag set by the
+//! clean service ([`crate::clean`]) above `diskSpaceWarningLevelRatio`; reads go on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use remoting_codec::message::message_const::{PROPERTY_REAL_QUEUE_ID, PROPERTY_REAL_TOPIC};
 use remoting_codec::message::record::MAX_TOPIC_LENGTH_V1;
 use remoting_codec::message::sysflag::message_sys_flag::{
@@ -18,9 +22,9 @@ use remoting_codec::message::sysflag::message_sys_flag::{
 use remoting_codec::message::StoredMessage;
 
 use crate::checkpoint::StoreCheckpoint;
+use crate::clean::{CleanReport, CleanService, Cleaner, StoreOptions};
 use crate::commit_log::{AppendMessageStatus, CommitLog};
 use crate::config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
-use crate::consume_queue::{ConsumeQueue, CqEntry, CQ_STORE_UNIT_SIZE};
 use crate::dispatch::{
     ConsumeQueueTable, Dispatcher, MessageArrivingListener, ReputService, SCHEDULE_TOPIC,
 };
@@ -31,7 +35,10 @@ use crate::index::IndexService;
 use crate::lock::{AbortFile, StoreLock};
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::recovery::{recover, RecoveryReport};
+use crate::running_flags::RunningFlags;
 use crate::StoreError;
+
+mod read;
 
 pub use crate::results::{
     GetMessageResult, GetMessageStatus, MessageFilter, PutMessageResult, PutMessageStatus,
@@ -54,6 +61,9 @@ pub struct MessageStore {
     reput: ReputService,
     flush: CommitLogFlush,
     cq_flush: FlushConsumeQueueService,
+    flags: Arc<RunningFlags>,
+    cleaner: Arc<Cleaner>,
+    clean: CleanService,
     recovery: RecoveryReport,
     shutdown: AtomicBool,
     memory_limit: i64,
@@ -64,8 +74,19 @@ impl MessageStore {
     /// Opens (creating if needed) the store, recovers it, dispatches what the consume queues
     /// lack, and starts the services.
     pub fn open(config: MessageStoreConfig) -> Result<Self, StoreError> {
+        Self::open_with(config, StoreOptions::default())
+    }
+
+    /// [`open`](Self::open) with non-default hooks (disk probe, clock) and service timings.
+    pub fn open_with(
+        config: MessageStoreConfig,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
         let root = config.store_path_root_dir.clone();
         std::fs::create_dir_all(&root)?;
+        // As Java's constructor: the paths the disk checks measure exist from the start.
+        std::fs::create_dir_all(config.commit_log_dir())?;
+        std::fs::create_dir_all(config.consume_queue_dir())?;
         let lock = StoreLock::acquire(&root).map_err(|e| StoreError::Locked(e.to_string()))?;
         let last_exit_ok = !AbortFile::exists(&root);
         let checkpoint = Arc::new(StoreCheckpoint::open(config.checkpoint_path())?);
@@ -146,6 +167,20 @@ impl MessageStore {
         };
         let cq_flush =
             FlushConsumeQueueService::start(&config, queues.clone(), checkpoint.clone())?;
+        let flags = Arc::new(RunningFlags::default());
+        let cleaner = Arc::new(Cleaner::new(
+            config.clone(),
+            commit_log.clone(),
+            queues.clone(),
+            index.clone(),
+            flags.clone(),
+            options.clone(),
+        ));
+        let clean = CleanService::start(
+            cleaner.clone(),
+            Duration::from_millis(config.clean_resource_interval),
+            &options,
+        )?;
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))
             as i64;
@@ -160,6 +195,9 @@ impl MessageStore {
             reput,
             flush,
             cq_flush,
+            flags,
+            cleaner,
+            clean,
             recovery,
             shutdown: AtomicBool::new(false),
             memory_limit,
@@ -186,6 +224,9 @@ impl MessageStore {
 
     fn check_store_status(&self) -> Option<PutMessageStatus> {
         if self.shutdown.load(Ordering::Acquire) || self.config.broker_role == BrokerRole::Slave {
+            return Some(PutMessageStatus::ServiceNotAvailable);
+        }
+        if !self.flags.is_writeable() {
             return Some(PutMessageStatus::ServiceNotAvailable);
         }
         None
@@ -286,276 +327,6 @@ impl MessageStore {
         }
     }
 
-    /// Java's `getMessage`: up to `max_msg_nums` records of a queue from `offset`, limited by
-    /// the transfer byte/count limits (in memory vs on disk), filtered by `filter`.
-    pub fn get_message(
-        &self,
-        topic: &str,
-        queue_id: i32,
-        offset: i64,
-        max_msg_nums: usize,
-        filter: Option<&dyn MessageFilter>,
-    ) -> GetMessageResult {
-        let mut result = GetMessageResult {
-            status: GetMessageStatus::NoMessageInQueue,
-            next_begin_offset: offset,
-            min_offset: 0,
-            max_offset: 0,
-            messages: Vec::new(),
-            message_queue_offsets: Vec::new(),
-            buffer_total_size: 0,
-            suggest_pulling_from_slave: false,
-        };
-        let Some(cq) = self.queues.find(topic, queue_id) else {
-            result.status = GetMessageStatus::NoMatchedLogicQueue;
-            result.next_begin_offset = self.next_offset_correction(offset, 0);
-            return result;
-        };
-        let max_offset_py = self.commit_log.max_offset();
-        let (min, max) = (cq.min_offset_in_queue(), cq.max_offset_in_queue());
-        result.min_offset = min;
-        result.max_offset = max;
-        let (status, next) = if max == 0 {
-            (
-                GetMessageStatus::NoMessageInQueue,
-                self.next_offset_correction(offset, 0),
-            )
-        } else if offset < min {
-            (
-                GetMessageStatus::OffsetTooSmall,
-                self.next_offset_correction(offset, min),
-            )
-        } else if offset == max {
-            (
-                GetMessageStatus::OffsetOverflowOne,
-                self.next_offset_correction(offset, offset),
-            )
-        } else if offset > max {
-            (
-                GetMessageStatus::OffsetOverflowBadly,
-                self.next_offset_correction(offset, max),
-            )
-        } else {
-            match cq.get_index_buffer(offset) {
-                Some(buf) => self.collect(
-                    &cq,
-                    &buf,
-                    offset,
-                    max_msg_nums,
-                    filter,
-                    max_offset_py,
-                    &mut result,
-                ),
-                None => (
-                    GetMessageStatus::OffsetFoundNull,
-                    self.next_offset_correction(offset, cq.roll_next_file(offset)),
-                ),
-            }
-        };
-        result.status = status;
-        result.next_begin_offset = next;
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn collect(
-        &self,
-        _cq: &ConsumeQueue,
-        buf: &Bytes,
-        offset: i64,
-        max_msg_nums: usize,
-        filter: Option<&dyn MessageFilter>,
-        max_offset_py: i64,
-        out: &mut GetMessageResult,
-    ) -> (GetMessageStatus, i64) {
-        let mut status = GetMessageStatus::NoMatchedMessage;
-        let mut next_phy_file_start = i64::MIN;
-        let mut max_phy_pulling = 0;
-        let max_filter = 16000usize.max(max_msg_nums * CQ_STORE_UNIT_SIZE);
-        let mut i = 0;
-        while i + CQ_STORE_UNIT_SIZE <= buf.len() && i < max_filter {
-            let e = CqEntry::decode(&buf[i..i + CQ_STORE_UNIT_SIZE]);
-            let index = offset + (i / CQ_STORE_UNIT_SIZE) as i64;
-            i += CQ_STORE_UNIT_SIZE;
-            max_phy_pulling = e.offset;
-            if next_phy_file_start != i64::MIN && e.offset < next_phy_file_start {
-                continue;
-            }
-            let in_disk = max_offset_py - e.offset > self.memory_limit;
-            if self.is_the_batch_full(
-                e.size,
-                max_msg_nums,
-                out.buffer_total_size,
-                out.messages.len(),
-                in_disk,
-            ) {
-                i -= CQ_STORE_UNIT_SIZE;
-                break;
-            }
-            if let Some(f) = filter {
-                if !f.is_matched_by_consume_queue(Some(e.tags_code)) {
-                    continue;
-                }
-            }
-            let Some(record) = self
-                .commit_log
-                .get_message(e.offset, e.size.max(0) as usize)
-            else {
-                if out.buffer_total_size == 0 {
-                    status = GetMessageStatus::MessageWasRemoving;
-                }
-                next_phy_file_start = self.commit_log.roll_next_file(e.offset);
-                continue;
-            };
-            if let Some(f) = filter {
-                if !f.is_matched_by_commit_log(&record) {
-                    continue;
-                }
-            }
-            out.buffer_total_size += record.len();
-            out.messages.push(record);
-            out.message_queue_offsets.push(index);
-            status = GetMessageStatus::Found;
-            next_phy_file_start = i64::MIN;
-        }
-        out.suggest_pulling_from_slave = max_offset_py - max_phy_pulling > self.memory_limit;
-        (status, offset + (i / CQ_STORE_UNIT_SIZE) as i64)
-    }
-
-    fn is_the_batch_full(
-        &self,
-        size: i32,
-        max_nums: usize,
-        total: usize,
-        count: usize,
-        in_disk: bool,
-    ) -> bool {
-        if total == 0 || count == 0 {
-            return false;
-        }
-        if max_nums <= count {
-            return true;
-        }
-        let size = size.max(0) as usize;
-        let c = &self.config;
-        let (bytes, num) = if in_disk {
-            (
-                c.max_transfer_bytes_on_message_in_disk,
-                c.max_transfer_count_on_message_in_disk,
-            )
-        } else {
-            (
-                c.max_transfer_bytes_on_message_in_memory,
-                c.max_transfer_count_on_message_in_memory,
-            )
-        };
-        total + size > bytes || count + 1 > num
-    }
-
-    fn next_offset_correction(&self, old: i64, new: i64) -> i64 {
-        if self.config.broker_role != BrokerRole::Slave || self.config.offset_check_in_slave {
-            new
-        } else {
-            old
-        }
-    }
-
-    /// The queue's next offset (0 for an unknown queue).
-    pub fn max_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
-        self.queues
-            .find(topic, queue_id)
-            .map_or(0, |cq| cq.max_offset_in_queue())
-    }
-
-    pub fn min_offset_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
-        self.queues
-            .find(topic, queue_id)
-            .map_or(-1, |cq| cq.min_offset_in_queue())
-    }
-
-    /// Java's `getOffsetInQueueByTime`.
-    pub fn offset_in_queue_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> i64 {
-        self.queues.find(topic, queue_id).map_or(0, |cq| {
-            cq.offset_in_queue_by_time(timestamp, &self.commit_log)
-        })
-    }
-
-    /// Commitlog offset of a queue entry (-1 if absent).
-    pub fn commit_log_offset_in_queue(&self, topic: &str, queue_id: i32, cq_offset: i64) -> i64 {
-        self.queues
-            .find(topic, queue_id)
-            .and_then(|cq| cq.entry(cq_offset))
-            .map_or(-1, |e| e.offset)
-    }
-
-    /// The record at a commitlog offset, decoded (Java's `lookMessageByOffset`).
-    pub fn look_message_by_offset(&self, commit_log_offset: i64) -> Option<StoredMessage> {
-        StoredMessage::decode(&self.commit_log.get_record(commit_log_offset)?).ok()
-    }
-
-    /// The record's bytes at a commitlog offset (Java's `selectOneMessageByOffset`).
-    pub fn select_one_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
-        self.commit_log.get_record(commit_log_offset)
-    }
-
-    pub fn select_one_message_by_offset_and_size(&self, offset: i64, size: usize) -> Option<Bytes> {
-        self.commit_log.get_message(offset, size)
-    }
-
-    /// Java's `queryMessage`: records whose index key is `topic#key` in the time range
-    /// (callers re-check the key: the index matches by hash).
-    pub fn query_message(
-        &self,
-        topic: &str,
-        key: &str,
-        max_num: usize,
-        begin: i64,
-        end: i64,
-    ) -> QueryMessageResult {
-        let mut out = QueryMessageResult::default();
-        let Some(index) = &self.index else {
-            return out;
-        };
-        let max = max_num.min(self.config.max_msgs_num_batch);
-        let found = index.query(topic, key, max, begin, end);
-        out.index_last_update_timestamp = found.index_last_update_timestamp;
-        out.index_last_update_phyoffset = found.index_last_update_phyoffset;
-        for offset in found.phy_offsets {
-            if let Some(record) = self.commit_log.get_record(offset) {
-                out.messages.push(record);
-            }
-        }
-        out
-    }
-
-    /// Store time of the first message still in the commitlog (-1 if none).
-    pub fn earliest_message_time(&self) -> i64 {
-        let min = self.commit_log.min_offset();
-        match self.commit_log.get_record(min) {
-            Some(r) => crate::commit_log::store_timestamp_of(&r).unwrap_or(-1),
-            None => -1,
-        }
-    }
-
-    /// Store time of the first message of a queue (-1 if none).
-    pub fn earliest_message_time_in_queue(&self, topic: &str, queue_id: i32) -> i64 {
-        let min = self.min_offset_in_queue(topic, queue_id);
-        self.message_store_timestamp(topic, queue_id, min)
-    }
-
-    /// Store time of the message at a queue offset (-1 if none).
-    pub fn message_store_timestamp(&self, topic: &str, queue_id: i32, cq_offset: i64) -> i64 {
-        let Some(e) = self
-            .queues
-            .find(topic, queue_id)
-            .and_then(|cq| cq.entry(cq_offset))
-        else {
-            return -1;
-        };
-        self.commit_log
-            .pickup_store_timestamp(e.offset, e.size.max(0) as usize)
-    }
-
     pub fn min_phy_offset(&self) -> i64 {
         self.commit_log.min_offset()
     }
@@ -585,6 +356,35 @@ impl MessageStore {
         self.commit_log.queue().msync_count()
     }
 
+    /// The store's health bits; `is_disk_full()` explains a SERVICE_NOT_AVAILABLE put.
+    pub fn running_flags(&self) -> &RunningFlags {
+        &self.flags
+    }
+
+    /// Java's `executeDeleteFilesManually` (DELETE_EXPIRED_COMMITLOG): the next 20 clean
+    /// passes ignore `deleteWhen`; the first starts now on the clean thread.
+    pub fn execute_delete_files_manually(&self) {
+        self.cleaner.execute_delete_files_manually();
+        self.clean.wakeup();
+    }
+
+    /// Manual clean rounds not used yet.
+    pub fn manual_delete_rounds_left(&self) -> i32 {
+        self.cleaner.manual_times_left()
+    }
+
+    /// Runs one clean pass on the calling thread (the clean thread runs them on its own every
+    /// `cleanResourceInterval`).
+    pub fn clean_expired_files_now(&self) -> CleanReport {
+        self.cleaner.run_pass()
+    }
+
+    /// Java's `isSpaceFull`, now: measures the commitlog disk and sets or clears the disk-full
+    /// flag (the clean thread does it every 10 s).
+    pub fn check_disk_space_now(&self) -> bool {
+        self.cleaner.is_space_full()
+    }
+
     /// Syncs the commitlog, consume queues, index and checkpoint now; returns the flushed
     /// commitlog offset.
     pub fn flush(&self) -> Result<i64, StoreError> {
@@ -609,6 +409,7 @@ impl MessageStore {
         if self.shutdown.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        self.clean.shutdown();
         self.reput.shutdown();
         match &self.flush {
             CommitLogFlush::Async(s) => s.shutdown(),

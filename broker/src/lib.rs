@@ -1,0 +1,43 @@
+//! The broker's state: configuration and the in-memory managers its request handlers share.
+//!
+//! Each manager is the Rust counterpart of a Java 4.9.8 broker class and keeps its facts (file
+//! shapes, defaults, quirks) while leaving sockets to the server: a client connection is an
+//! opaque [`client::ConnectionId`]. Managers lock internally and keep lock scopes short, so a
+//! handler holds an `Arc` of each and calls it from any task.
+//!
+//! | module | Java |
+//! |---|---|
+//! | [`config`] | `BrokerConfig`, `NettyServerConfig`, `BrokerStartup`'s broker.conf loading |
+//! | [`topic`] | `TopicConfigManager`, `TopicValidator` |
+//! | [`subscription`] | `SubscriptionGroupManager` |
+//! | [`offset`] | `ConsumerOffsetManager` |
+//! | [`client`] | `ConsumerManager`, `ConsumerGroupInfo`, `ProducerManager`, `ClientChannelInfo`, `ClientHousekeepingService` |
+//! | [`lock`] | `RebalanceLockManager` |
+//! | [`paths`] | `BrokerPathConfigHelper` |
+
+pub mod client;
+pub mod config;
+pub mod java_order;
+pub mod lock;
+pub mod offset;
+pub mod paths;
+pub mod subscription;
+pub mod topic;
+
+#[cfg(test)]
+pub(crate) mod test_util;
+
+/// Milliseconds since the Unix epoch (Java's `System.currentTimeMillis()`), the unit of every
+/// timestamp the managers keep and of `DataVersion.timestamp`.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Java's `DataVersion.nextVersion`: counter + 1, timestamp = now.
+pub fn next_version(version: &mut remoting_codec::protocol::DataVersion) {
+    version.counter += 1;
+    version.timestamp = now_millis();
+}
