@@ -14,13 +14,23 @@
 //! | [`client`] | `ConsumerManager`, `ConsumerGroupInfo`, `ProducerManager`, `ClientChannelInfo`, `ClientHousekeepingService` |
 //! | [`lock`] | `RebalanceLockManager` |
 //! | [`paths`] | `BrokerPathConfigHelper` |
+//! | [`controller`] | `BrokerController` (state and wiring) |
+//! | [`processor`] | the request processors, one module per family |
+//! | [`long_polling`] | `PullRequestHoldService` |
+//! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
+//! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 
 pub mod client;
 pub mod config;
+pub mod controller;
 pub mod java_order;
 pub mod lock;
+pub mod long_polling;
+pub mod namesrv_link;
 pub mod offset;
 pub mod paths;
+pub mod processor;
+pub mod startup;
 pub mod subscription;
 pub mod topic;
 

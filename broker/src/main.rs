@@ -1,5 +1,125 @@
-//! The broker binary. Filled by the broker issue.
-fn main() {
-    eprintln!("broker: not implemented yet");
-    std::process::exit(1);
+//! `broker`: the Broker binary, started like Java's `mqbroker`.
+//!
+//! `broker -c broker.conf [-n namesrvAddr] [-p]`. Settings: Java's defaults, then the `-c`
+//! file (Java's broker.conf keys; unknown keys are logged and ignored), then `-n`. `-p` prints
+//! the effective settings and exits. Logs go to stderr (`RUST_LOG=debug` for more). SIGTERM or
+//! Ctrl-C stops it cleanly: UNREGISTER_BROKER, config files and store flushed, no `abort` file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use broker::config::LoadedConfig;
+use broker::controller::BrokerController;
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(name = "mqbroker", about = "RocketMQ-compatible Broker")]
+struct Args {
+    /// Broker config properties file (Java's broker.conf keys).
+    #[arg(short = 'c', long = "configFile")]
+    config_file: Option<PathBuf>,
+    /// Print all config items and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    print_config_item: bool,
+    /// Name server address list, e.g. '192.168.0.1:9876;192.168.0.2:9876' (overrides the file).
+    #[arg(short = 'n', long = "namesrvAddr")]
+    namesrv_addr: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let loaded = match load(&args) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("broker: {e}");
+            return ExitCode::from(255);
+        }
+    };
+    if args.print_config_item {
+        print!("{}", loaded.print_effective());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("broker: cannot start the runtime: {e}");
+            return ExitCode::from(255);
+        }
+    };
+    runtime.block_on(run(loaded))
+}
+
+fn load(args: &Args) -> Result<LoadedConfig, String> {
+    let mut loaded = match &args.config_file {
+        Some(file) => {
+            let loaded = LoadedConfig::load_file(file).map_err(|e| e.to_string())?;
+            println!("load config properties file OK, {}", file.display());
+            loaded
+        }
+        None => LoadedConfig::default(),
+    };
+    if let Some(addr) = &args.namesrv_addr {
+        loaded.set("namesrvAddr", addr);
+        loaded.check().map_err(|e| e.to_string())?;
+    }
+    Ok(loaded)
+}
+
+async fn run(loaded: LoadedConfig) -> ExitCode {
+    // Opening the store recovers it (disk reads): off the async threads.
+    let controller = match tokio::task::spawn_blocking(move || BrokerController::new(loaded)).await
+    {
+        Ok(Ok(c)) => Arc::new(c),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            return ExitCode::from(255);
+        }
+        Err(e) => {
+            tracing::error!("broker start failed: {e}");
+            return ExitCode::from(255);
+        }
+    };
+    let bound = match broker::startup::bind(controller.clone()).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(253);
+        }
+    };
+    let running = bound.start().await;
+    let config = &controller.broker_config;
+    println!(
+        "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+        config.broker_name,
+        controller.broker_addr(),
+        config.namesrv_addr.as_deref().unwrap_or("")
+    );
+    running.run_until(shutdown_signal()).await;
+    tracing::info!("broker shut down");
+    ExitCode::SUCCESS
+}
+
+/// SIGTERM (what `mqshutdown` and service managers send) or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot watch SIGTERM: {}", e);
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
+    }
 }

@@ -188,6 +188,22 @@ impl ConsumeQueueTable {
         map.values().flat_map(|q| q.values().cloned()).collect()
     }
 
+    /// Takes out of the table every topic matching `pred`, with its queues.
+    pub fn remove_topics(
+        &self,
+        pred: impl Fn(&str) -> bool,
+    ) -> Vec<(String, Vec<Arc<ConsumeQueue>>)> {
+        let mut map = self.queues.write().expect("cq table");
+        let names: Vec<String> = map.keys().filter(|t| pred(t)).cloned().collect();
+        names
+            .into_iter()
+            .filter_map(|t| {
+                let queues = map.remove(&t)?;
+                Some((t, queues.into_values().collect()))
+            })
+            .collect()
+    }
+
     /// Queue ids of a topic.
     pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
         let map = self.queues.read().expect("cq table");

@@ -10,6 +10,7 @@
 //! running flags say the store is not writeable — in practice the disk-full flag set by the
 //! clean service ([`crate::clean`]) above `diskSpaceWarningLevelRatio`; reads go on.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -344,6 +345,61 @@ impl MessageStore {
     /// Dispatches everything written so far before returning (tests, admin tools).
     pub fn wait_dispatched(&self) -> Result<(), StoreError> {
         self.reput.catch_up()
+    }
+
+    /// Java's `checkInDiskByConsumeOffset`: whether the message at a queue offset lies further
+    /// behind the commitlog's end than the in-memory share (`accessMessageInMemoryMaxRatio` of
+    /// physical memory), i.e. would be read from disk. False when the queue has no such entry.
+    pub fn check_in_disk_by_consume_offset(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        consume_offset: i64,
+    ) -> bool {
+        let max_offset_py = self.commit_log.max_offset();
+        self.queues
+            .find(topic, queue_id)
+            .and_then(|cq| cq.entry(consume_offset))
+            .is_some_and(|e| e.offset >= 0 && max_offset_py - e.offset > self.memory_limit)
+    }
+
+    /// Java's `cleanUnusedTopic`: destroys the consume queues (files and queue offsets) of every
+    /// topic not in `topics`, except SCHEDULE_TOPIC_XXXX and RMQ_SYS_TRANS_OP_HALF_TOPIC, which
+    /// the broker keeps whether or not they are in its topic table. The commitlog is untouched;
+    /// messages of a destroyed topic stay there until they expire. Returns the topics removed.
+    pub fn clean_unused_topic(&self, topics: &HashSet<String>) -> Vec<String> {
+        const KEPT: [&str; 2] = ["SCHEDULE_TOPIC_XXXX", "RMQ_SYS_TRANS_OP_HALF_TOPIC"];
+        let removed = self
+            .queues
+            .remove_topics(|t| !topics.contains(t) && !KEPT.contains(&t));
+        let mut names = Vec::with_capacity(removed.len());
+        for (topic, queues) in removed {
+            for cq in queues {
+                if let Err(e) = cq.destroy() {
+                    tracing::warn!("cleanUnusedTopic: {topic} {}: {e}", cq.queue_id());
+                }
+                self.commit_log.remove_queue_offset(&topic, cq.queue_id());
+                tracing::info!(
+                    "cleanUnusedTopic: {topic} {} ConsumeQueue cleaned",
+                    cq.queue_id()
+                );
+            }
+            // Java deletes the emptied directories too.
+            let dir = self.config.consume_queue_dir().join(&topic);
+            for cq in self.queue_ids_in(&dir) {
+                let _ = std::fs::remove_dir(dir.join(cq));
+            }
+            let _ = std::fs::remove_dir(&dir);
+            tracing::info!("cleanUnusedTopic: {topic},topic destroyed");
+            names.push(topic);
+        }
+        names
+    }
+
+    fn queue_ids_in(&self, dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default()
     }
 
     /// Queue ids of a topic that have a consume queue.

@@ -3,7 +3,7 @@
 //! GET_SYSTEM_TOPIC_LIST_FROM_NS (304) and the unit topic lists (311–313).
 
 use remoting::ProcessError;
-use remoting_codec::code::{request, response};
+use remoting_codec::code::{request, response, version};
 use remoting_codec::fastjson;
 use remoting_codec::protocol::namesrv::{
     GetRouteInfoRequestHeader, GetTopicsByClusterRequestHeader,
@@ -36,6 +36,14 @@ pub(super) fn get_route_info_by_topic(
     };
     if ns.config().order_message_enable() {
         route.order_topic_conf = ns.kv_config.get(NAMESPACE_ORDER_TOPIC_CONFIG, &h.topic);
+    }
+    if req.version >= version::V5_0_0 {
+        // A 5.x name server always writes the primitive `enableActingMaster`, and 5.x-protocol
+        // clients rely on it (rocketmq-client-rust 1.0 declares it as a required bool); 4.9.8
+        // never writes it, so 4.x clients keep getting exactly what they got.
+        for broker in &mut route.broker_datas {
+            broker.enable_acting_master.get_or_insert(false);
+        }
     }
     let body = if TopicRouteData::wants_standard_json(req.version, h.accept_standard_json_only) {
         fastjson::to_vec_standard(&route)

@@ -1,0 +1,191 @@
+//! `BrokerController`: everything a request handler needs, in one place — the configuration,
+//! the store, the managers, the live connections, the long-polling hold service and the link
+//! to the name servers.
+//!
+//! It owns no sockets and runs no loops: [`crate::startup`] binds the two ports, starts the
+//! periodic tasks (registration, offset flush, client housekeeping) and drives shutdown.
+//! Handlers get `&BrokerController` through [`crate::processor::BrokerProcessor`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use remoting::Connection;
+use store::{MessageStore, MessageStoreConfig};
+
+use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
+use crate::config::{BrokerConfig, LoadedConfig, NettyServerConfig};
+use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
+use crate::long_polling::PullRequestHoldService;
+use crate::namesrv_link::NamesrvLink;
+use crate::offset::ConsumerOffsetManager;
+use crate::subscription::SubscriptionGroupManager;
+use crate::topic::TopicConfigManager;
+
+/// Why the broker cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("store config: {0}")]
+    StoreConfig(String),
+    #[error("message store: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("{file}: {error}")]
+    ConfigFile { file: &'static str, error: String },
+}
+
+pub struct BrokerController {
+    pub broker_config: BrokerConfig,
+    pub netty_server_config: NettyServerConfig,
+    /// The whole broker.conf as loaded (store keys included), for `-p` and admin listings.
+    pub loaded_config: LoadedConfig,
+    pub store: Arc<MessageStore>,
+    pub topic_config_manager: TopicConfigManager,
+    pub subscription_group_manager: SubscriptionGroupManager,
+    pub consumer_offset_manager: ConsumerOffsetManager,
+    pub consumer_manager: ConsumerManager,
+    pub producer_manager: ProducerManager,
+    pub rebalance_lock_manager: RebalanceLockManager,
+    pub pull_request_hold_service: Arc<PullRequestHoldService>,
+    pub namesrv_link: NamesrvLink,
+    /// Every open client connection (both ports), for broker → client requests.
+    pub connections: DashMap<ConnectionId, Arc<Connection>>,
+    /// `brokerIP1:listenPort`, written into every stored record's STOREHOST.
+    pub store_host: SocketAddr,
+}
+
+impl BrokerController {
+    /// Java's `initialize()`: loads topics.json, subscriptionGroup.json, consumerOffset.json,
+    /// opens (recovers) the store and wires the long-polling listener to it.
+    pub fn new(loaded: LoadedConfig) -> Result<Self, StartError> {
+        let root = loaded.store_path_root_dir.clone();
+        let broker_config = loaded.broker.clone();
+        let netty = loaded.netty_server.clone();
+
+        let mut store_config = MessageStoreConfig::default();
+        store_config
+            .apply(&loaded.store_entries)
+            .map_err(|e| StartError::StoreConfig(e.to_string()))?;
+        store_config.store_path_root_dir = root.clone();
+
+        let topic_config_manager =
+            TopicConfigManager::open(&broker_config, &root).map_err(|e| {
+                StartError::ConfigFile {
+                    file: "topics.json",
+                    error: e.to_string(),
+                }
+            })?;
+        let subscription_group_manager =
+            SubscriptionGroupManager::open(broker_config.auto_create_subscription_group, &root)
+                .map_err(|e| StartError::ConfigFile {
+                    file: "subscriptionGroup.json",
+                    error: e.to_string(),
+                })?;
+        let consumer_offset_manager =
+            ConsumerOffsetManager::open(&root).map_err(|e| StartError::ConfigFile {
+                file: "consumerOffset.json",
+                error: e.to_string(),
+            })?;
+
+        let store = Arc::new(MessageStore::open(store_config)?);
+        let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
+        store.set_message_arriving_listener(pull_request_hold_service.clone());
+
+        let ip: IpAddr = broker_config
+            .broker_ip1
+            .parse()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let store_host = SocketAddr::new(ip, netty.listen_port.clamp(0, 65535) as u16);
+        let namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        Ok(BrokerController {
+            broker_config,
+            netty_server_config: netty,
+            loaded_config: loaded,
+            store,
+            topic_config_manager,
+            subscription_group_manager,
+            consumer_offset_manager,
+            consumer_manager: ConsumerManager::new(),
+            producer_manager: ProducerManager::new(),
+            rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
+            pull_request_hold_service,
+            namesrv_link,
+            connections: DashMap::new(),
+            store_host,
+        })
+    }
+
+    /// `brokerIP1:listenPort`, the address registered with the name servers.
+    pub fn broker_addr(&self) -> String {
+        self.broker_config.broker_addr(&self.netty_server_config)
+    }
+
+    /// `brokerIP2:haListenPort` (Java: `haListenPort` defaults to `listenPort + 1`).
+    pub fn ha_server_addr(&self) -> String {
+        let port = self
+            .loaded_config
+            .store_value("haListenPort")
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .unwrap_or(self.netty_server_config.listen_port + 1);
+        format!("{}:{}", self.broker_config.broker_ip2, port)
+    }
+
+    /// Java's `BrokerRole != SLAVE`.
+    pub fn is_master(&self) -> bool {
+        self.store.config().broker_role != store::BrokerRole::Slave
+    }
+
+    pub fn connection(&self, id: ConnectionId) -> Option<Arc<Connection>> {
+        self.connections.get(&id).map(|c| c.clone())
+    }
+
+    pub(crate) fn connection_opened(&self, conn: &Arc<Connection>) {
+        self.connections
+            .entry(ConnectionId(conn.id()))
+            .or_insert_with(|| conn.clone());
+    }
+
+    /// `ClientHousekeepingService.onChannelClose`: the connection leaves every table.
+    pub(crate) fn connection_closed(&self, conn: &Arc<Connection>) {
+        let id = ConnectionId(conn.id());
+        self.connections.remove(&id);
+        let closed =
+            housekeeping::connection_closed(&self.consumer_manager, &self.producer_manager, id);
+        for change in &closed.consumer_groups {
+            tracing::info!(
+                "connection {:?} closed: consumer group {} now has {} member(s)",
+                conn,
+                change.group,
+                change.remaining.len()
+            );
+            if self.broker_config.notify_consumer_ids_changed_enable && !change.group_removed {
+                crate::processor::notify_consumer_ids_changed(
+                    self,
+                    &change.group,
+                    &change.remaining,
+                );
+            }
+        }
+    }
+
+    /// Writes consumerOffset.json (periodically and at shutdown).
+    pub fn persist_consumer_offsets(&self) {
+        if let Err(e) = self.consumer_offset_manager.persist() {
+            tracing::error!("persist consumerOffset.json failed: {e}");
+        }
+    }
+
+    /// Every 10 s: clients silent for 120 s are dropped and their connections closed.
+    pub fn scan_expired_clients(&self) {
+        let expired = housekeeping::scan_expired(
+            &self.consumer_manager,
+            &self.producer_manager,
+            crate::now_millis(),
+        );
+        for id in expired.connections_to_close() {
+            if let Some(conn) = self.connection(id) {
+                tracing::warn!("{:?}: no heartbeat for 120 s, closing", conn);
+                conn.close();
+            }
+        }
+    }
+}

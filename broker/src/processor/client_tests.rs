@@ -1,0 +1,263 @@
+use super::*;
+use crate::client::ConsumerManager;
+use crate::test_util::TempDir;
+use remoting_codec::protocol::client::{ConsumerData, ProducerData};
+use remoting_codec::protocol::SubscriptionData;
+
+struct Fixture {
+    _dir: TempDir,
+    config: BrokerConfig,
+    topics: TopicConfigManager,
+    groups: SubscriptionGroupManager,
+    consumers: ConsumerManager,
+    producers: ProducerManager,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = TempDir::new("client-handlers");
+        let config = BrokerConfig::default();
+        Fixture {
+            topics: TopicConfigManager::new(&config, dir.path()),
+            groups: SubscriptionGroupManager::new(true, dir.path()),
+            consumers: ConsumerManager::new(),
+            producers: ProducerManager::new(),
+            config,
+            _dir: dir,
+        }
+    }
+
+    fn m(&self) -> ClientManagers<'_> {
+        ClientManagers {
+            config: &self.config,
+            topics: &self.topics,
+            groups: &self.groups,
+            consumers: &self.consumers,
+            producers: &self.producers,
+        }
+    }
+}
+
+fn peer(id: u64) -> Peer {
+    Peer {
+        id: ConnectionId(id),
+        addr: format!("127.0.0.1:{}", 50000 + id),
+    }
+}
+
+fn sub(topic: &str) -> SubscriptionData {
+    SubscriptionData {
+        topic: Some(topic.into()),
+        sub_string: Some("*".into()),
+        expression_type: Some("TAG".into()),
+        sub_version: 1,
+        ..Default::default()
+    }
+}
+
+fn heartbeat(client: &str, group: &str, topics: &[&str]) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            consume_type: Some(ConsumeType::ConsumePassively),
+            message_model: Some(MessageModel::Clustering),
+            consume_from_where: Some(ConsumeFromWhere::ConsumeFromFirstOffset),
+            subscription_data_set: topics.iter().map(|t| sub(t)).collect(),
+            unit_mode: false,
+        }],
+        producer_data_set: vec![ProducerData {
+            group_name: "CLIENT_INNER_PRODUCER".into(),
+        }],
+        ..Default::default()
+    };
+    RemotingCommand::request_without_header(req::HEART_BEAT)
+        .with_body(fastjson::to_vec(&data).unwrap())
+}
+
+#[test]
+fn first_heartbeat_creates_group_retry_topic_and_notifies_the_member() {
+    let f = Fixture::new();
+    let (r, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T"]), 5).unwrap();
+    // Java: SUCCESS, no header fields at all, no remark.
+    assert_eq!(
+        (r.code, r.ext_fields.is_none(), r.remark.is_none()),
+        (0, true, true)
+    );
+    assert_eq!(
+        notices,
+        [ConsumerIdsChanged {
+            group: "cg".into(),
+            connections: vec![ConnectionId(1)]
+        }]
+    );
+    let retry = f.topics.select_topic_config("%RETRY%cg").unwrap();
+    assert_eq!(
+        (retry.read_queue_nums, retry.write_queue_nums, retry.perm),
+        (1, 1, 6)
+    );
+    assert!(f.groups.contains("cg"));
+    assert_eq!(f.producers.find_channel("c1"), Some(ConnectionId(1)));
+
+    // The same heartbeat again changes nothing: no notice.
+    let (_, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T"]), 6).unwrap();
+    assert!(notices.is_empty());
+    // A new subscribed topic is a change.
+    let (_, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T", "U"]), 7).unwrap();
+    assert_eq!(notices.len(), 1);
+}
+
+#[test]
+fn join_and_leave_notify_the_other_member() {
+    let f = Fixture::new();
+    heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T"]), 0).unwrap();
+    let (_, notices) = heart_beat(f.m(), &peer(2), &heartbeat("c2", "cg", &["T"]), 0).unwrap();
+    assert_eq!(notices[0].connections, [ConnectionId(1), ConnectionId(2)]);
+
+    let list = RemotingCommand::request(
+        req::GET_CONSUMER_LIST_BY_GROUP,
+        &GetConsumerListByGroupRequestHeader {
+            consumer_group: "cg".into(),
+        },
+    );
+    let r = get_consumer_list_by_group(&f.consumers, &list).unwrap();
+    assert_eq!(r.code, resp::SUCCESS);
+    assert_eq!(&r.body[..], br#"{"consumerIdList":["c1","c2"]}"#);
+    assert_eq!(r.ext_fields, Some(ExtFields::new()));
+
+    // c2 unregisters: c1 is told.
+    let unregister = RemotingCommand::request(
+        req::UNREGISTER_CLIENT,
+        &UnregisterClientRequestHeader {
+            client_id: "c2".into(),
+            producer_group: None,
+            consumer_group: Some("cg".into()),
+        },
+    );
+    let (r, notices) = unregister_client(f.m(), &peer(2), &unregister).unwrap();
+    assert_eq!(
+        (r.code, r.ext_fields.clone()),
+        (resp::SUCCESS, Some(ExtFields::new()))
+    );
+    assert_eq!(
+        notices,
+        [ConsumerIdsChanged {
+            group: "cg".into(),
+            connections: vec![ConnectionId(1)]
+        }]
+    );
+
+    // The last member leaving notifies nobody; the group is gone.
+    let unregister_c1 = RemotingCommand::request(
+        req::UNREGISTER_CLIENT,
+        &UnregisterClientRequestHeader {
+            client_id: "c1".into(),
+            producer_group: Some("CLIENT_INNER_PRODUCER".into()),
+            consumer_group: Some("cg".into()),
+        },
+    );
+    let (_, notices) = unregister_client(f.m(), &peer(1), &unregister_c1).unwrap();
+    assert!(notices.is_empty());
+    assert_eq!(f.producers.find_channel("c1"), None);
+    let r = get_consumer_list_by_group(&f.consumers, &list).unwrap();
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (resp::SYSTEM_ERROR, Some("no consumer for this group, cg"))
+    );
+}
+
+#[test]
+fn notify_flags_of_group_and_broker() {
+    let mut f = Fixture::new();
+    let mut quiet = remoting_codec::protocol::group_admin::SubscriptionGroupConfig::new("quiet");
+    quiet.notify_consumer_ids_changed_enable = false;
+    quiet.retry_queue_nums = 3;
+    f.groups.update_subscription_group_config(quiet);
+    let (_, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "quiet", &["T"]), 0).unwrap();
+    assert!(notices.is_empty());
+    assert_eq!(
+        f.topics
+            .select_topic_config("%RETRY%quiet")
+            .unwrap()
+            .write_queue_nums,
+        3
+    );
+
+    f.config.notify_consumer_ids_changed_enable = false;
+    let (_, notices) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "loud", &["T"]), 0).unwrap();
+    assert!(notices.is_empty());
+}
+
+#[test]
+fn bad_bodies_and_headers_fail_without_panicking() {
+    let f = Fixture::new();
+    let empty = RemotingCommand::request_without_header(req::HEART_BEAT);
+    assert!(matches!(
+        heart_beat(f.m(), &peer(1), &empty, 0),
+        Err(ProcessError::Failed(_))
+    ));
+    let garbage = empty.clone().with_body(&b"\x00\xffnot json"[..]);
+    assert!(matches!(
+        heart_beat(f.m(), &peer(1), &garbage, 0),
+        Err(ProcessError::Failed(_))
+    ));
+    let unregister = RemotingCommand::request_without_header(req::UNREGISTER_CLIENT);
+    assert_eq!(
+        unregister_client(f.m(), &peer(1), &unregister).unwrap_err(),
+        ProcessError::Failed("the custom field <clientID> is null".into())
+    );
+}
+
+fn check(kind: Option<&str>) -> RemotingCommand {
+    let body = CheckClientRequestBody {
+        client_id: "c1".into(),
+        group: "sql_filter_group".into(),
+        namespace: None,
+        subscription_data: Some(SubscriptionData {
+            expression_type: kind.map(str::to_owned),
+            sub_string: Some("a between 0 and 3".into()),
+            topic: Some("T".into()),
+            ..Default::default()
+        }),
+    };
+    RemotingCommand::request_without_header(req::CHECK_CLIENT_CONFIG)
+        .with_body(fastjson::to_vec(&body).unwrap())
+}
+
+#[test]
+fn check_client_config_follows_enable_property_filter() {
+    let mut config = BrokerConfig::default();
+    assert!(!config.enable_property_filter);
+    assert_eq!(
+        check_client_config(&config, &check(Some("TAG")))
+            .unwrap()
+            .code,
+        0
+    );
+    assert_eq!(check_client_config(&config, &check(None)).unwrap().code, 0);
+    let r = check_client_config(&config, &check(Some("SQL92"))).unwrap();
+    assert_eq!(
+        (r.code, r.remark.as_deref()),
+        (
+            resp::SYSTEM_ERROR,
+            Some("The broker does not support consumer to filter message by SQL92")
+        )
+    );
+    config.enable_property_filter = true;
+    assert_eq!(
+        check_client_config(&config, &check(Some("SQL92")))
+            .unwrap()
+            .code,
+        0
+    );
+    let r = check_client_config(&config, &check(Some("GROOVY"))).unwrap();
+    assert_eq!(r.code, resp::SUBSCRIPTION_PARSE_FAILED);
+}
+
+#[test]
+fn notify_request_is_javas_frame() {
+    let r = notify_request("qs_consumer_group");
+    assert_eq!(r.code, 40);
+    assert_eq!(r.ext_field("consumerGroup"), Some("qs_consumer_group"));
+    assert_eq!(r.serialize_type, remoting_codec::SerializeType::Json);
+}

@@ -1,0 +1,168 @@
+//! Subscription group administration (mqadmin `updateSubGroup`, `deleteSubGroup`; the
+//! dashboard's group list): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), DELETE_SUBSCRIPTIONGROUP
+//! (207) and GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) of Java's `AdminBrokerProcessor`.
+
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
+use remoting_codec::protocol::group_admin::{
+    DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig,
+};
+use remoting_codec::RemotingCommand;
+
+use super::client::decode_body;
+use super::topic_admin::slave_refusal;
+use super::HandlerResult;
+use crate::controller::BrokerController;
+use crate::offset::ConsumerOffsetManager;
+use crate::subscription::SubscriptionGroupManager;
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP: the body is the whole group config; it replaces or
+/// adds the group and is persisted.
+pub fn update_and_create_subscription_group(
+    groups: &SubscriptionGroupManager,
+    is_slave: bool,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    if is_slave {
+        return Ok(slave_refusal(request));
+    }
+    let config: SubscriptionGroupConfig = decode_body(request, "SubscriptionGroupConfig")?;
+    tracing::info!("updateAndCreateSubscriptionGroup {config:?}");
+    groups.update_subscription_group_config(config);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS))
+}
+
+/// DELETE_SUBSCRIPTIONGROUP: removes the group, and its committed offsets when asked
+/// (`removeOffset`, or 5.x mqadmin's `cleanOffset`).
+pub fn delete_subscription_group(
+    groups: &SubscriptionGroupManager,
+    offsets: &ConsumerOffsetManager,
+    is_slave: bool,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    if is_slave {
+        return Ok(slave_refusal(request));
+    }
+    let h: DeleteSubscriptionGroupRequestHeader = request.decode_header()?;
+    groups.delete_subscription_group_config(&h.group_name);
+    if h.clean_offset() {
+        offsets.remove_offset(&h.group_name);
+    }
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS))
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG: the table and its data version (subscriptionGroup.json on
+/// one line).
+pub fn get_all_subscription_group(
+    groups: &SubscriptionGroupManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    Ok(
+        RemotingCommand::response_to(request, resp::SUCCESS)
+            .with_body(groups.encode().into_bytes()),
+    )
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (groups, is_slave) = (&ctrl.subscription_group_manager, !ctrl.is_master());
+    let response = match request.code {
+        req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+            tracing::info!("updateAndCreateSubscriptionGroup called by {:?}", conn);
+            update_and_create_subscription_group(groups, is_slave, &request)?
+        }
+        req::DELETE_SUBSCRIPTIONGROUP => {
+            tracing::info!("deleteSubscriptionGroup called by {:?}", conn);
+            delete_subscription_group(groups, &ctrl.consumer_offset_manager, is_slave, &request)?
+        }
+        req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => get_all_subscription_group(groups, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::TempDir;
+    use remoting_codec::fastjson;
+    use remoting_codec::protocol::group_admin::SubscriptionGroupWrapper;
+
+    #[test]
+    fn create_list_delete_with_offsets() {
+        let dir = TempDir::new("group-admin");
+        let groups = SubscriptionGroupManager::new(false, dir.path());
+        let offsets = ConsumerOffsetManager::new(dir.path());
+        let mut config = SubscriptionGroupConfig::new("g1");
+        config.retry_max_times = 3;
+        let create =
+            RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+                .with_body(fastjson::to_vec(&config).unwrap());
+        let r = update_and_create_subscription_group(&groups, false, &create).unwrap();
+        assert_eq!((r.code, r.remark.as_deref()), (resp::SUCCESS, None));
+        assert_eq!(groups.get("g1").unwrap().retry_max_times, 3);
+        // Persisted.
+        let again = SubscriptionGroupManager::open(false, dir.path()).unwrap();
+        assert_eq!(again.get("g1").unwrap().retry_max_times, 3);
+
+        let all = RemotingCommand::request_without_header(req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+        let r = get_all_subscription_group(&groups, &all).unwrap();
+        let body: SubscriptionGroupWrapper = fastjson::from_slice(&r.body).unwrap();
+        assert!(body.subscription_group_table.contains_key("g1"));
+        assert_eq!(body.data_version, groups.data_version());
+        assert!(!r.body.contains(&b'\n'), "one line, as Java's encode()");
+
+        offsets.commit_offset("h", "g1", "T", 0, 5);
+        offsets.commit_offset("h", "g2", "T", 0, 6);
+        let delete = |remove_offset: bool| {
+            RemotingCommand::request(
+                req::DELETE_SUBSCRIPTIONGROUP,
+                &DeleteSubscriptionGroupRequestHeader {
+                    group_name: "g1".into(),
+                    remove_offset,
+                    clean_offset: None,
+                },
+            )
+        };
+        delete_subscription_group(&groups, &offsets, false, &delete(false)).unwrap();
+        assert!(!groups.contains("g1"));
+        assert_eq!(
+            offsets.query_offset("g1", "T", 0),
+            5,
+            "kept without removeOffset"
+        );
+        delete_subscription_group(&groups, &offsets, false, &delete(true)).unwrap();
+        assert_eq!(offsets.query_offset("g1", "T", 0), -1);
+        assert_eq!(offsets.query_offset("g2", "T", 0), 6);
+    }
+
+    #[test]
+    fn slave_missing_header_and_bad_body() {
+        let dir = TempDir::new("group-admin-bad");
+        let groups = SubscriptionGroupManager::new(true, dir.path());
+        let offsets = ConsumerOffsetManager::new(dir.path());
+        let create =
+            RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP);
+        let r = update_and_create_subscription_group(&groups, true, &create).unwrap();
+        assert_eq!(
+            (r.code, r.remark.as_deref()),
+            (
+                resp::SYSTEM_ERROR,
+                Some(super::super::topic_admin::SLAVE_REMARK)
+            )
+        );
+        assert!(update_and_create_subscription_group(&groups, false, &create).is_err());
+        let delete = RemotingCommand::request_without_header(req::DELETE_SUBSCRIPTIONGROUP);
+        assert_eq!(
+            delete_subscription_group(&groups, &offsets, false, &delete),
+            Err(ProcessError::Failed(
+                "the custom field <groupName> is null".into()
+            ))
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Consumer offsets and queue offsets: QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15)
+//! from Java's `ConsumerManageProcessor`; SEARCH_OFFSET_BY_TIMESTAMP (29), GET_MAX_OFFSET (30),
+//! GET_MIN_OFFSET (31), GET_EARLIEST_MSG_STORETIME (32) from `AdminBrokerProcessor`.
+//!
+//! All answer SUCCESS with a one-field header; 4.9.8 checks neither that the topic exists nor
+//! that the queue id is in range here (an unknown queue reads as empty).
+
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
+use remoting_codec::protocol::offset::{
+    GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, GetMinOffsetRequestHeader,
+    GetMinOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    QueryConsumerOffsetResponseHeader, SearchOffsetRequestHeader, SearchOffsetResponseHeader,
+    UpdateConsumerOffsetRequestHeader,
+};
+use remoting_codec::RemotingCommand;
+use store::MessageStore;
+
+use super::client::empty_header_response;
+use super::HandlerResult;
+use crate::controller::BrokerController;
+use crate::offset::{ConsumerOffsetManager, QueryOffsetAnswer};
+
+/// QUERY_CONSUMER_OFFSET's remark when a group has no offset and the client must decide.
+pub const QUERY_NOT_FOUND_REMARK: &str =
+    "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first";
+
+/// QUERY_CONSUMER_OFFSET: the committed offset; else 0 if the queue still starts at 0 and its
+/// first message is in memory (see [`ConsumerOffsetManager::query_for_client`]); else
+/// QUERY_NOT_FOUND (with `{}` as header, the offset being null).
+pub fn query_consumer_offset(
+    offsets: &ConsumerOffsetManager,
+    store: &MessageStore,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: QueryConsumerOffsetRequestHeader = request.decode_header()?;
+    let answer = offsets.query_for_client(
+        &h.consumer_group,
+        &h.topic,
+        h.queue_id,
+        store.min_offset_in_queue(&h.topic, h.queue_id),
+        || store.check_in_disk_by_consume_offset(&h.topic, h.queue_id, 0),
+    );
+    Ok(match answer {
+        QueryOffsetAnswer::Offset(offset) => RemotingCommand::response_to(request, resp::SUCCESS)
+            .with_header(&QueryConsumerOffsetResponseHeader { offset }),
+        QueryOffsetAnswer::NotFound => empty_header_response(request, resp::QUERY_NOT_FOUND)
+            .with_remark(QUERY_NOT_FOUND_REMARK),
+    })
+}
+
+/// UPDATE_CONSUMER_OFFSET (clients send it oneway; the server then drops the answer).
+pub fn update_consumer_offset(
+    offsets: &ConsumerOffsetManager,
+    client_host: &str,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: UpdateConsumerOffsetRequestHeader = request.decode_header()?;
+    offsets.commit_offset(
+        client_host,
+        &h.consumer_group,
+        &h.topic,
+        h.queue_id,
+        h.commit_offset,
+    );
+    Ok(empty_header_response(request, resp::SUCCESS))
+}
+
+/// SEARCH_OFFSET_BY_TIMESTAMP: 4.9.8 ignores the 5.x `boundaryType`.
+pub fn search_offset_by_timestamp(
+    store: &MessageStore,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: SearchOffsetRequestHeader = request.decode_header()?;
+    let offset = store.offset_in_queue_by_time(&h.topic, h.queue_id, h.timestamp);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS)
+        .with_header(&SearchOffsetResponseHeader { offset }))
+}
+
+/// GET_MAX_OFFSET: the queue's next offset (0 for an unknown queue).
+pub fn get_max_offset(
+    store: &MessageStore,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: GetMaxOffsetRequestHeader = request.decode_header()?;
+    let offset = store.max_offset_in_queue(&h.topic, h.queue_id);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS)
+        .with_header(&GetMaxOffsetResponseHeader { offset }))
+}
+
+/// GET_MIN_OFFSET. Java's `findConsumeQueue` creates a missing queue (whose minimum is 0)
+/// rather than answering -1, so an unknown queue answers 0 here too.
+pub fn get_min_offset(
+    store: &MessageStore,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: GetMinOffsetRequestHeader = request.decode_header()?;
+    let offset = store.min_offset_in_queue(&h.topic, h.queue_id).max(0);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS)
+        .with_header(&GetMinOffsetResponseHeader { offset }))
+}
+
+/// GET_EARLIEST_MSG_STORETIME: the store time of the queue's first message, -1 if none.
+pub fn get_earliest_msg_storetime(
+    store: &MessageStore,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    let h: GetEarliestMsgStoretimeRequestHeader = request.decode_header()?;
+    let timestamp = store.earliest_message_time_in_queue(&h.topic, h.queue_id);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS)
+        .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (offsets, store) = (&ctrl.consumer_offset_manager, &*ctrl.store);
+    let response = match request.code {
+        req::QUERY_CONSUMER_OFFSET => query_consumer_offset(offsets, store, &request)?,
+        req::UPDATE_CONSUMER_OFFSET => {
+            update_consumer_offset(offsets, &conn.peer_addr().to_string(), &request)?
+        }
+        req::SEARCH_OFFSET_BY_TIMESTAMP => search_offset_by_timestamp(store, &request)?,
+        req::GET_MAX_OFFSET => get_max_offset(store, &request)?,
+        req::GET_MIN_OFFSET => get_min_offset(store, &request)?,
+        req::GET_EARLIEST_MSG_STORETIME => get_earliest_msg_storetime(store, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
+}
+
+#[cfg(test)]
+#[path = "offset_tests.rs"]
+pub(crate) mod tests;

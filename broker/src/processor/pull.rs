@@ -1,0 +1,428 @@
+//! PULL_MESSAGE (11), Java's `PullMessageProcessor`, with long polling.
+//!
+//! Checks in Java's order: broker readable (NO_PERMISSION), the subscription group (auto-created
+//! when allowed, else SUBSCRIPTION_GROUP_NOT_EXIST; consume disabled → NO_PERMISSION), the topic
+//! (TOPIC_NOT_EXIST, not readable → NO_PERMISSION), the queue id against the read queues
+//! (SYSTEM_ERROR), then the subscription: from the header when sysFlag has
+//! `FLAG_SUBSCRIPTION` (0x4), else from the group's heartbeat (no group → SUBSCRIPTION_NOT_EXIST,
+//! broadcast not allowed → NO_PERMISSION, no subscription of the topic → SUBSCRIPTION_NOT_EXIST,
+//! an older subVersion → SUBSCRIPTION_NOT_LATEST). Non-TAG expressions need
+//! `enablePropertyFilter` (SYSTEM_ERROR otherwise); SQL92 evaluation itself is not implemented,
+//! so such a pull is refused the same way even when the switch is on.
+//!
+//! The store's `GetMessageStatus` maps to the response code as in Java (the remark is the
+//! status name): FOUND → SUCCESS with the records as body; NO_MATCHED_MESSAGE and
+//! MESSAGE_WAS_REMOVING → PULL_RETRY_IMMEDIATELY; OFFSET_FOUND_NULL and OFFSET_OVERFLOW_ONE →
+//! PULL_NOT_FOUND; NO_MESSAGE_IN_QUEUE / NO_MATCHED_LOGIC_QUEUE → PULL_OFFSET_MOVED unless the
+//! request was for offset 0 (then PULL_NOT_FOUND); OFFSET_TOO_SMALL and OFFSET_OVERFLOW_BADLY
+//! → PULL_OFFSET_MOVED (on a slave without `offsetCheckInSlave`: PULL_RETRY_IMMEDIATELY).
+//! Java also writes an OFFSET_MOVED_EVENT message for the moved case; that event is not
+//! written here.
+//!
+//! PULL_NOT_FOUND with the suspend flag (0x2) parks the request: up to the client's
+//! `suspendTimeoutMillis` with `longPollingEnable` (woken by the store's arriving listener,
+//! see [`crate::long_polling`]), else `shortPollingTimeMills`; then it runs once more without
+//! suspending and that answer is sent. The commit offset piggy-backed with `FLAG_COMMIT_OFFSET`
+//! (0x1) is stored on the first run only, and only on a master.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::response;
+use remoting_codec::message::java_string_hash_code;
+use remoting_codec::message::sysflag::pull_sys_flag::{
+    has_commit_offset_flag, has_suspend_flag, FLAG_SUBSCRIPTION,
+};
+use remoting_codec::protocol::client::MessageModel;
+use remoting_codec::protocol::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
+use remoting_codec::protocol::{perm, SubscriptionData};
+use remoting_codec::RemotingCommand;
+use store::{GetMessageResult, GetMessageStatus};
+
+use super::{faq_suggest_todo, HandlerResult};
+use crate::controller::BrokerController;
+use crate::long_polling::TagCodes;
+
+/// `SubscriptionData.SUB_ALL`.
+const SUB_ALL: &str = "*";
+/// `MixAll.MASTER_ID`.
+const MASTER_ID: i64 = 0;
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let header: PullMessageRequestHeader = req.decode_header()?;
+    let first = run(ctrl, conn, &req, &header, true)?;
+    let Outcome::Suspend { tag_codes } = first else {
+        return Ok(Some(first.into_response()));
+    };
+    let timeout = if ctrl.broker_config.long_polling_enable {
+        Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
+    } else {
+        Duration::from_millis(ctrl.broker_config.short_polling_time_mills.max(0) as u64)
+    };
+    if ctrl.broker_config.long_polling_enable {
+        let mut held = ctrl.pull_request_hold_service.hold(
+            &header.topic,
+            header.queue_id,
+            header.queue_offset,
+            tag_codes,
+        );
+        // A message dispatched between the first run and the registration did not see us.
+        let max = ctrl
+            .store
+            .max_offset_in_queue(&header.topic, header.queue_id);
+        if max <= header.queue_offset {
+            tokio::select! {
+                _ = held.woken() => {}
+                _ = tokio::time::sleep(timeout) => {}
+                _ = conn.closed() => return Ok(None),
+            }
+        }
+    } else {
+        tokio::select! {
+            _ = tokio::time::sleep(timeout) => {}
+            _ = conn.closed() => return Ok(None),
+        }
+    }
+    Ok(Some(run(ctrl, conn, &req, &header, false)?.into_response()))
+}
+
+enum Outcome {
+    Answer(RemotingCommand),
+    /// PULL_NOT_FOUND and the request may be parked.
+    Suspend {
+        tag_codes: TagCodes,
+    },
+}
+
+impl Outcome {
+    fn into_response(self) -> RemotingCommand {
+        match self {
+            Outcome::Answer(r) => r,
+            // `run` with `allow_suspend = false` never suspends.
+            Outcome::Suspend { .. } => unreachable!("suspend outcome on a final run"),
+        }
+    }
+}
+
+fn fail(req: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outcome {
+    Outcome::Answer(RemotingCommand::response_to(req, code).with_remark(remark))
+}
+
+/// `FilterAPI.buildSubscriptionData` for a TAG expression: `*`/empty = all, else `a || b`.
+pub(crate) fn build_subscription_data(topic: &str, sub_string: Option<&str>) -> SubscriptionData {
+    let mut data = SubscriptionData {
+        topic: Some(topic.to_owned()),
+        sub_version: crate::now_millis(),
+        expression_type: Some("TAG".to_owned()),
+        ..SubscriptionData::default()
+    };
+    match sub_string {
+        None | Some("") | Some(SUB_ALL) => data.sub_string = Some(SUB_ALL.to_owned()),
+        Some(s) => {
+            data.sub_string = Some(s.to_owned());
+            for tag in s.split("||").map(str::trim).filter(|t| !t.is_empty()) {
+                data.tags_set.push(tag.to_owned());
+                data.code_set.push(java_string_hash_code(tag));
+            }
+        }
+    }
+    data
+}
+
+fn is_tag_type(expression_type: Option<&str>) -> bool {
+    expression_type.is_none_or(|t| t.is_empty() || t == "TAG")
+}
+
+/// The tag codes a subscription accepts (`None` = everything), Java's
+/// `ExpressionMessageFilter.isMatchedByConsumeQueue`.
+fn tag_codes(sub: &SubscriptionData) -> TagCodes {
+    if sub.class_filter_mode || sub.sub_string.as_deref() == Some(SUB_ALL) {
+        return None;
+    }
+    Some(Arc::new(
+        sub.code_set.iter().copied().collect::<HashSet<i32>>(),
+    ))
+}
+
+fn run(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    req: &RemotingCommand,
+    header: &PullMessageRequestHeader,
+    allow_suspend: bool,
+) -> Result<Outcome, ProcessError> {
+    let config = &ctrl.broker_config;
+    if !perm::is_readable(config.broker_permission) {
+        return Ok(fail(
+            req,
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                config.broker_ip1
+            ),
+        ));
+    }
+    let group = &header.consumer_group;
+    let Some(group_config) = ctrl
+        .subscription_group_manager
+        .find_subscription_group_config(group)
+    else {
+        return Ok(fail(
+            req,
+            response::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group [{group}] does not exist, {}",
+                faq_suggest_todo()
+            ),
+        ));
+    };
+    if !group_config.consume_enable {
+        return Ok(fail(
+            req,
+            response::NO_PERMISSION,
+            format!("subscription group no permission, {group}"),
+        ));
+    }
+    let Some(topic_config) = ctrl.topic_config_manager.select_topic_config(&header.topic) else {
+        return Ok(fail(
+            req,
+            response::TOPIC_NOT_EXIST,
+            format!(
+                "topic[{}] not exist, apply first please! {}",
+                header.topic,
+                faq_suggest_todo()
+            ),
+        ));
+    };
+    if !perm::is_readable(topic_config.perm) {
+        return Ok(fail(
+            req,
+            response::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", header.topic),
+        ));
+    }
+    if header.queue_id < 0 || header.queue_id >= topic_config.read_queue_nums {
+        return Ok(fail(
+            req,
+            response::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[/{}]",
+                header.queue_id,
+                header.topic,
+                topic_config.read_queue_nums,
+                conn.peer_addr()
+            ),
+        ));
+    }
+
+    let subscription = if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
+        if !is_tag_type(header.expression_type.as_deref()) {
+            // SQL92 etc.: only the switch is checked below.
+            SubscriptionData {
+                expression_type: header.expression_type.clone(),
+                sub_string: header.subscription.clone(),
+                ..SubscriptionData::default()
+            }
+        } else {
+            build_subscription_data(&header.topic, header.subscription.as_deref())
+        }
+    } else {
+        let Some(group_info) = ctrl.consumer_manager.get_consumer_group_info(group) else {
+            return Ok(fail(
+                req,
+                response::SUBSCRIPTION_NOT_EXIST,
+                format!("the consumer's group info not exist{}", faq_suggest_todo()),
+            ));
+        };
+        if !group_config.consume_broadcast_enable
+            && group_info.message_model == MessageModel::Broadcasting
+        {
+            return Ok(fail(
+                req,
+                response::NO_PERMISSION,
+                format!("the consumer group[{group}] can not consume by broadcast way"),
+            ));
+        }
+        let Some(sub) = group_info.find_subscription_data(&header.topic).cloned() else {
+            return Ok(fail(
+                req,
+                response::SUBSCRIPTION_NOT_EXIST,
+                format!(
+                    "the consumer's subscription not exist{}",
+                    faq_suggest_todo()
+                ),
+            ));
+        };
+        if sub.sub_version < header.sub_version {
+            return Ok(fail(
+                req,
+                response::SUBSCRIPTION_NOT_LATEST,
+                "the consumer's subscription not latest",
+            ));
+        }
+        sub
+    };
+    if !is_tag_type(subscription.expression_type.as_deref()) {
+        let kind = subscription.expression_type.as_deref().unwrap_or("");
+        return Ok(fail(
+            req,
+            response::SYSTEM_ERROR,
+            format!("The broker does not support consumer to filter message by {kind}"),
+        ));
+    }
+
+    let codes = tag_codes(&subscription);
+    let filter_codes = codes.clone();
+    let filter = move |tags_code: i64| {
+        filter_codes
+            .as_ref()
+            .is_none_or(|set| set.contains(&(tags_code as i32)))
+    };
+    let result = ctrl.store.get_message(
+        &header.topic,
+        header.queue_id,
+        header.queue_offset,
+        header.max_msg_nums.max(0) as usize,
+        Some(&filter),
+    );
+
+    let store_config = ctrl.store.config();
+    let is_slave = !ctrl.is_master();
+    let mut suggest = MASTER_ID;
+    let mut code = status_code(&result, header.queue_offset);
+    if is_slave && !config.slave_read_enable {
+        code = response::PULL_RETRY_IMMEDIATELY;
+    }
+    if config.slave_read_enable {
+        suggest = if result.suggest_pulling_from_slave {
+            group_config.which_broker_when_consume_slowly
+        } else {
+            group_config.broker_id
+        };
+    }
+    if code == response::PULL_OFFSET_MOVED && is_slave && !store_config.offset_check_in_slave {
+        suggest = group_config.broker_id;
+        code = response::PULL_RETRY_IMMEDIATELY;
+    }
+    if code == response::PULL_OFFSET_MOVED {
+        tracing::info!(
+            "PULL_OFFSET_MOVED: topic={}, group={}, requestOffset={}, newOffset={}",
+            header.topic,
+            group,
+            header.queue_offset,
+            result.next_begin_offset
+        );
+    }
+
+    // The piggy-backed commit happens on the first run, whatever the answer.
+    if allow_suspend && has_commit_offset_flag(header.sys_flag) && !is_slave {
+        ctrl.consumer_offset_manager.commit_offset(
+            &conn.peer_addr().to_string(),
+            group,
+            &header.topic,
+            header.queue_id,
+            header.commit_offset,
+        );
+    }
+
+    if code == response::PULL_NOT_FOUND && allow_suspend && has_suspend_flag(header.sys_flag) {
+        return Ok(Outcome::Suspend { tag_codes: codes });
+    }
+
+    let mut resp = RemotingCommand::response_to(req, code)
+        .with_remark(status_name(result.status))
+        .with_header(&PullMessageResponseHeader {
+            suggest_which_broker_id: suggest,
+            next_begin_offset: result.next_begin_offset,
+            min_offset: result.min_offset,
+            max_offset: result.max_offset,
+            offset_delta: None,
+            topic_sys_flag: None,
+            group_sys_flag: None,
+            forbidden_type: None,
+        });
+    if code == response::SUCCESS {
+        resp.body = concat(&result.messages, result.buffer_total_size);
+    }
+    Ok(Outcome::Answer(resp))
+}
+
+fn status_code(result: &GetMessageResult, request_offset: i64) -> i32 {
+    match result.status {
+        GetMessageStatus::Found => response::SUCCESS,
+        GetMessageStatus::MessageWasRemoving | GetMessageStatus::NoMatchedMessage => {
+            response::PULL_RETRY_IMMEDIATELY
+        }
+        GetMessageStatus::NoMatchedLogicQueue | GetMessageStatus::NoMessageInQueue => {
+            if request_offset != 0 {
+                response::PULL_OFFSET_MOVED
+            } else {
+                response::PULL_NOT_FOUND
+            }
+        }
+        GetMessageStatus::OffsetFoundNull | GetMessageStatus::OffsetOverflowOne => {
+            response::PULL_NOT_FOUND
+        }
+        GetMessageStatus::OffsetOverflowBadly | GetMessageStatus::OffsetTooSmall => {
+            response::PULL_OFFSET_MOVED
+        }
+    }
+}
+
+/// Java's `GetMessageStatus.name()`, the remark of every pull answer.
+fn status_name(status: GetMessageStatus) -> &'static str {
+    match status {
+        GetMessageStatus::Found => "FOUND",
+        GetMessageStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+        GetMessageStatus::MessageWasRemoving => "MESSAGE_WAS_REMOVING",
+        GetMessageStatus::OffsetFoundNull => "OFFSET_FOUND_NULL",
+        GetMessageStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+        GetMessageStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+        GetMessageStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+        GetMessageStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+        GetMessageStatus::NoMessageInQueue => "NO_MESSAGE_IN_QUEUE",
+    }
+}
+
+/// The records back to back (Java's `readGetMessageResult`). One record is passed on as the
+/// shared slice of the mapped file; several are copied once into one buffer.
+fn concat(records: &[Bytes], total: usize) -> Bytes {
+    if let [one] = records {
+        return one.clone();
+    }
+    let mut body = BytesMut::with_capacity(total);
+    for r in records {
+        body.extend_from_slice(r);
+    }
+    body.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_expressions_as_java() {
+        let all = build_subscription_data("T", Some("*"));
+        assert_eq!(all.sub_string.as_deref(), Some("*"));
+        assert!(all.code_set.is_empty() && tag_codes(&all).is_none());
+        let empty = build_subscription_data("T", None);
+        assert_eq!(empty.sub_string.as_deref(), Some("*"));
+        let some = build_subscription_data("T", Some("TagA || TagB ||  "));
+        assert_eq!(some.tags_set, vec!["TagA", "TagB"]);
+        assert_eq!(
+            some.code_set,
+            vec![java_string_hash_code("TagA"), java_string_hash_code("TagB")]
+        );
+        let codes = tag_codes(&some).unwrap();
+        assert!(codes.contains(&java_string_hash_code("TagA")));
+        assert!(!codes.contains(&java_string_hash_code("TagC")));
+    }
+}

@@ -1,0 +1,424 @@
+//! The send family (Java's `SendMessageProcessor` + `AbstractSendMessageProcessor.msgCheck`):
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320).
+//!
+//! Order of checks, as Java: every response (failures too) carries `MSG_REGION` and `TRACE_ON`;
+//! then `msgCheck` — a broker without write permission refuses order topics (NO_PERMISSION),
+//! the topic name rules (SYSTEM_ERROR), the topics no client may write (NO_PERMISSION), a missing
+//! topic is created from the header's default topic (TBW102) or, for `%RETRY%` topics, as a
+//! retry topic, else TOPIC_NOT_EXIST; a queue id ≥ max(read, write queues) is SYSTEM_ERROR with
+//! Java's remark. 4.9.8 does not check the topic's own write permission on a send (producers
+//! check the route's perm); neither do we. A negative queue id picks a queue.
+//!
+//! What is stored: the header's properties plus `CLUSTER` (the broker's cluster name), without
+//! `WAIT` (4.9.8 takes it out of the stored string on single sends; the store still reads it
+//! to decide whether a SYNC_FLUSH put waits — see the note on `put`). A batch entry keeps its
+//! own properties followed by the header's (batch-level) properties and `CLUSTER`.
+//!
+//! `%RETRY%group` sends whose reconsume count reached the group's (or the header's) maximum go
+//! to `%DLQ%group` queue 0 without delay. Delayed messages are redirected by the store itself.
+//! Transactional half messages are stored as plain messages for now (the transaction service
+//! is issue 6), unless `rejectTransactionMessage` refuses them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request, response, version};
+use remoting_codec::message::message_const::{
+    PROPERTY_CLUSTER, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_TRANSACTION_PREPARED,
+    PROPERTY_WAIT_STORE_MSG_OK,
+};
+use remoting_codec::message::sysflag::message_sys_flag::{
+    reset_transaction_value, MULTI_TAGS_FLAG, TRANSACTION_NOT_TYPE,
+};
+use remoting_codec::message::{decode_batch, MessageProperties, StoredMessage};
+use remoting_codec::protocol::send::{
+    add_send_response_ext_fields, parse_send_header, SendMessageRequestHeader,
+    SendMessageResponseHeader,
+};
+use remoting_codec::protocol::{perm, TopicConfig, TopicFilterType};
+use remoting_codec::RemotingCommand;
+use store::{PutMessageResult, PutMessageStatus};
+
+use super::{faq_suggest_todo, HandlerResult};
+use crate::controller::BrokerController;
+use crate::topic::validator::{self, dlq_topic, RETRY_GROUP_TOPIC_PREFIX};
+
+/// `MixAll.DLQ_NUMS_PER_GROUP`.
+const DLQ_NUMS_PER_GROUP: i32 = 1;
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    req: RemotingCommand,
+) -> HandlerResult {
+    let empty = Default::default();
+    let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
+        .ok_or(ProcessError::NotSupported)?;
+    let mut resp = RemotingCommand::response_to(&req, response::SUCCESS);
+    add_send_response_ext_fields(
+        resp.ext_fields_mut(),
+        &ctrl.broker_config.region_id,
+        ctrl.broker_config.trace_on,
+    );
+    let answer = match send(ctrl, conn, &req, &header).await {
+        Ok((code, header)) => {
+            let mut r = resp.with_header(&header);
+            r.code = code;
+            r
+        }
+        Err((code, remark)) => {
+            resp.code = code;
+            resp.remark = remark;
+            resp
+        }
+    };
+    Ok(Some(answer))
+}
+
+/// A refused or failed send: Java's code and remark.
+type Refusal = (i32, Option<String>);
+
+fn refuse(code: i32, remark: impl Into<String>) -> Refusal {
+    (code, Some(remark.into()))
+}
+
+async fn send(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    req: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+) -> Result<(i32, SendMessageResponseHeader), Refusal> {
+    let start = ctrl.broker_config.start_accept_send_request_time_stamp;
+    if crate::now_millis() < start {
+        return Err(refuse(
+            response::SYSTEM_ERROR,
+            format!("broker unable to service, until {start}"),
+        ));
+    }
+    let topic_config = msg_check(ctrl, conn.peer_addr(), header)?;
+    let queue_id = if header.queue_id < 0 {
+        random_queue_id(topic_config.write_queue_nums)
+    } else {
+        header.queue_id
+    };
+    let mut sys_flag = header.sys_flag;
+    if topic_config.topic_filter_type == TopicFilterType::MultiTag {
+        sys_flag |= MULTI_TAGS_FLAG;
+    }
+    let cluster = &ctrl.broker_config.broker_cluster_name;
+    let header_props = MessageProperties::parse(header.properties.as_deref().unwrap_or(""))
+        .with_trailing_separator(false);
+    let template = StoredMessage {
+        topic: header.topic.clone(),
+        queue_id,
+        sys_flag,
+        born_timestamp: header.born_timestamp,
+        born_host: conn.peer_addr(),
+        store_host: ctrl.store_host,
+        reconsume_times: header.reconsume_times.unwrap_or(0),
+        ..StoredMessage::default()
+    };
+
+    let (result, queue_id) = if req.code == request::SEND_BATCH_MESSAGE {
+        if header.topic.len() > i8::MAX as usize {
+            return Err(refuse(
+                response::MESSAGE_ILLEGAL,
+                format!("message topic length too long {}", header.topic.len()),
+            ));
+        }
+        let entries = decode_batch(&req.body).map_err(|e| {
+            refuse(
+                response::MESSAGE_ILLEGAL,
+                format!("the batch body cannot be decoded: {e}"),
+            )
+        })?;
+        let mut batch_props = header_props;
+        batch_props.insert(PROPERTY_CLUSTER, cluster.as_str());
+        let msgs: Vec<StoredMessage> = entries
+            .into_iter()
+            .map(|entry| {
+                let mut properties = entry.properties;
+                properties.append(&batch_props);
+                StoredMessage {
+                    flag: entry.flag,
+                    body: entry.body,
+                    properties,
+                    ..template.clone()
+                }
+            })
+            .collect();
+        (put(ctrl, PutRequest::Batch(msgs)).await, queue_id)
+    } else {
+        let mut msg = StoredMessage {
+            flag: header.flag,
+            body: req.body.clone(),
+            properties: header_props,
+            ..template
+        };
+        retry_and_dlq(ctrl, req, header, &mut msg)?;
+        msg.properties.insert(PROPERTY_CLUSTER, cluster.as_str());
+        // 4.9.8 leaves WAIT out of the stored properties of a single message.
+        let wait = msg.properties.remove(PROPERTY_WAIT_STORE_MSG_OK);
+        if msg
+            .properties
+            .get(PROPERTY_TRANSACTION_PREPARED)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            if ctrl.broker_config.reject_transaction_message {
+                return Err(refuse(
+                    response::NO_PERMISSION,
+                    format!(
+                        "the broker[{}] sending transaction message is forbidden",
+                        ctrl.broker_config.broker_ip1
+                    ),
+                ));
+            }
+            // Issue 6 brings the half-message service; until then it is a plain message.
+            msg.sys_flag = reset_transaction_value(msg.sys_flag, TRANSACTION_NOT_TYPE);
+        }
+        let queue_id = msg.queue_id;
+        (
+            put(ctrl, PutRequest::One(Box::new(msg), wait)).await,
+            queue_id,
+        )
+    };
+    put_result_to_response(ctrl, result?, queue_id)
+}
+
+/// `msgCheck`: the checks before anything is stored; returns the topic's config.
+fn msg_check(
+    ctrl: &BrokerController,
+    peer: SocketAddr,
+    header: &SendMessageRequestHeader,
+) -> Result<TopicConfig, Refusal> {
+    let topics = &ctrl.topic_config_manager;
+    if !perm::is_writeable(ctrl.broker_config.broker_permission)
+        && topics.is_order_topic(&header.topic)
+    {
+        return Err(refuse(
+            response::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                ctrl.broker_config.broker_ip1
+            ),
+        ));
+    }
+    validator::validate_topic(&header.topic)
+        .and_then(|()| validator::check_send_allowed(&header.topic))
+        .map_err(|e| refuse(e.response_code(), e.to_string()))?;
+    let config = match topics.select_topic_config(&header.topic) {
+        Some(config) => config,
+        None => {
+            let is_retry = header.topic.starts_with(RETRY_GROUP_TOPIC_PREFIX);
+            // TopicSysFlag: unit 0x1, unit-sub 0x2.
+            let topic_sys_flag = match (header.unit_mode, is_retry) {
+                (false, _) => 0,
+                (true, true) => 0x2,
+                (true, false) => 0x1,
+            };
+            let created = topics
+                .create_topic_in_send_message_method(
+                    &header.topic,
+                    &header.default_topic,
+                    &peer.to_string(),
+                    header.default_topic_queue_nums,
+                    topic_sys_flag,
+                )
+                .map(|o| o.config)
+                .or_else(|| {
+                    is_retry.then(|| {
+                        topics
+                            .create_topic_in_send_message_back_method(
+                                &header.topic,
+                                1,
+                                perm::WRITE | perm::READ,
+                                topic_sys_flag,
+                            )
+                            .config
+                    })
+                });
+            created.ok_or_else(|| {
+                refuse(
+                    response::TOPIC_NOT_EXIST,
+                    format!(
+                        "topic[{}] not exist, apply first please!{}",
+                        header.topic,
+                        faq_suggest_todo()
+                    ),
+                )
+            })?
+        }
+    };
+    let valid = config.write_queue_nums.max(config.read_queue_nums);
+    if header.queue_id >= valid {
+        return Err(refuse(
+            response::SYSTEM_ERROR,
+            format!(
+                "request queueId[{}] is illegal, {} Producer: {}",
+                header.queue_id,
+                topic_config_to_string(&config),
+                peer
+            ),
+        ));
+    }
+    Ok(config)
+}
+
+/// `handleRetryAndDLQ` for a `%RETRY%group` send.
+fn retry_and_dlq(
+    ctrl: &BrokerController,
+    req: &RemotingCommand,
+    header: &SendMessageRequestHeader,
+    msg: &mut StoredMessage,
+) -> Result<(), Refusal> {
+    let Some(group) = header.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) else {
+        return Ok(());
+    };
+    let Some(group_config) = ctrl
+        .subscription_group_manager
+        .find_subscription_group_config(group)
+    else {
+        return Err(refuse(
+            response::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!(
+                "subscription group not exist, {group} {}",
+                faq_suggest_todo()
+            ),
+        ));
+    };
+    let mut max_reconsume_times = group_config.retry_max_times;
+    if req.version >= version::V3_4_9 {
+        if let Some(max) = header.max_reconsume_times {
+            max_reconsume_times = max;
+        }
+    }
+    if header.reconsume_times.unwrap_or(0) >= max_reconsume_times {
+        let dlq = dlq_topic(group);
+        ctrl.topic_config_manager
+            .create_topic_in_send_message_back_method(
+                &dlq,
+                DLQ_NUMS_PER_GROUP,
+                perm::WRITE | perm::READ,
+                0,
+            );
+        msg.topic = dlq;
+        msg.queue_id = 0;
+        msg.properties.remove(PROPERTY_DELAY_TIME_LEVEL);
+    }
+    Ok(())
+}
+
+enum PutRequest {
+    /// The message and the WAIT value taken out of its properties.
+    One(Box<StoredMessage>, Option<String>),
+    Batch(Vec<StoredMessage>),
+}
+
+/// Runs the (possibly blocking, in SYNC_FLUSH) put on a blocking thread.
+///
+/// The store decides whether a SYNC_FLUSH put waits from the message's own `WAIT` property;
+/// Java reads it from the message's map, which still holds it while its stored string does not.
+/// Our record is encoded from the same properties, so a message that asked not to wait
+/// (`WAIT=false`) keeps the pair in its record; the default (wait) is stored without it.
+async fn put(ctrl: &BrokerController, request: PutRequest) -> Result<PutMessageResult, Refusal> {
+    let store = ctrl.store.clone();
+    tokio::task::spawn_blocking(move || match request {
+        PutRequest::One(mut msg, wait) => {
+            if wait.as_deref() == Some("false") {
+                msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, "false");
+            }
+            store.put_message(*msg)
+        }
+        PutRequest::Batch(msgs) => store.put_messages(&msgs),
+    })
+    .await
+    .map_err(|e| refuse(response::SYSTEM_ERROR, format!("store put failed: {e}")))
+}
+
+/// Java's `handlePutMessageResult`: the response code, and the header when the message was
+/// stored (FLUSH_DISK_TIMEOUT and the slave codes are stored too: Java fills the header and
+/// clears the remark for them as for SUCCESS).
+fn put_result_to_response(
+    ctrl: &BrokerController,
+    result: PutMessageResult,
+    queue_id: i32,
+) -> Result<(i32, SendMessageResponseHeader), Refusal> {
+    let code = match result.status {
+        PutMessageStatus::PutOk => response::SUCCESS,
+        PutMessageStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+        PutMessageStatus::FlushSlaveTimeout => response::FLUSH_SLAVE_TIMEOUT,
+        PutMessageStatus::SlaveNotAvailable => response::SLAVE_NOT_AVAILABLE,
+        PutMessageStatus::CreateMappedFileFailed => {
+            return Err(refuse(
+                response::SYSTEM_ERROR,
+                "create mapped file failed, server is busy or broken.",
+            ))
+        }
+        PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => {
+            return Err(refuse(
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
+                    ctrl.store.config().max_message_size
+                ),
+            ))
+        }
+        PutMessageStatus::ServiceNotAvailable => {
+            return Err(refuse(
+                response::SERVICE_NOT_AVAILABLE,
+                "service not available now. It may be caused by one of the following reasons: the broker's disk is full [-1], messages are put to the slave, message store has been shut down, etc.",
+            ))
+        }
+        PutMessageStatus::OsPageCacheBusy => {
+            return Err(refuse(
+                response::SYSTEM_ERROR,
+                "[PC_SYNCHRONIZED]broker busy, start flow control for a while",
+            ))
+        }
+        PutMessageStatus::UnknownError => {
+            return Err(refuse(response::SYSTEM_ERROR, "UNKNOWN_ERROR"))
+        }
+    };
+    // Every stored outcome carries the append result; its absence is a store bug.
+    let append = result
+        .append
+        .ok_or_else(|| refuse(response::SYSTEM_ERROR, "store putMessage return null"))?;
+    Ok((
+        code,
+        SendMessageResponseHeader {
+            msg_id: append.msg_id,
+            queue_id,
+            queue_offset: append.logics_offset,
+            transaction_id: None,
+            batch_uniq_id: None,
+            recall_handle: None,
+        },
+    ))
+}
+
+/// Java's `TopicConfig.toString()`, quoted in the queue id remark.
+fn topic_config_to_string(c: &TopicConfig) -> String {
+    let filter = match c.topic_filter_type {
+        TopicFilterType::SingleTag => "SINGLE_TAG",
+        TopicFilterType::MultiTag => "MULTI_TAG",
+    };
+    format!(
+        "TopicConfig [topicName={}, readQueueNums={}, writeQueueNums={}, perm={}, topicFilterType={}, topicSysFlag={}, order={}]",
+        c.topic_name,
+        c.read_queue_nums,
+        c.write_queue_nums,
+        perm::to_string(c.perm),
+        filter,
+        c.topic_sys_flag,
+        c.order
+    )
+}
+
+/// `randomQueueId`: any queue of the topic (Java draws a random number).
+fn random_queue_id(write_queue_nums: i32) -> i32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    (nanos % write_queue_nums.max(1) as u32) as i32
+}

@@ -1,0 +1,132 @@
+//! Topic administration (mqadmin `updateTopic`, `deleteTopic`, the dashboard): the topic half of
+//! Java's `AdminBrokerProcessor` for UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215)
+//! and GET_ALL_TOPIC_CONFIG (21).
+//!
+//! Creating or updating a topic persists topics.json and raises the topic manager's register
+//! request, which the controller answers with a REGISTER_BROKER to every namesrv (Java's
+//! `registerIncrementBrokerData`), so clients see the new route at once.
+
+use std::collections::HashSet;
+
+use std::sync::Arc;
+
+use remoting::{Connection, ProcessError};
+use remoting_codec::code::{request as req, response as resp};
+use remoting_codec::protocol::topic_admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
+use remoting_codec::RemotingCommand;
+use store::MessageStore;
+
+use super::client::empty_header_response;
+use super::HandlerResult;
+use crate::controller::BrokerController;
+use crate::topic::validator::{validate_topic, TopicError};
+use crate::topic::TopicConfigManager;
+
+/// Java's `validateSlave` answer to a change on a slave.
+pub const SLAVE_REMARK: &str =
+    "Can't modify topic or subscription group from slave broker, please execute it from master broker.";
+
+/// The remark of Java's `createResponseCommand(null)`, which UPDATE_AND_CREATE_TOPIC never
+/// clears: Java answers SUCCESS with this remark (the s12 capture shows it).
+pub const NOT_SET_REMARK: &str = "not set any response code";
+
+pub(crate) fn slave_refusal(request: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(request, resp::SYSTEM_ERROR).with_remark(SLAVE_REMARK)
+}
+
+/// `validateTopic` then `isSystemTopic`, with Java's codes and remarks.
+fn check_admin_topic(topics: &TopicConfigManager, topic: &str) -> Result<(), TopicError> {
+    validate_topic(topic)?;
+    if topics.is_system_topic(topic) {
+        return Err(TopicError::SystemTopic(topic.to_owned()));
+    }
+    Ok(())
+}
+
+fn refusal(request: &RemotingCommand, e: &TopicError) -> RemotingCommand {
+    RemotingCommand::response_to(request, e.response_code()).with_remark(e.to_string())
+}
+
+/// UPDATE_AND_CREATE_TOPIC: creates or replaces the topic (no "already exists" answer: 4.9.8
+/// overwrites). The header's `order` flag is not stored: the namesrv's ORDER_TOPIC_CONFIG
+/// decides it, as in Java.
+pub fn update_and_create_topic(
+    topics: &TopicConfigManager,
+    is_slave: bool,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    if is_slave {
+        return Ok(slave_refusal(request));
+    }
+    let h: CreateTopicRequestHeader = request.decode_header()?;
+    if let Err(e) = check_admin_topic(topics, &h.topic) {
+        return Ok(refusal(request, &e));
+    }
+    let Some(mut config) = h.to_topic_config() else {
+        // Java's TopicFilterType.valueOf throws; the exception becomes a SYSTEM_ERROR.
+        return Err(ProcessError::Failed(format!(
+            "java.lang.IllegalArgumentException: No enum constant org.apache.rocketmq.common.TopicFilterType.{}",
+            h.topic_filter_type
+        )));
+    };
+    config.order = false;
+    tracing::info!("updateAndCreateTopic {config:?}");
+    topics.update_topic_config(config);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS).with_remark(NOT_SET_REMARK))
+}
+
+/// DELETE_TOPIC_IN_BROKER: removes the topic from topics.json and destroys its consume queues
+/// (Java's `cleanUnusedTopic`, which sweeps every queue whose topic is no longer in the table).
+/// Committed offsets stay, as in 4.9.8 (5.x also drops them). mqadmin removes the route from the
+/// namesrv itself, so no re-registration is asked for.
+pub fn delete_topic(
+    topics: &TopicConfigManager,
+    store: &MessageStore,
+    is_slave: bool,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    if is_slave {
+        return Ok(slave_refusal(request));
+    }
+    let h: DeleteTopicRequestHeader = request.decode_header()?;
+    if let Err(e) = check_admin_topic(topics, &h.topic) {
+        return Ok(refusal(request, &e));
+    }
+    topics.delete_topic_config(&h.topic);
+    let remaining: HashSet<String> = topics.topic_names().into_iter().collect();
+    store.clean_unused_topic(&remaining);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS))
+}
+
+/// GET_ALL_TOPIC_CONFIG: the table and its data version (topics.json on one line).
+pub fn get_all_topic_config(
+    topics: &TopicConfigManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, ProcessError> {
+    Ok(empty_header_response(request, resp::SUCCESS).with_body(topics.encode().into_bytes()))
+}
+
+pub(super) async fn process(
+    ctrl: &BrokerController,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> HandlerResult {
+    let (topics, is_slave) = (&ctrl.topic_config_manager, !ctrl.is_master());
+    let response = match request.code {
+        req::UPDATE_AND_CREATE_TOPIC => {
+            tracing::info!("updateAndCreateTopic called by {:?}", conn);
+            update_and_create_topic(topics, is_slave, &request)?
+        }
+        req::DELETE_TOPIC_IN_BROKER => {
+            tracing::info!("deleteTopic called by {:?}", conn);
+            delete_topic(topics, &ctrl.store, is_slave, &request)?
+        }
+        req::GET_ALL_TOPIC_CONFIG => get_all_topic_config(topics, &request)?,
+        _ => return Err(ProcessError::NotSupported),
+    };
+    Ok(Some(response))
+}
+
+#[cfg(test)]
+#[path = "topic_admin_tests.rs"]
+mod tests;

@@ -1,0 +1,250 @@
+//! Java's `BrokerController.start()`/`shutdown()`: the two listening ports, the periodic
+//! tasks and the order of a clean stop.
+//!
+//! Start: the store is open (recovered) when the controller exists; then both ports are bound
+//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java), the broker registers with
+//! every name server, and the periodic tasks run:
+//!
+//! | task | first run | period (Java 4.9.8) |
+//! |---|---|---|
+//! | REGISTER_BROKER | 10 s | `registerNameServerPeriod` clamped to 10–60 s (30 s) |
+//! | consumerOffset.json | 10 s | `flushConsumerOffsetInterval` (5 s) |
+//! | client housekeeping (120 s silence) | 10 s | 10 s |
+//! | oneway REGISTER_BROKER after a topic change | — | checked every 500 ms |
+//!
+//! Java registers oneway right after a send auto-creates a topic and after a topic admin
+//! change; here those paths raise a flag on the topic manager and the last task sends it.
+//!
+//! Stop (SIGTERM): parked pulls are answered, both ports stop accepting and close their
+//! connections, UNREGISTER_BROKER goes to every namesrv, the config files are written, and the
+//! store shuts down (flushes and removes the `abort` file).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use remoting::RemotingServer;
+use tokio::sync::watch;
+
+use crate::controller::BrokerController;
+use crate::namesrv_link::BrokerIdentity;
+use crate::processor::BrokerProcessor;
+
+/// Java's delay before the first run of every periodic task.
+const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
+const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
+const REGISTER_FLAG_POLL: Duration = Duration::from_millis(500);
+
+/// A broker with its ports bound, ready to [`serve`](Self::serve).
+pub struct BoundBroker {
+    controller: Arc<BrokerController>,
+    main: RemotingServer,
+    vip: RemotingServer,
+}
+
+/// Binds `0.0.0.0:listenPort` and `0.0.0.0:listenPort-2`.
+pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, String> {
+    let port = controller.netty_server_config.listen_port;
+    let vip_port = controller.netty_server_config.vip_port();
+    let addr = |p: i32| -> Result<SocketAddr, String> {
+        u16::try_from(p)
+            .map(|p| SocketAddr::from(([0, 0, 0, 0], p)))
+            .map_err(|_| format!("listen port {p} out of range"))
+    };
+    let main = RemotingServer::bind(addr(port)?)
+        .await
+        .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+    let vip = RemotingServer::bind(addr(vip_port)?)
+        .await
+        .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?;
+    Ok(BoundBroker {
+        controller,
+        main,
+        vip,
+    })
+}
+
+impl BrokerController {
+    fn identity(&self) -> BrokerIdentity {
+        BrokerIdentity {
+            cluster_name: self.broker_config.broker_cluster_name.clone(),
+            broker_addr: self.broker_addr(),
+            broker_name: self.broker_config.broker_name.clone(),
+            broker_id: self.broker_config.broker_id,
+            ha_server_addr: self.ha_server_addr(),
+        }
+    }
+
+    /// Java's `registerBrokerAll(checkOrderConfig = true, oneway, force = true)`. A broker
+    /// whose own permission lacks read or write registers every topic with that permission.
+    pub async fn register_broker_all(&self, oneway: bool) {
+        if self.namesrv_link.addrs().is_empty() {
+            return;
+        }
+        let mut topics = self.topic_config_manager.serialize_wrapper();
+        let broker_perm = self.broker_config.broker_permission;
+        use remoting_codec::protocol::perm;
+        if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
+            for config in topics.topic_config_table.values_mut() {
+                config.perm = broker_perm;
+            }
+        }
+        let timeout =
+            Duration::from_millis(self.broker_config.register_broker_timeout_mills.max(1) as u64);
+        let results = self
+            .namesrv_link
+            .register_broker_all(
+                &self.identity(),
+                topics,
+                oneway,
+                timeout,
+                self.broker_config.compressed_register,
+            )
+            .await;
+        if let Some(kv) = results.first().and_then(|r| r.kv_table.as_ref()) {
+            self.topic_config_manager.update_order_topic_config(kv);
+        }
+    }
+}
+
+impl BoundBroker {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.main.local_addr()
+    }
+
+    pub fn controller(&self) -> &Arc<BrokerController> {
+        &self.controller
+    }
+
+    /// Starts serving both ports, registers with every namesrv (answers awaited, as Java's
+    /// start does before it reports "boot success") and starts the periodic tasks.
+    pub async fn start(self) -> RunningBroker {
+        let ctrl = self.controller.clone();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let main = tokio::spawn(self.main.run(
+            Arc::new(BrokerProcessor::new(ctrl.clone(), false)),
+            stopped(stop_rx.clone()),
+        ));
+        let vip = tokio::spawn(self.vip.run(
+            Arc::new(BrokerProcessor::new(ctrl.clone(), true)),
+            stopped(stop_rx.clone()),
+        ));
+        ctrl.register_broker_all(false).await;
+        let tasks = spawn_periodic_tasks(&ctrl);
+        RunningBroker {
+            controller: ctrl,
+            stop_tx,
+            servers: vec![main, vip],
+            tasks,
+        }
+    }
+}
+
+/// A serving broker; [`run_until`](Self::run_until) stops it.
+pub struct RunningBroker {
+    controller: Arc<BrokerController>,
+    stop_tx: watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningBroker {
+    pub fn controller(&self) -> &Arc<BrokerController> {
+        &self.controller
+    }
+
+    /// Serves until `shutdown` resolves, then stops as described in the module docs.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        shutdown.await;
+        tracing::info!("broker shutting down");
+        let ctrl = self.controller;
+        for task in &self.tasks {
+            task.abort();
+        }
+        ctrl.pull_request_hold_service.wake_all();
+        let _ = self.stop_tx.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+        let timeout =
+            Duration::from_millis(ctrl.broker_config.register_broker_timeout_mills.max(1) as u64);
+        ctrl.namesrv_link
+            .unregister_broker_all(&ctrl.identity(), timeout)
+            .await;
+        let store_ctrl = ctrl.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            store_ctrl.persist_consumer_offsets();
+            if let Err(e) = store_ctrl.topic_config_manager.persist() {
+                tracing::error!("persist topics.json failed: {e}");
+            }
+            if let Err(e) = store_ctrl.subscription_group_manager.persist() {
+                tracing::error!("persist subscriptionGroup.json failed: {e}");
+            }
+            store_ctrl.store.shutdown()
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => tracing::info!("store shut down cleanly"),
+            Ok(Err(e)) => tracing::error!("store shutdown failed: {e}"),
+            Err(e) => tracing::error!("store shutdown task failed: {e}"),
+        }
+    }
+}
+
+fn every(
+    first: Duration,
+    period: Duration,
+    mut tick: impl FnMut() -> Option<tokio::task::JoinHandle<()>> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Some(job) = tick() {
+                let _ = job.await;
+            }
+        }
+    })
+}
+
+fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHandle<()>> {
+    let config = &ctrl.broker_config;
+    let register_period =
+        Duration::from_millis(config.register_name_server_period.clamp(10_000, 60_000) as u64);
+    let offset_period = Duration::from_millis(config.flush_consumer_offset_interval.max(1) as u64);
+    let c = ctrl.clone();
+    let register = every(FIRST_RUN_DELAY, register_period, move || {
+        let c = c.clone();
+        Some(tokio::spawn(
+            async move { c.register_broker_all(false).await },
+        ))
+    });
+    let c = ctrl.clone();
+    let register_on_change = every(REGISTER_FLAG_POLL, REGISTER_FLAG_POLL, move || {
+        if !c.topic_config_manager.take_register_request() {
+            return None;
+        }
+        let c = c.clone();
+        Some(tokio::spawn(
+            async move { c.register_broker_all(true).await },
+        ))
+    });
+    let c = ctrl.clone();
+    let offsets = every(FIRST_RUN_DELAY, offset_period, move || {
+        let c = c.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            c.persist_consumer_offsets()
+        }))
+    });
+    let c = ctrl.clone();
+    let housekeeping = every(FIRST_RUN_DELAY, HOUSEKEEPING_PERIOD, move || {
+        c.scan_expired_clients();
+        None
+    });
+    vec![register, register_on_change, offsets, housekeeping]
+}

@@ -1,0 +1,365 @@
+//! The crates.io `rocketmq-client-rust` side of the broker compat tests: one binary, one
+//! subcommand per feature.
+//!
+//! Usage: compat-client-rust <command> --key value ...
+//!   produce --namesrv A --topic T --group G --count N [--start S] [--tags TagA,TagB]
+//!           [--order-keys K]   message i: tag tags[i % len], key key-<i>, body msg-<i>; with K,
+//!                              key order-<i % K>, sent with a selector to queue (i % K) % queues
+//!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
+//!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
+//!           runs until stdin closes; sleeps D ms after each message
+//!   pull    --namesrv A --topic T --group G --queue Q
+//!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, stores
+//!           the next offset with update_consume_offset and shuts down (which persists it)
+//!
+//! Prints one JSON line per event (see compat-tests/src/client.rs).
+
+#![recursion_limit = "512"]
+// DefaultMQPullConsumer (Java's classic pull consumer) is deprecated in this crate in favour of
+// the lite pull consumer; the tests want the classic one, as Java's DefaultMQPullConsumer.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rocketmq_client_rust::{
+    ClientError, ClientResult, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
+    ConsumeConcurrentlyStatus, ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer,
+    DefaultMQPullConsumer, DefaultMQPushConsumer, MQPushConsumer, MessageListenerConcurrently,
+    MessageListenerOrderly, PullStatus,
+};
+use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
+use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_single::Message;
+use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
+use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
+use serde_json::{json, Value};
+
+type Args = HashMap<String, String>;
+
+fn emit(event: &str, mut fields: Value) {
+    fields["event"] = json!(event);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{fields}");
+    let _ = out.flush();
+}
+
+fn arg<'a>(args: &'a Args, key: &str) -> &'a str {
+    args.get(key)
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("--{key} is required"))
+}
+
+fn describe(msg: &MessageExt) -> Value {
+    let body = msg.body().map(|b| String::from_utf8_lossy(&b).into_owned());
+    json!({
+        "msgId": msg.msg_id().to_string(),
+        "queueId": msg.queue_id(),
+        "queueOffset": msg.queue_offset(),
+        "keys": msg.properties().get("KEYS").map(|k| k.to_string()).unwrap_or_default(),
+        "tags": msg.get_tags().map(|t| t.to_string()).unwrap_or_default(),
+        "body": body.unwrap_or_default(),
+        "topic": msg.topic().to_string(),
+    })
+}
+
+/// The runtime the client needs (as its examples set it up).
+struct Runtime {
+    owner: RuntimeOwner,
+    client: Arc<ClientRuntime>,
+    telemetry: rocketmq_observability::TelemetryRuntimeGuard,
+}
+
+impl Runtime {
+    fn new() -> ClientResult<Runtime> {
+        let owner = RuntimeOwner::plan(RuntimeConfig {
+            thread_name: "compat-client".to_owned(),
+            ..Default::default()
+        })
+        .map_err(|e| ClientError::internal("plan client runtime", e))?
+        .build()
+        .map_err(|e| ClientError::internal("create client runtime", e))?;
+        let telemetry = rocketmq_observability::install_global(
+            &rocketmq_observability::TelemetryBootstrapConfig::default(),
+        )
+        .map_err(|e| ClientError::internal("initialize telemetry", e))?;
+        let client = ClientRuntime::try_new(
+            owner.root_context().component("client"),
+            ClientRuntimeConfig::default(),
+            telemetry.handle(),
+        )?;
+        Ok(Runtime {
+            owner,
+            client,
+            telemetry,
+        })
+    }
+
+    async fn shutdown(self) {
+        let _ = self.client.shutdown().await;
+        let _ = self.owner.shutdown_tasks().await;
+        let _ = self.owner.shutdown_background();
+        let _ = self.telemetry.shutdown();
+    }
+}
+
+async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let mut producer = DefaultMQProducer::builder(rt.client.clone())
+        .producer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .build();
+    producer.start().await?;
+    emit("ready", json!({}));
+    let tags: Vec<String> = a
+        .get("tags")
+        .map_or("TagA,TagB,TagC", String::as_str)
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let start: u64 = a.get("start").map_or(0, |s| s.parse().expect("--start"));
+    let count: u64 = arg(a, "count").parse().expect("--count");
+    let order_keys: u64 = a
+        .get("order-keys")
+        .map_or(0, |s| s.parse().expect("--order-keys"));
+    let topic = arg(a, "topic").to_owned();
+    let mut failed = 0u64;
+    for i in start..start + count {
+        let tag = &tags[(i % tags.len() as u64) as usize];
+        let key = if order_keys > 0 {
+            format!("order-{}", i % order_keys)
+        } else {
+            format!("key-{i}")
+        };
+        let body = format!("msg-{i}");
+        let message = Message::builder()
+            .topic(topic.as_str())
+            .tags(tag.as_str())
+            .key(key.clone())
+            .body_slice(body.as_bytes())
+            .build_unchecked();
+        let sent = if order_keys > 0 {
+            producer
+                .send_with_selector(
+                    message,
+                    |mqs, _msg, arg: &u64| Some(mqs[(*arg as usize) % mqs.len()].clone()),
+                    i % order_keys,
+                )
+                .await
+        } else {
+            producer.send_with_timeout(message, 5000).await
+        };
+        match sent {
+            Ok(Some(r)) => emit(
+                "sent",
+                json!({
+                    "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
+                    "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
+                    "queueOffset": r.queue_offset,
+                    "keys": key, "tags": tag, "body": body,
+                    "status": format!("{:?}", r.send_status),
+                }),
+            ),
+            Ok(None) => {
+                failed += 1;
+                emit("error", json!({"message": "no send result", "body": body}));
+            }
+            Err(e) => {
+                failed += 1;
+                emit("error", json!({"message": e.to_string(), "body": body}));
+            }
+        }
+    }
+    producer.shutdown().await;
+    emit("summary", json!({"sent": count - failed, "failed": failed}));
+    Ok(())
+}
+
+struct Printer {
+    received: Arc<AtomicU64>,
+    /// Sleep per message (`--delay-ms`), to make a consume last long enough to interrupt.
+    delay: std::time::Duration,
+}
+
+impl Printer {
+    fn print(&self, msg: &MessageExt) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        emit("msg", describe(msg));
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
+    }
+}
+
+impl MessageListenerConcurrently for Printer {
+    fn consume_message(
+        &self,
+        msgs: &[&MessageExt],
+        _context: &ConsumeConcurrentlyContext,
+    ) -> ClientResult<ConsumeConcurrentlyStatus> {
+        for msg in msgs {
+            self.print(msg);
+        }
+        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
+    }
+}
+
+impl MessageListenerOrderly for Printer {
+    fn consume_message(
+        &self,
+        msgs: &[&MessageExt],
+        context: &mut ConsumeOrderlyContext,
+    ) -> ClientResult<ConsumeOrderlyStatus> {
+        context.set_auto_commit(true);
+        for msg in msgs {
+            self.print(msg);
+        }
+        Ok(ConsumeOrderlyStatus::Success)
+    }
+}
+
+async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let model = match a.get("model").map(String::as_str) {
+        Some("broadcasting") => MessageModel::Broadcasting,
+        _ => MessageModel::Clustering,
+    };
+    let from = match a.get("from").map(String::as_str) {
+        Some("last") => ConsumeFromWhere::ConsumeFromLastOffset,
+        _ => ConsumeFromWhere::ConsumeFromFirstOffset,
+    };
+    let mut consumer = DefaultMQPushConsumer::builder(rt.client.clone())
+        .consumer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .message_model(model)
+        .consume_from_where(from)
+        .build();
+    let tags = a.get("tags").map_or("*", String::as_str);
+    consumer.subscribe(arg(a, "topic"), tags).await?;
+    let received = Arc::new(AtomicU64::new(0));
+    let printer = Printer {
+        received: received.clone(),
+        delay: std::time::Duration::from_millis(
+            a.get("delay-ms")
+                .map_or(0, |d| d.parse().expect("--delay-ms")),
+        ),
+    };
+    if a.get("orderly").is_some_and(|o| o == "true") {
+        consumer.register_message_listener_orderly(printer);
+    } else {
+        consumer.register_message_listener_concurrently(printer);
+    }
+    consumer.start().await?;
+    emit("ready", json!({}));
+    // Until the test closes stdin.
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await;
+    consumer.shutdown().await;
+    emit(
+        "summary",
+        json!({"received": received.load(Ordering::Relaxed)}),
+    );
+    Ok(())
+}
+
+async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let consumer = DefaultMQPullConsumer::builder(rt.client.clone())
+        .consumer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .build()
+        .inspect_err(|_| eprintln!("failed step: build"))?;
+    consumer
+        .start()
+        .await
+        .inspect_err(|_| eprintln!("failed step: start"))?;
+    let topic = arg(a, "topic");
+    let wanted: i32 = arg(a, "queue").parse().expect("--queue");
+    let queues = consumer
+        .fetch_subscribe_message_queues(topic)
+        .await
+        .inspect_err(|_| eprintln!("failed step: fetch_subscribe_message_queues"))?;
+    let Some(mq) = queues.into_iter().find(|q| q.queue_id() == wanted) else {
+        emit(
+            "error",
+            json!({"message": format!("no queue {wanted} in the route")}),
+        );
+        consumer.shutdown().await?;
+        return Ok(());
+    };
+    emit("ready", json!({}));
+    let mut offset: i64 = 0;
+    let mut received = 0u64;
+    loop {
+        let result = consumer.pull(&mq, "*", offset, 32).await?;
+        match result.pull_status() {
+            PullStatus::Found => {
+                for msg in result.msg_found_list().unwrap_or_default() {
+                    received += 1;
+                    emit("msg", describe(msg));
+                }
+                offset = result.next_begin_offset() as i64;
+            }
+            PullStatus::NoNewMsg => break,
+            other => {
+                emit(
+                    "error",
+                    json!({"message": format!("pull status {other:?}"), "offset": offset}),
+                );
+                break;
+            }
+        }
+    }
+    consumer.update_consume_offset(&mq, offset).await?;
+    consumer.shutdown().await?;
+    emit(
+        "summary",
+        json!({"received": received, "nextOffset": offset, "committed": Value::Null}),
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
+    let command = argv.next().unwrap_or_default();
+    let rest: Vec<String> = argv.collect();
+    let args: Args = rest
+        .chunks(2)
+        .map(|kv| {
+            (
+                kv[0].trim_start_matches('-').to_owned(),
+                kv.get(1).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let tokio_rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    tokio_rt.block_on(async move {
+        let rt = match Runtime::new() {
+            Ok(rt) => rt,
+            Err(e) => {
+                emit("error", json!({"message": format!("{e:?}")}));
+                return ExitCode::FAILURE;
+            }
+        };
+        let result = match command.as_str() {
+            "produce" => produce(&rt, &args).await,
+            "push" => push(&rt, &args).await,
+            "pull" => pull(&rt, &args).await,
+            _ => {
+                eprintln!("usage: compat-client-rust produce|push|pull --key value ...");
+                return ExitCode::from(2);
+            }
+        };
+        rt.shutdown().await;
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                emit("error", json!({"message": format!("{e:?}")}));
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,187 @@
+//! A name server (in-process) and our broker (child process) on free ports, with the admin
+//! requests tests send to the broker themselves, as mqadmin would.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use remoting::RemotingClient;
+use remoting_codec::code::{request, response};
+use remoting_codec::protocol::client::{
+    GetConsumerListByGroupRequestHeader, GetConsumerListByGroupResponseBody,
+};
+use remoting_codec::protocol::offset::{
+    GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    QueryConsumerOffsetResponseHeader,
+};
+use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
+use remoting_codec::protocol::{perm, TopicConfig};
+use remoting_codec::RemotingCommand;
+
+use crate::broker::{BrokerProcess, BrokerSettings};
+use crate::namesrv::{route, TestNamesrv};
+
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Name server + broker. Dropping it kills the broker and stops the name server.
+pub struct Cluster {
+    pub name: String,
+    // Dropped in this order: the broker first, so that it does not outlive its name server.
+    pub broker: BrokerProcess,
+    pub namesrv: TestNamesrv,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Cluster {
+    /// Starts a name server and a broker with the default test settings.
+    pub fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, |s| s)
+    }
+
+    /// Starts a name server and a broker whose settings `tune` may change.
+    pub fn start_with(name: &str, tune: impl FnOnce(BrokerSettings) -> BrokerSettings) -> Cluster {
+        let namesrv = TestNamesrv::start(name);
+        let dir = crate::temp_dir(&format!("{name}-broker"));
+        let settings = tune(BrokerSettings::new(namesrv.addr, dir.join("store")));
+        let broker = BrokerProcess::start(settings, dir);
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        Cluster {
+            name: name.to_owned(),
+            broker,
+            namesrv,
+            rt,
+        }
+    }
+
+    /// The `namesrvAddr` to give clients.
+    pub fn namesrv_addr(&self) -> String {
+        self.namesrv.addr.to_string()
+    }
+
+    /// A directory for a client's `$HOME` (logs, local offsets), inside the broker's temp dir.
+    pub fn client_home(&self, client: &str) -> PathBuf {
+        self.broker.dir.join("clients").join(client)
+    }
+
+    async fn invoke(&self, request: RemotingCommand) -> RemotingCommand {
+        let addr = self.broker.addr();
+        let client = RemotingClient::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("connect to broker {addr}: {e}"));
+        let code = request.code;
+        let answer = client.invoke(request, ADMIN_TIMEOUT).await;
+        client.close();
+        answer.unwrap_or_else(|e| panic!("request {code} to broker {addr}: {e}"))
+    }
+
+    /// UPDATE_AND_CREATE_TOPIC with `queues` read and write queues (as `mqadmin updateTopic`),
+    /// then waits until the name server routes the topic with that many queues.
+    pub fn create_topic(&self, topic: &str, queues: i32) {
+        let mut config = TopicConfig::new(topic);
+        config.read_queue_nums = queues;
+        config.write_queue_nums = queues;
+        config.perm = perm::READ | perm::WRITE;
+        let header = CreateTopicRequestHeader::from_topic_config(&config);
+        let answer = self.rt.block_on(self.invoke(RemotingCommand::request(
+            request::UPDATE_AND_CREATE_TOPIC,
+            &header,
+        )));
+        assert_eq!(
+            answer.code,
+            response::SUCCESS,
+            "UPDATE_AND_CREATE_TOPIC {topic}: {:?}",
+            answer.remark
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let found = self.rt.block_on(route(self.namesrv.addr, topic));
+            match &found {
+                Ok(r) if r.queue_datas.iter().any(|q| q.write_queue_nums == queues) => return,
+                _ if Instant::now() > deadline => panic!(
+                    "the name server has no route of {topic} with {queues} queues 60 s after \
+                     UPDATE_AND_CREATE_TOPIC succeeded (Java registers at once): {found:?}"
+                ),
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// QUERY_CONSUMER_OFFSET: the offset the broker has committed for the group on the queue;
+    /// `None` when it answers QUERY_NOT_FOUND.
+    pub fn consumer_offset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let header = QueryConsumerOffsetRequestHeader {
+            consumer_group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            set_zero_if_not_found: None,
+        };
+        let answer = self.rt.block_on(self.invoke(RemotingCommand::request(
+            request::QUERY_CONSUMER_OFFSET,
+            &header,
+        )));
+        match answer.code {
+            response::SUCCESS => Some(
+                answer
+                    .decode_header::<QueryConsumerOffsetResponseHeader>()
+                    .expect("QUERY_CONSUMER_OFFSET response header")
+                    .offset,
+            ),
+            response::QUERY_NOT_FOUND => None,
+            code => panic!("QUERY_CONSUMER_OFFSET: code {code} ({:?})", answer.remark),
+        }
+    }
+
+    /// GET_MAX_OFFSET: the offset after the last message of the queue.
+    pub fn max_offset(&self, topic: &str, queue_id: i32) -> i64 {
+        let header = GetMaxOffsetRequestHeader {
+            topic: topic.to_owned(),
+            queue_id,
+            committed: None,
+        };
+        let answer = self
+            .rt
+            .block_on(self.invoke(RemotingCommand::request(request::GET_MAX_OFFSET, &header)));
+        assert_eq!(
+            answer.code,
+            response::SUCCESS,
+            "GET_MAX_OFFSET {topic} {queue_id}: {:?}",
+            answer.remark
+        );
+        answer
+            .decode_header::<GetMaxOffsetResponseHeader>()
+            .expect("GET_MAX_OFFSET response header")
+            .offset
+    }
+
+    /// GET_CONSUMER_LIST_BY_GROUP: the client ids the broker knows in the group.
+    pub fn consumer_ids(&self, group: &str) -> Vec<String> {
+        let header = GetConsumerListByGroupRequestHeader {
+            consumer_group: group.to_owned(),
+        };
+        let answer = self.rt.block_on(self.invoke(RemotingCommand::request(
+            request::GET_CONSUMER_LIST_BY_GROUP,
+            &header,
+        )));
+        if answer.code != response::SUCCESS {
+            return Vec::new();
+        }
+        serde_json::from_slice::<GetConsumerListByGroupResponseBody>(&answer.body)
+            .map(|b| b.consumer_id_list)
+            .unwrap_or_default()
+    }
+
+    /// Polls until the broker lists `n` consumers in `group`.
+    pub fn wait_consumers(&self, group: &str, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let ids = self.consumer_ids(group);
+            if ids.len() == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the broker lists {ids:?} in group {group}, not {n} consumers, after 120 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The broker proof, written once and run with each client (`tests/broker_<client>.rs` pick
+//! the scenarios their client supports). Each scenario starts its own name server and broker,
+//! drives client programs, and checks what they printed; every process is killed when the
+//! scenario ends, also when it panics.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::check::{self, bodies, deliveries, Delivery};
+use crate::client::{ClientProcess, Clients, PHASE_TIMEOUT};
+use crate::cluster::Cluster;
+
+/// Queues of every test topic.
+pub const QUEUES: i32 = 8;
+/// Messages of the main produce/consume run.
+pub const MESSAGES: u64 = 10_000;
+pub const TAGS: [&str; 3] = ["TagA", "TagB", "TagC"];
+const TOPIC: &str = "RsCompatTopic";
+
+fn all_queues() -> BTreeSet<i64> {
+    (0..QUEUES as i64).collect()
+}
+
+/// Runs the producer for messages `start..start + count` (with `order_keys`, keys
+/// `order-<i mod k>` sent in order) and waits for it to finish; panics on any failed send.
+pub fn produce(cluster: &Cluster, client: Clients, start: u64, count: u64, order_keys: u64) {
+    let mut args = vec![
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", "RsCompatProducer".to_owned()),
+        ("count", count.to_string()),
+        ("start", start.to_string()),
+        ("tags", TAGS.join(",")),
+    ];
+    if order_keys > 0 {
+        args.push(("order-keys", order_keys.to_string()));
+    }
+    let home = cluster.client_home("producer");
+    let mut producer = client.spawn("producer", &home, "produce", &args);
+    producer.wait_until("summary", PHASE_TIMEOUT, |p| p.count("summary") > 0);
+    producer.finish_ok(Duration::from_secs(60));
+    let summary = &producer.events("summary")[0];
+    assert_eq!(
+        summary["failed"],
+        0,
+        "sends failed: {summary}\n{}",
+        producer.diagnostics()
+    );
+    assert_eq!(producer.count("sent"), count as usize, "sent events");
+    let queues: BTreeSet<i64> = check::queues(&deliveries(&producer.events("sent")));
+    // The PyPI client's send result has no queue id (-1).
+    if order_keys == 0 && !queues.contains(&-1) && count >= QUEUES as u64 {
+        assert_eq!(queues, all_queues(), "the producer spread over all queues");
+    }
+}
+
+fn push_consumer(
+    cluster: &Cluster,
+    client: Clients,
+    name: &str,
+    group: &str,
+    extra: &[(&str, &str)],
+) -> ClientProcess {
+    let mut args = vec![
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", group.to_owned()),
+        ("instance", name.to_owned()),
+    ];
+    args.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let mut consumer = client.spawn(name, &cluster.client_home(name), "push", &args);
+    consumer.wait_ready();
+    consumer
+}
+
+fn received(consumer: &ClientProcess) -> Vec<Delivery> {
+    deliveries(&consumer.events("msg"))
+}
+
+/// Polls until every body of `expected` was received by one of `consumers`.
+fn wait_all_received(consumers: &mut [&mut ClientProcess], expected: &BTreeSet<String>) {
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    loop {
+        let seen: BTreeSet<String> = consumers
+            .iter()
+            .flat_map(|c| received(c))
+            .map(|d| d.body)
+            .collect();
+        let missing = expected.iter().filter(|b| !seen.contains(*b)).count();
+        if missing == 0 {
+            return;
+        }
+        for c in consumers.iter_mut() {
+            c.assert_alive();
+        }
+        if Instant::now() > deadline {
+            let diag: Vec<String> = consumers.iter().map(|c| c.diagnostics()).collect();
+            panic!(
+                "{missing} of {} messages not received after {PHASE_TIMEOUT:?}\n{}",
+                expected.len(),
+                diag.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Scenarios of one test binary run one at a time: each drives a broker and several clients,
+/// which is all a 2-core machine can run without starving the long polls.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn start(name: &str) -> Cluster {
+    let cluster = Cluster::start(name);
+    cluster.create_topic(TOPIC, QUEUES);
+    cluster
+}
+
+/// 10,000 messages with tags and keys over 8 queues, one push consumer: each delivered
+/// exactly once with its tag and key, and the consumer's offsets committed on shutdown.
+pub fn produce_and_push_consume(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = start(name);
+    let group = "RsCompatPushGroup";
+    let mut consumer = push_consumer(&cluster, client, "consumer", group, &[]);
+    produce(&cluster, client, 0, MESSAGES, 0);
+    consumer.wait_messages(MESSAGES as usize, PHASE_TIMEOUT);
+    consumer.finish_ok(Duration::from_secs(60));
+    let got = received(&consumer);
+    check::assert_exactly_once("push consumer", &got, &bodies(0, MESSAGES));
+    check::assert_properties("push consumer", &got, &TAGS);
+    assert_eq!(check::queues(&got), all_queues(), "queues consumed");
+    // Each queue's committed offset is where its messages end.
+    for q in 0..QUEUES {
+        let end = got.iter().filter(|d| d.queue_id == q as i64).count() as i64;
+        assert_eq!(
+            cluster.consumer_offset(group, TOPIC, q),
+            Some(end),
+            "committed offset of queue {q} after a clean consumer shutdown"
+        );
+    }
+}
+
+/// Two consumers of one group: after a first batch (during which the group settles), a second
+/// batch is split between them queue by queue, four queues each, exactly once; then one leaves
+/// cleanly and the other takes over all eight queues for a third batch, without redelivering
+/// what the leaver had committed.
+pub fn split_and_take_over(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = start(name);
+    let group = "RsCompatSplitGroup";
+    let mut a = push_consumer(&cluster, client, "consumer-a", group, &[]);
+    let mut b = push_consumer(&cluster, client, "consumer-b", group, &[]);
+    cluster.wait_consumers(group, 2);
+
+    produce(&cluster, client, 0, 2_000, 0);
+    wait_all_received(&mut [&mut a, &mut b], &bodies(0, 2_000));
+    let all: Vec<Delivery> = received(&a).into_iter().chain(received(&b)).collect();
+    check::assert_no_loss("group of two, first batch", &all, &bodies(0, 2_000));
+
+    // Steady state.
+    let (a0, b0) = (a.count("msg"), b.count("msg"));
+    produce(&cluster, client, 2_000, 1_000, 0);
+    wait_all_received(&mut [&mut a, &mut b], &bodies(2_000, 3_000));
+    let a2 = received(&a).split_off(a0);
+    let b2 = received(&b).split_off(b0);
+    let both: Vec<Delivery> = a2.iter().chain(&b2).cloned().collect();
+    check::assert_exactly_once("group of two, second batch", &both, &bodies(2_000, 3_000));
+    let (qa, qb) = (check::queues(&a2), check::queues(&b2));
+    assert!(
+        qa.is_disjoint(&qb) && qa.len() == 4 && qb.len() == 4,
+        "the two consumers split the 8 queues 4/4: a consumed {qa:?}, b consumed {qb:?}"
+    );
+
+    // B leaves cleanly; A takes over.
+    b.finish_ok(Duration::from_secs(60));
+    cluster.wait_consumers(group, 1);
+    let a3_start = a.count("msg");
+    produce(&cluster, client, 3_000, 1_000, 0);
+    wait_all_received(&mut [&mut a], &bodies(3_000, 4_000));
+    a.finish_ok(Duration::from_secs(60));
+    let a3 = received(&a).split_off(a3_start);
+    check::assert_exactly_once(
+        "the remaining consumer after the other left (a redelivery means the leaver's \
+         committed offsets were not used)",
+        &a3,
+        &bodies(3_000, 4_000),
+    );
+    assert_eq!(check::queues(&a3), all_queues(), "queues taken over");
+}
+
+/// Broadcasting: two consumers of one group each receive every message once. A warm-up
+/// message is sent first (and repeated) until both consumers receive it, since a broadcasting
+/// consumer may start at the queue ends.
+pub fn broadcast(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = start(name);
+    let group = "RsCompatBroadcastGroup";
+    let model = [("model", "broadcasting")];
+    let mut a = push_consumer(&cluster, client, "consumer-a", group, &model);
+    let mut b = push_consumer(&cluster, client, "consumer-b", group, &model);
+    warm_up(&cluster, client, &mut [&mut a, &mut b]);
+    let n = 2_000;
+    produce(&cluster, client, 0, n, 0);
+    for c in [&mut a, &mut b] {
+        let expected = bodies(0, n);
+        wait_all_received(&mut [&mut *c], &expected);
+        c.finish_ok(Duration::from_secs(60));
+        let got: Vec<Delivery> = received(c)
+            .into_iter()
+            .filter(|d| d.seq() < WARM_UP)
+            .collect();
+        check::assert_exactly_once(&format!("broadcast {}", c.name), &got, &expected);
+        check::assert_properties(&c.name, &got, &TAGS);
+    }
+}
+
+/// Bodies from `msg-<WARM_UP>` on are warm-up messages.
+const WARM_UP: u64 = 1_000_000;
+
+fn warm_up(cluster: &Cluster, client: Clients, consumers: &mut [&mut ClientProcess]) {
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    for k in 0.. {
+        produce(
+            cluster,
+            client,
+            WARM_UP + k * QUEUES as u64,
+            QUEUES as u64,
+            0,
+        );
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if consumers.iter().all(|c| c.count("msg") > 0) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "consumers received no warm-up message"
+        );
+    }
+}
+
+/// Messages sent in order by key (16 keys, each key to one queue) are received in order per
+/// key, each exactly once. With `orderly_consumer` the consumer is the client's orderly push
+/// consumer (queue locks, one queue at a time); without, its ordinary push consumer (for a
+/// client without an orderly one, which still processes a queue in order).
+pub fn orderly(client: Clients, name: &str, orderly_consumer: bool) {
+    let _serial = serial();
+    let cluster = start(name);
+    let group = "RsCompatOrderlyGroup";
+    let extra: &[(&str, &str)] = if orderly_consumer {
+        &[("orderly", "true")]
+    } else {
+        &[]
+    };
+    let mut consumer = push_consumer(&cluster, client, "consumer", group, extra);
+    let n = 4_000;
+    produce(&cluster, client, 0, n, 16);
+    consumer.wait_messages(n as usize, PHASE_TIMEOUT);
+    consumer.finish_ok(Duration::from_secs(60));
+    let got = received(&consumer);
+    check::assert_exactly_once("orderly consumer", &got, &bodies(0, n));
+    check::assert_per_key_order("orderly consumer", &got);
+    let mut queue_of_key: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for d in &got {
+        queue_of_key.entry(&d.keys).or_default().insert(d.queue_id);
+    }
+    assert_eq!(queue_of_key.len(), 16, "keys");
+    for (key, queues) in &queue_of_key {
+        assert_eq!(
+            queues.len(),
+            1,
+            "key {key} was sent to one queue, got {queues:?}"
+        );
+    }
+}
+
+/// A pull consumer reads queue 3 from offset 0 to its end: the queue's messages in offset
+/// order, nothing missing. With `stores_offset`, the client then stored its next offset and
+/// the broker answers it to QUERY_CONSUMER_OFFSET.
+pub fn pull_from_zero(client: Clients, name: &str, stores_offset: bool) {
+    let _serial = serial();
+    let cluster = start(name);
+    produce(&cluster, client, 0, 800, 0);
+    let queue = 3;
+    let end = cluster.max_offset(TOPIC, queue);
+    assert!(end > 0, "queue {queue} has messages");
+    let group = "RsCompatPullGroup";
+    let args = [
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", group.to_owned()),
+        ("queue", queue.to_string()),
+    ];
+    let mut puller = client.spawn("pull", &cluster.client_home("pull"), "pull", &args);
+    puller.wait_until("summary", PHASE_TIMEOUT, |p| p.count("summary") > 0);
+    puller.finish_ok(Duration::from_secs(60));
+    assert_eq!(puller.count("error"), 0, "{}", puller.diagnostics());
+    let got = received(&puller);
+    let offsets: Vec<i64> = got.iter().map(|d| d.queue_offset).collect();
+    assert_eq!(
+        offsets,
+        (0..end).collect::<Vec<_>>(),
+        "offsets pulled from queue {queue}"
+    );
+    assert!(got.iter().all(|d| d.queue_id == queue as i64));
+    check::assert_properties("pull consumer", &got, &TAGS);
+    let summary = &puller.events("summary")[0];
+    assert_eq!(summary["nextOffset"], end, "next offset: {summary}");
+    if stores_offset {
+        assert_eq!(
+            cluster.consumer_offset(group, TOPIC, queue),
+            Some(end),
+            "offset stored by the pull consumer"
+        );
+    }
+}
+
+/// The broker is stopped (SIGTERM) while a slow consumer is half-way through 10,000 messages;
+/// the consumer is killed while the broker is down. The broker restarts on the same store: it
+/// still has every message and the group's committed offsets, and a new consumer of the group
+/// resumes each queue exactly at its committed offset and receives the rest.
+pub fn restart_resume(client: Clients, name: &str) {
+    let _serial = serial();
+    let mut cluster = start(name);
+    let group = "RsCompatRestartGroup";
+    produce(&cluster, client, 0, MESSAGES, 0);
+    let mut first = push_consumer(&cluster, client, "consumer-1", group, &[("delay-ms", "5")]);
+    first.wait_messages(3_000, PHASE_TIMEOUT);
+    let before: Vec<Option<i64>> = (0..QUEUES)
+        .map(|q| cluster.consumer_offset(group, TOPIC, q))
+        .collect();
+    assert!(
+        cluster.broker.stop(),
+        "the broker did not exit cleanly on SIGTERM:\n{}",
+        cluster.broker.stderr_tail(4000)
+    );
+    first.kill();
+    let seen_first = received(&first);
+    cluster.broker.restart();
+
+    let mut committed = BTreeMap::new();
+    for q in 0..QUEUES {
+        let c = cluster.consumer_offset(group, TOPIC, q);
+        let Some(c) = c else {
+            panic!("no committed offset for queue {q} after the restart (before: {before:?})")
+        };
+        if let Some(b) = before[q as usize] {
+            assert!(
+                c >= b,
+                "queue {q}: committed offset went back from {b} to {c}"
+            );
+        }
+        let seen = seen_first.iter().filter(|d| d.queue_id == q as i64);
+        let next = seen.map(|d| d.queue_offset + 1).max().unwrap_or(0);
+        assert!(
+            c <= next,
+            "queue {q}: committed {c} beyond what was consumed ({next})"
+        );
+        committed.insert(q as i64, c);
+    }
+    assert!(
+        committed.values().sum::<i64>() > 0,
+        "offsets were committed"
+    );
+    for q in 0..QUEUES {
+        assert!(
+            cluster.max_offset(TOPIC, q) > 0,
+            "queue {q} lost its messages"
+        );
+    }
+
+    let mut second = push_consumer(&cluster, client, "consumer-2", group, &[]);
+    let rest: BTreeSet<String> = bodies(0, MESSAGES)
+        .into_iter()
+        .filter(|b| !seen_first.iter().any(|d| &d.body == b))
+        .collect();
+    wait_all_received(&mut [&mut second], &rest);
+    second.finish_ok(Duration::from_secs(60));
+    let got = received(&second);
+    for (q, c) in &committed {
+        let first_offset = got
+            .iter()
+            .filter(|d| d.queue_id == *q)
+            .map(|d| d.queue_offset)
+            .min();
+        let end = cluster.max_offset(TOPIC, *q as i32);
+        if *c < end {
+            assert_eq!(
+                first_offset,
+                Some(*c),
+                "queue {q}: the new consumer resumed at {first_offset:?}, committed offset {c}"
+            );
+        }
+    }
+    let expected: usize = committed
+        .iter()
+        .map(|(q, c)| (cluster.max_offset(TOPIC, *q as i32) - c) as usize)
+        .sum();
+    assert_eq!(got.len(), expected, "deliveries after the restart");
+    let all: Vec<Delivery> = seen_first.into_iter().chain(got).collect();
+    check::assert_no_loss("before and after the restart", &all, &bodies(0, MESSAGES));
+}

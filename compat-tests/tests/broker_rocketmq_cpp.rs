@@ -1,0 +1,33 @@
+//! Our namesrv + broker driven by the PyPI `rocketmq` 0.4.4 client (the Apache RocketMQ C++
+//! client under a Python wrapper). It has a producer (sync sends with tags and keys, orderly
+//! sends through a queue selector), a push consumer (clustering or broadcasting, concurrent or
+//! orderly) and a pull consumer whose offsets stay with the caller: the C API has no call that
+//! stores them on the broker, so its pull test checks the read only.
+
+use compat_tests::scenarios;
+use compat_tests::Clients::RocketmqCpp;
+
+#[test]
+fn cpp_client_produces_10000_and_push_consumes_each_once() {
+    scenarios::produce_and_push_consume(RocketmqCpp, "cpp-push");
+}
+
+#[test]
+fn cpp_client_group_of_two_splits_queues_and_takes_over() {
+    scenarios::split_and_take_over(RocketmqCpp, "cpp-split");
+}
+
+#[test]
+fn cpp_client_broadcast_reaches_both_consumers() {
+    scenarios::broadcast(RocketmqCpp, "cpp-broadcast");
+}
+
+#[test]
+fn cpp_client_orderly_consumer_keeps_key_order() {
+    scenarios::orderly(RocketmqCpp, "cpp-orderly", true);
+}
+
+#[test]
+fn cpp_client_pulls_a_queue_from_zero() {
+    scenarios::pull_from_zero(RocketmqCpp, "cpp-pull", false);
+}
