@@ -1,0 +1,307 @@
+//! Command line of `rmq-bench`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rmq-bench",
+    about = "Load generator for a RocketMQ broker: send TPS and latency, consume TPS, broker RSS and CPU"
+)]
+pub struct Cli {
+    /// Name server address; the broker and the topic's queues are found through it.
+    #[arg(short = 'n', long, default_value = "127.0.0.1:9876", global = true)]
+    pub namesrv: SocketAddr,
+    /// Topic to send to (created on every master with --queues queues if the name server
+    /// does not know it).
+    #[arg(long, default_value = "rmq_bench", global = true)]
+    pub topic: String,
+    /// Read/write queues of a topic the benchmark creates.
+    #[arg(long, default_value_t = 8, global = true)]
+    pub queues: i32,
+    /// The broker's pid: its RSS (VmRSS) and CPU time (utime + stime) go into each row.
+    #[arg(long, global = true)]
+    pub broker_pid: Option<u32>,
+    /// Request timeout in milliseconds (Java's sendMsgTimeout is 3000).
+    #[arg(long, default_value_t = 3000, global = true)]
+    pub timeout_ms: u64,
+    /// How long to wait for a broker to register with the name server, in seconds.
+    #[arg(long, default_value = "30", value_parser = parse_seconds, global = true)]
+    pub wait_broker: Duration,
+    /// Append every row as a JSON line to this file.
+    #[arg(long, global = true)]
+    pub results: Option<PathBuf>,
+    /// First column of each row (e.g. the broker's flush mode).
+    #[arg(long, default_value = "-", global = true)]
+    pub label: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Send messages: sync (one in flight per sender) or --async (a window per sender).
+    Send(SendArgs),
+    /// Pull a topic's backlog (optionally pre-loaded first) with every queue in parallel.
+    Consume(ConsumeArgs),
+    /// Sync and async sends for each size and concurrency, then a consume of a backlog.
+    Suite(SuiteArgs),
+    /// Print the table of one or more --results files.
+    Report {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// Body size: bytes, or with a k/KiB or m/MiB suffix.
+    #[arg(long, default_value = "128", value_parser = parse_size)]
+    pub size: usize,
+    /// Concurrent senders.
+    #[arg(short = 'c', long, default_value_t = 1)]
+    pub concurrency: usize,
+    /// Pipeline sends: up to --window requests in flight per sender.
+    #[arg(long = "async")]
+    pub async_mode: bool,
+    /// In-flight requests per sender with --async.
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Seconds measured (after --warmup).
+    #[arg(long, default_value = "5", value_parser = parse_seconds, conflicts_with = "messages")]
+    pub duration: Duration,
+    /// Seconds sent before measuring.
+    #[arg(long, default_value = "1", value_parser = parse_seconds, conflicts_with = "messages")]
+    pub warmup: Duration,
+    /// Send exactly this many messages instead of running for --duration.
+    #[arg(long)]
+    pub messages: Option<u64>,
+    /// Connections per broker shared by the senders (a Java client instance has one).
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsumeArgs {
+    /// Send this many messages (async, 4 senders) before consuming; 0 uses what is there.
+    #[arg(long, default_value_t = 0)]
+    pub preload: u64,
+    /// Body size of pre-loaded messages.
+    #[arg(long, default_value = "1KiB", value_parser = parse_size)]
+    pub size: usize,
+    /// Consumer group (default: a new one, so the backlog is read from the first offset).
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Messages per pull.
+    #[arg(long, default_value_t = 32)]
+    pub batch: i32,
+    /// Queues pulled at the same time (default: all).
+    #[arg(long)]
+    pub parallel: Option<usize>,
+    /// Read at most this many messages in total (spread evenly over the queues).
+    #[arg(long)]
+    pub max_messages: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SuiteArgs {
+    /// Body sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "128,1KiB", value_parser = parse_size)]
+    pub sizes: Vec<usize>,
+    /// Sender counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub concurrency: Vec<usize>,
+    /// In-flight requests per sender in the async runs.
+    #[arg(long, default_value_t = 32)]
+    pub window: usize,
+    /// Seconds measured per send run [default: 4, --long: 30].
+    #[arg(long, value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
+    /// Warm-up seconds per send run [default: 1, --long: 5].
+    #[arg(long, value_parser = parse_seconds)]
+    pub warmup: Option<Duration>,
+    /// Messages (1 KiB) pre-loaded into `<topic>_backlog` and consumed [default: 100000,
+    /// --long: 1000000].
+    #[arg(long)]
+    pub consume_messages: Option<u64>,
+    /// Longer runs (defaults above).
+    #[arg(long)]
+    pub long: bool,
+}
+
+/// The suite's durations and sizes once `--long` is applied to what was not given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuitePlan {
+    pub sizes: Vec<usize>,
+    pub concurrency: Vec<usize>,
+    pub window: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub consume_messages: u64,
+}
+
+impl SuiteArgs {
+    pub fn plan(&self) -> SuitePlan {
+        let (duration, warmup, consume) = if self.long {
+            (30, 5, 1_000_000)
+        } else {
+            (4, 1, 100_000)
+        };
+        SuitePlan {
+            sizes: self.sizes.clone(),
+            concurrency: self.concurrency.clone(),
+            window: self.window,
+            duration: self.duration.unwrap_or(Duration::from_secs(duration)),
+            warmup: self.warmup.unwrap_or(Duration::from_secs(warmup)),
+            consume_messages: self.consume_messages.unwrap_or(consume),
+        }
+    }
+}
+
+/// A non-negative number of seconds, fractions allowed (`4`, `0.5`).
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{text:?} is not a number of seconds"))
+}
+
+/// `128`, `1k`, `1KiB`, `4m`, `4MiB` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let (digits, unit) = match lower.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => lower.split_at(i),
+        None => (lower.as_str(), ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 128, 1KiB, 4m)"))?;
+    let factor = match unit {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (B, KiB or MiB)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("rmq-bench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128"), Ok(128));
+        assert_eq!(parse_size("1KiB"), Ok(1024));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("12B"), Ok(12));
+        assert!(parse_size("1GiB").is_err());
+        assert!(parse_size("KiB").is_err());
+        assert!(parse_size("-1").is_err());
+    }
+
+    #[test]
+    fn send_defaults_and_flags() {
+        let cli = parse(&["send"]).unwrap();
+        assert_eq!(cli.namesrv, "127.0.0.1:9876".parse().unwrap());
+        assert_eq!(
+            (cli.topic.as_str(), cli.queues, cli.timeout_ms),
+            ("rmq_bench", 8, 3000)
+        );
+        let Command::Send(s) = cli.command else {
+            panic!("send")
+        };
+        assert_eq!(
+            (s.size, s.concurrency, s.async_mode, s.messages),
+            (128, 1, false, None)
+        );
+        let cli = parse(&[
+            "send",
+            "--size",
+            "1KiB",
+            "-c",
+            "64",
+            "--async",
+            "--window",
+            "8",
+            "--messages",
+            "1000",
+            "-n",
+            "10.0.0.1:9000",
+            "--broker-pid",
+            "42",
+        ])
+        .unwrap();
+        assert_eq!(cli.broker_pid, Some(42));
+        assert_eq!(cli.namesrv.port(), 9000);
+        let Command::Send(s) = cli.command else {
+            panic!("send")
+        };
+        assert_eq!(
+            (s.size, s.concurrency, s.async_mode, s.window),
+            (1024, 64, true, 8)
+        );
+        assert_eq!(s.messages, Some(1000));
+    }
+
+    #[test]
+    fn messages_and_duration_conflict() {
+        assert!(parse(&["send", "--messages", "10", "--duration", "3"]).is_err());
+        assert!(parse(&["send", "--size", "1x"]).is_err());
+        assert!(parse(&["report"]).is_err());
+    }
+
+    #[test]
+    fn suite_plan_applies_long_to_what_was_not_given() {
+        let Command::Suite(s) = parse(&["suite"]).unwrap().command else {
+            panic!()
+        };
+        let plan = s.plan();
+        assert_eq!(plan.sizes, vec![128, 1024]);
+        assert_eq!(plan.concurrency, vec![1, 16, 64]);
+        assert_eq!(
+            (plan.duration, plan.warmup),
+            (Duration::from_secs(4), Duration::from_secs(1))
+        );
+        assert_eq!(plan.consume_messages, 100_000);
+        let Command::Suite(s) = parse(&[
+            "suite",
+            "--long",
+            "--warmup",
+            "2",
+            "--sizes",
+            "64,2k",
+            "--concurrency",
+            "4",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        let plan = s.plan();
+        assert_eq!(
+            (plan.duration, plan.warmup),
+            (Duration::from_secs(30), Duration::from_secs(2))
+        );
+        assert_eq!(plan.consume_messages, 1_000_000);
+        assert_eq!((plan.sizes, plan.concurrency), (vec![64, 2048], vec![4]));
+        assert!(parse(&["suite", "--duration=-1"]).is_err());
+        assert!(parse(&["suite", "--warmup", "x"]).is_err());
+        let Command::Suite(s) = parse(&["suite", "--duration", "0.5"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(s.plan().duration, Duration::from_millis(500));
+    }
+}

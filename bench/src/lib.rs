@@ -1,0 +1,17 @@
+//! `rmq-bench`, a load generator that talks to a RocketMQ broker as the Java client does.
+//!
+//! - [`client`]: the requests (route lookup and topic creation through the name server,
+//!   HEART_BEAT, SEND_MESSAGE_V2 with UNIQ_KEY/TAGS/KEYS/WAIT, offsets, PULL_MESSAGE).
+//! - [`send`]: sync and pipelined (async) senders; [`consume`]: a backlog pulled in parallel.
+//! - [`histogram`]: latency quantiles; [`proc_stats`]: the broker's RSS and CPU time from /proc.
+//! - [`report`]: result rows as a table and as JSON lines; [`cli`] and [`runner`]: the command
+//!   line and what each command runs.
+
+pub mod cli;
+pub mod client;
+pub mod consume;
+pub mod histogram;
+pub mod proc_stats;
+pub mod report;
+pub mod runner;
+pub mod send;
