@@ -246,3 +246,28 @@ fn offsets_topics_and_groups_survive_a_restart() {
     });
     assert!(broker.terminate().success());
 }
+
+/// The Apache C++ client (PyPI `rocketmq` 0.4.4) heartbeats with enums as ordinals and
+/// `subVersion` as a string (captured body); the Java broker's fastjson reads that, so the
+/// consumer must be registered, not answered SYSTEM_ERROR.
+#[test]
+fn cpp_client_heartbeat_registers_the_consumer() {
+    let dir = TempDir::new("handlers-cpp-heartbeat");
+    let broker = start_broker(dir.path(), "", None, &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = Client::connect(broker.addr).await;
+        let body = r#"{"clientID":"3977-127.0.0.1@consumer","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"cg","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795252623131","topic":"%RETRY%cg"},{"subString":"*","subVersion":"1795252623131","topic":"T"}]}]}
+"#;
+        let r = client
+            .invoke(
+                RemotingCommand::request_without_header(req::HEART_BEAT)
+                    .with_body(body.as_bytes().to_vec()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.code, resp::SUCCESS, "{:?}", r.remark);
+        assert_eq!(members(&client).await, ["3977-127.0.0.1@consumer"]);
+    });
+    assert!(broker.terminate().success());
+}

@@ -69,6 +69,13 @@ impl BrokerSettings {
             "flushDiskType=ASYNC_FLUSH".to_owned(),
             // 64 MiB commit log files instead of 1 GiB: the tests write a few MiB.
             format!("mappedFileSizeCommitLog={}", 64 * 1024 * 1024),
+            // The store refuses puts when the filesystem is more than 90 % used (Java's
+            // diskSpaceWarningLevelRatio, counted against the space usable by the user) and
+            // deletes files above 85 %: CI machines and laptops are often that full, and the
+            // tests write a few MiB. Only a truly full disk stops them now.
+            "diskSpaceWarningLevelRatio=99".to_owned(),
+            "diskSpaceCleanForciblyRatio=98".to_owned(),
+            "diskMaxUsedSpaceRatio=95".to_owned(),
         ];
         lines.extend(self.extra.iter().map(|(k, v)| format!("{k}={v}")));
         lines.join("\n") + "\n"

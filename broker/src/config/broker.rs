@@ -275,6 +275,10 @@ pub const STORE_KEYS: &[&str] = &[
     "enableScheduleAsyncDeliver",
     "scheduleAsyncDeliverMaxPendingLimit",
     "scheduleAsyncDeliverMaxResendNum2Blocked",
+    // 4.9.8 reads these two from system properties (`rocketmq.broker.diskSpace…Ratio`); 5.x made
+    // them store keys, and a 5.x broker.conf sets them.
+    "diskSpaceWarningLevelRatio",
+    "diskSpaceCleanForciblyRatio",
 ];
 
 /// Keys `BrokerStartup` reads into system properties (address-server lookup).

@@ -130,7 +130,9 @@ fn defaults_match_the_java_dump() {
             "dLegerPeers",
             "dLegerSelfId",
             "preferredLeaderId",
-            "enableBatchPush"
+            "enableBatchPush",
+            "diskSpaceWarningLevelRatio",
+            "diskSpaceCleanForciblyRatio"
         ]
     );
 }
@@ -198,4 +200,18 @@ fn print_effective_lists_every_key() {
     assert_eq!(map["storePathRootDir"], "/s");
     assert_eq!(map["flushDiskType"], "SYNC_FLUSH");
     assert_eq!(entries[0].0, "rocketmqHome");
+}
+
+/// A 5.x broker.conf sets the disk-full thresholds (4.9.8 system properties) as store keys: they
+/// reach the store's config instead of being dropped as unknown.
+#[test]
+fn disk_space_ratios_of_a_5x_conf_reach_the_store() {
+    let c =
+        LoadedConfig::from_text("diskSpaceWarningLevelRatio=99\ndiskSpaceCleanForciblyRatio=98\n")
+            .unwrap();
+    assert!(c.unknown_keys.is_empty(), "{:?}", c.unknown_keys);
+    let mut store = store::MessageStoreConfig::default();
+    store.apply(&c.store_entries).unwrap();
+    assert_eq!(store.disk_space_warning_level_ratio, 99);
+    assert_eq!(store.disk_space_clean_forcibly_ratio, 98);
 }

@@ -69,6 +69,7 @@
 //! pretty writer, both from `Value`s and from typed structs.
 
 mod key;
+pub mod lenient;
 mod reader;
 mod text;
 mod writer;

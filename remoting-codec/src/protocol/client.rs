@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common::SubscriptionData;
+use crate::fastjson::lenient::{enum_name_or_ordinal, JavaEnum};
 use crate::remoting_header;
 
 /// `extFields` key of a 5.x broker's HEART_BEAT response: `true` tells a 5.x client it may send
@@ -68,6 +69,30 @@ pub enum ConsumeFromWhere {
     ConsumeFromTimestamp,
 }
 
+// Ordinals (Java's declaration order): non-Java clients send enums as numbers.
+impl JavaEnum for ConsumeType {
+    const VALUES: &'static [Self] = &[
+        ConsumeType::ConsumeActively,
+        ConsumeType::ConsumePassively,
+        ConsumeType::ConsumePop,
+    ];
+}
+
+impl JavaEnum for MessageModel {
+    const VALUES: &'static [Self] = &[MessageModel::Broadcasting, MessageModel::Clustering];
+}
+
+impl JavaEnum for ConsumeFromWhere {
+    const VALUES: &'static [Self] = &[
+        ConsumeFromWhere::ConsumeFromLastOffset,
+        ConsumeFromWhere::ConsumeFromLastOffsetAndFromMinWhenBootFirst,
+        ConsumeFromWhere::ConsumeFromMinOffset,
+        ConsumeFromWhere::ConsumeFromMaxOffset,
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        ConsumeFromWhere::ConsumeFromTimestamp,
+    ];
+}
+
 /// `ProducerData`: one producer group of a heartbeating client.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -81,13 +106,25 @@ pub struct ProducerData {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerData {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "enum_name_or_ordinal"
+    )]
     pub consume_from_where: Option<ConsumeFromWhere>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "enum_name_or_ordinal"
+    )]
     pub consume_type: Option<ConsumeType>,
     #[serde(default)]
     pub group_name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "enum_name_or_ordinal"
+    )]
     pub message_model: Option<MessageModel>,
     #[serde(default)]
     pub subscription_data_set: Vec<SubscriptionData>,
@@ -181,6 +218,38 @@ mod tests {
             r#""BROADCASTING""#
         );
         assert_eq!(ConsumeType::ConsumePassively.type_cn(), "PUSH");
+    }
+
+    /// The heartbeat of the Apache C++ client (PyPI `rocketmq` 0.4.4), as captured: enums as
+    /// ordinals, `subVersion` as a string. The Java broker (fastjson) accepts it.
+    #[test]
+    fn cpp_client_heartbeat_reads_as_java_does() {
+        let body = br#"{"clientID":"3977-127.0.0.1@consumer","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"RsCompatPushGroup","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795252623131","topic":"%RETRY%RsCompatPushGroup"},{"subString":"*","subVersion":"1795252623131","topic":"RsCompatTopic"}]}]}
+"#;
+        let hb: HeartbeatData = crate::fastjson::from_slice(body).unwrap();
+        let c = &hb.consumer_data_set[0];
+        assert_eq!(
+            c.consume_from_where,
+            Some(ConsumeFromWhere::ConsumeFromLastOffset)
+        );
+        assert_eq!(c.consume_type, Some(ConsumeType::ConsumePassively));
+        assert_eq!(c.message_model, Some(MessageModel::Clustering));
+        assert_eq!(c.subscription_data_set[1].sub_version, 1_795_252_623_131);
+        assert_eq!(
+            c.subscription_data_set[1].topic.as_deref(),
+            Some("RsCompatTopic")
+        );
+        let java: HeartbeatData = crate::fastjson::from_str(
+            r#"{"clientID":"c","consumerDataSet":[{"consumeFromWhere":"CONSUME_FROM_TIMESTAMP","consumeType":"CONSUME_POP","groupName":"g","messageModel":"BROADCASTING","subscriptionDataSet":[],"unitMode":false}],"producerDataSet":[]}"#,
+        )
+        .unwrap();
+        let c = &java.consumer_data_set[0];
+        assert_eq!(
+            c.consume_from_where,
+            Some(ConsumeFromWhere::ConsumeFromTimestamp)
+        );
+        assert_eq!(c.consume_type, Some(ConsumeType::ConsumePop));
+        assert_eq!(c.message_model, Some(MessageModel::Broadcasting));
     }
 
     #[test]

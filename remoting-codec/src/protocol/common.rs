@@ -193,7 +193,8 @@ pub struct SubscriptionData {
     pub expression_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_string: Option<String>,
-    #[serde(default)]
+    /// The C++ client writes it as a string; fastjson reads both.
+    #[serde(default, deserialize_with = "crate::fastjson::lenient::long_or_text")]
     pub sub_version: i64,
     #[serde(default)]
     pub tags_set: Vec<String>,
