@@ -48,8 +48,11 @@ pub fn produce(cluster: &Cluster, client: Clients, start: u64, count: u64, order
     );
     assert_eq!(producer.count("sent"), count as usize, "sent events");
     let queues: BTreeSet<i64> = check::queues(&deliveries(&producer.events("sent")));
-    // The PyPI client's send result has no queue id (-1).
-    if order_keys == 0 && !queues.contains(&-1) && count >= QUEUES as u64 {
+    // The PyPI client's send result has no queue id (-1). Round robin is per thread in the
+    // crates.io client (Java's ThreadLocalIndex, and its sends hop between runtime threads), so
+    // a handful of sends (the broadcast warm-up's 8) may miss a queue; a batch of hundreds
+    // never does.
+    if order_keys == 0 && !queues.contains(&-1) && count >= 100 * QUEUES as u64 {
         assert_eq!(queues, all_queues(), "the producer spread over all queues");
     }
 }
