@@ -10,8 +10,8 @@
 //!           runs until stdin closes; sleeps D ms after each message
 //!   pull    --namesrv A --topic T --group G --queue Q
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
-//!           stores the next offset on the broker with a DefaultLitePullConsumer of the group
-//!           (assign + commit_sync with persist; see `store_offset`)
+//!           stores the next offset on the broker through the offset store of a
+//!           DefaultLitePullConsumer of the group (see `store_offset`)
 //!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
@@ -340,8 +340,10 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
 /// Stores `offset` of `mq` for the group on the broker. The classic pull consumer of this
 /// crate cannot: its `update_consume_offset` only sets the local offset store, whose queues are
 /// persisted when its lite-pull core is in subscribe or assign mode, which the classic consumer
-/// never enters. The lite pull consumer (Java's `DefaultLitePullConsumer`) can: assign the
-/// queue and `commitSync(offsets, persist = true)`, which sends UPDATE_CONSUMER_OFFSET.
+/// never enters. So a lite pull consumer of the group (Java's `DefaultLitePullConsumer`) loads
+/// the route and sends UPDATE_CONSUMER_OFFSET through its remote offset store
+/// (`updateConsumeOffsetToBroker`, synchronously). It neither subscribes nor assigns, so it
+/// pulls nothing and persists nothing else at shutdown.
 async fn store_offset(rt: &Runtime, a: &Args, mq: &MessageQueue, offset: i64) -> ClientResult<()> {
     let lite = DefaultLitePullConsumer::builder(rt.client.clone())
         .consumer_group(arg(a, "group").to_owned())
@@ -350,13 +352,20 @@ async fn store_offset(rt: &Runtime, a: &Args, mq: &MessageQueue, offset: i64) ->
         .build()
         .inspect_err(|_| eprintln!("failed step: build lite pull consumer"))?;
     lite.start().await?;
-    lite.assign(vec![mq.clone()]).await?;
-    lite.commit_sync_with_map(HashMap::from([(mq.clone(), offset)]), true)
+    lite.fetch_message_queues(mq.topic().as_str())
+        .await
+        .inspect_err(|_| eprintln!("failed step: lite fetch_message_queues"))?;
+    let store = lite.offset_store().await.ok_or_else(|| {
+        ClientError::internal(
+            "lite pull consumer",
+            std::io::Error::other("no offset store"),
+        )
+    })?;
+    let stored = store
+        .update_consume_offset_to_broker(mq, offset, false)
         .await;
-    let committed = lite.committed(mq).await;
     lite.shutdown().await;
-    eprintln!("lite pull consumer: committed {committed:?}");
-    Ok(())
+    stored.inspect_err(|_| eprintln!("failed step: update_consume_offset_to_broker"))
 }
 
 fn main() -> ExitCode {
