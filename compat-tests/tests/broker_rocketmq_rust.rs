@@ -1,8 +1,10 @@
 //! Our namesrv + broker driven by crates.io `rocketmq-client-rust` 1.0.0, a separate Cargo
 //! project in `clients/rust` that `.ci/run` builds (it takes minutes to compile, so the
 //! workspace never compiles it; these tests run its binary). It has a producer (tags, keys,
-//! selector sends), a push consumer (clustering or broadcasting, concurrent or orderly) and
-//! Java's classic pull consumer (`DefaultMQPullConsumer`, offsets stored on the broker).
+//! selector sends), a push consumer (clustering or broadcasting, concurrent or orderly), Java's
+//! classic pull consumer (`DefaultMQPullConsumer`), which reads the queue here, and the lite pull
+//! consumer, which stores the offset on the broker (the classic one of this crate only keeps it
+//! locally: see `store_offset` in `clients/rust/src/main.rs`).
 
 use compat_tests::scenarios;
 use compat_tests::Clients::RocketmqRust;

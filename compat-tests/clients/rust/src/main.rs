@@ -9,8 +9,9 @@
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
 //!           runs until stdin closes; sleeps D ms after each message
 //!   pull    --namesrv A --topic T --group G --queue Q
-//!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, stores
-//!           the next offset with update_consume_offset and shuts down (which persists it)
+//!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
+//!           stores the next offset on the broker through the offset store of a
+//!           DefaultLitePullConsumer of the group (see `store_offset`)
 //!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
@@ -27,12 +28,13 @@ use std::sync::Arc;
 
 use rocketmq_client_rust::{
     ClientError, ClientResult, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
-    ConsumeConcurrentlyStatus, ConsumeOrderlyContext, ConsumeOrderlyStatus, DefaultMQProducer,
-    DefaultMQPullConsumer, DefaultMQPushConsumer, MQPushConsumer, MessageListenerConcurrently,
-    MessageListenerOrderly, PullStatus,
+    ConsumeConcurrentlyStatus, ConsumeOrderlyContext, ConsumeOrderlyStatus,
+    DefaultLitePullConsumer, DefaultMQProducer, DefaultMQPullConsumer, DefaultMQPushConsumer,
+    MQPushConsumer, MessageListenerConcurrently, MessageListenerOrderly, PullStatus,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
+use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
@@ -75,13 +77,26 @@ struct Runtime {
 
 impl Runtime {
     fn new() -> ClientResult<Runtime> {
-        let owner = RuntimeOwner::plan(RuntimeConfig {
+        let mut config = RuntimeConfig {
             thread_name: "compat-client".to_owned(),
             ..Default::default()
-        })
-        .map_err(|e| ClientError::internal("plan client runtime", e))?
-        .build()
-        .map_err(|e| ClientError::internal("create client runtime", e))?;
+        };
+        // The push consumer runs each listener call on the `metadata_io` blocking lane. Its
+        // default size follows the CPU count (2 cores: 4 running, 16 queued, 5 s queue
+        // timeout) and a full lane fails the call ("runtime.capacity.exhausted"), which the
+        // client treats as a failed consume: a burst of 8 queues × 32 pulled messages
+        // overflows it at once. Size it as Java's consumer pool: consumeThreadMax 20 threads,
+        // an unbounded queue, consumeTimeout 15 min.
+        let consume = &mut config.blocking_lane_policies.metadata_io;
+        consume.max_concurrency = 20;
+        consume.max_queue_depth = 1_000_000;
+        consume.queue_timeout = std::time::Duration::from_secs(15 * 60);
+        consume.task_timeout = std::time::Duration::from_secs(15 * 60);
+        config.max_blocking_threads = config.max_blocking_threads.max(32);
+        let owner = RuntimeOwner::plan(config)
+            .map_err(|e| ClientError::internal("plan client runtime", e))?
+            .build()
+            .map_err(|e| ClientError::internal("create client runtime", e))?;
         let telemetry = rocketmq_observability::install_global(
             &rocketmq_observability::TelemetryBootstrapConfig::default(),
         )
@@ -313,13 +328,44 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
             }
         }
     }
-    consumer.update_consume_offset(&mq, offset).await?;
     consumer.shutdown().await?;
+    store_offset(rt, a, &mq, offset).await?;
     emit(
         "summary",
         json!({"received": received, "nextOffset": offset, "committed": Value::Null}),
     );
     Ok(())
+}
+
+/// Stores `offset` of `mq` for the group on the broker. The classic pull consumer of this
+/// crate cannot: its `update_consume_offset` only sets the local offset store, whose queues are
+/// persisted when its lite-pull core is in subscribe or assign mode, which the classic consumer
+/// never enters. So a lite pull consumer of the group (Java's `DefaultLitePullConsumer`) loads
+/// the route and sends UPDATE_CONSUMER_OFFSET through its remote offset store
+/// (`updateConsumeOffsetToBroker`, synchronously). It neither subscribes nor assigns, so it
+/// pulls nothing and persists nothing else at shutdown.
+async fn store_offset(rt: &Runtime, a: &Args, mq: &MessageQueue, offset: i64) -> ClientResult<()> {
+    let lite = DefaultLitePullConsumer::builder(rt.client.clone())
+        .consumer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .auto_commit(false)
+        .build()
+        .inspect_err(|_| eprintln!("failed step: build lite pull consumer"))?;
+    lite.start().await?;
+    lite.fetch_message_queues(mq.topic().as_str())
+        .await
+        .inspect_err(|_| eprintln!("failed step: lite fetch_message_queues"))?;
+    let store = lite.offset_store().await.ok_or_else(|| {
+        ClientError::internal(
+            "lite pull consumer",
+            std::io::Error::other("no offset store"),
+        )
+    })?;
+    let stored = store
+        .update_consume_offset_to_broker(mq, offset, false)
+        .await;
+    lite.shutdown().await;
+    stored.inspect_err(|_| eprintln!("failed step: update_consume_offset_to_broker"))
 }
 
 fn main() -> ExitCode {
