@@ -111,7 +111,8 @@ impl BrokerProcess {
              brokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
              storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n\
              mappedFileSizeConsumeQueue=6000\nmaxHashSlotNum=1000\nmaxIndexNum=4000\n\
-             flushDiskType=ASYNC_FLUSH\n",
+             flushDiskType=ASYNC_FLUSH\n\
+             diskMaxUsedSpaceRatio=95\ndiskSpaceWarningLevelRatio=99\ndiskSpaceCleanForciblyRatio=98\n",
             dir.join("store").display()
         );
         if let Some(ns) = namesrv {

@@ -165,6 +165,11 @@ pub fn start_broker(
         store.join("commitlog").display()
     ));
     lines.push(format!("listenPort={port}"));
+    // A nearly full CI disk must not make the store refuse puts (Java's 90 % threshold); these
+    // tests are not about disk space.
+    lines.push("diskMaxUsedSpaceRatio=95".into());
+    lines.push("diskSpaceWarningLevelRatio=99".into());
+    lines.push("diskSpaceCleanForciblyRatio=98".into());
     if let Some(ns) = namesrv {
         lines.push(format!("namesrvAddr={ns}"));
     }
