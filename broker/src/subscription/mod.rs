@@ -210,24 +210,27 @@ impl SubscriptionGroupManager {
 
     /// The same content on one line: Java's `encode()`, the body of GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
     pub fn encode(&self) -> String {
-        let table = self.read();
-        let file = GroupsFile {
-            data_version: &table.data_version,
-            subscription_group_table: JavaMap::from_hash_map(&table.groups, TABLE_1024),
-        };
-        // Invariant: string keys and plain fields always serialize.
-        fastjson::to_string(&file).expect("subscriptionGroup.json serializes")
+        self.encode_as(false)
     }
 
     /// subscriptionGroup.json text as 4.9.8 writes the same table.
     pub fn encode_pretty(&self) -> String {
+        self.encode_as(true)
+    }
+
+    fn encode_as(&self, pretty: bool) -> String {
         let table = self.read();
         let file = GroupsFile {
             data_version: &table.data_version,
             subscription_group_table: JavaMap::from_hash_map(&table.groups, TABLE_1024),
         };
         // Invariant: string keys and plain fields always serialize.
-        fastjson::to_string_pretty(&file).expect("subscriptionGroup.json serializes")
+        if pretty {
+            fastjson::to_string_pretty(&file)
+        } else {
+            fastjson::to_string(&file)
+        }
+        .expect("subscriptionGroup.json serializes")
     }
 
     pub fn persist(&self) -> io::Result<()> {

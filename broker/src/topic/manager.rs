@@ -387,25 +387,28 @@ impl TopicConfigManager {
 
     /// The same content on one line: Java's `encode()`, the body of GET_ALL_TOPIC_CONFIG.
     pub fn encode(&self) -> String {
-        let table = self.read();
-        let file = TopicsFile {
-            data_version: &table.data_version,
-            topic_config_table: JavaMap::from_hash_map(&table.topics, TABLE_1024),
-        };
-        // Invariant: these types always serialize (string keys, plain fields).
-        fastjson::to_string(&file).expect("topics.json serializes")
+        self.encode_as(false)
     }
 
     /// topics.json text, byte for byte as 4.9.8 writes the same table (fastjson pretty, keys in
     /// Java's hash order).
     pub fn encode_pretty(&self) -> String {
+        self.encode_as(true)
+    }
+
+    fn encode_as(&self, pretty: bool) -> String {
         let table = self.read();
         let file = TopicsFile {
             data_version: &table.data_version,
             topic_config_table: JavaMap::from_hash_map(&table.topics, TABLE_1024),
         };
-        // Invariant: these types always serialize (string keys, plain fields).
-        fastjson::to_string_pretty(&file).expect("topics.json serializes")
+        // Invariant: string keys and plain fields always serialize.
+        if pretty {
+            fastjson::to_string_pretty(&file)
+        } else {
+            fastjson::to_string(&file)
+        }
+        .expect("topics.json serializes")
     }
 
     /// Writes topics.json (keeping the previous one as `.bak`).
