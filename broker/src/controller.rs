@@ -19,6 +19,7 @@ use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
 use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
 use crate::offset::ConsumerOffsetManager;
+use crate::schedule::ScheduleMessageService;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 
@@ -46,6 +47,8 @@ pub struct BrokerController {
     pub producer_manager: ProducerManager,
     pub rebalance_lock_manager: RebalanceLockManager,
     pub pull_request_hold_service: Arc<PullRequestHoldService>,
+    /// Delivers delayed messages (started by [`crate::startup`] on a master).
+    pub schedule_message_service: Arc<ScheduleMessageService>,
     pub namesrv_link: NamesrvLink,
     /// Every open client connection (both ports), for broker → client requests.
     pub connections: DashMap<ConnectionId, Arc<Connection>>,
@@ -89,6 +92,16 @@ impl BrokerController {
         let store = Arc::new(MessageStore::open(store_config)?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
         store.set_message_arriving_listener(pull_request_hold_service.clone());
+        let schedule_message_service = Arc::new(ScheduleMessageService::new(
+            store.clone(),
+            crate::paths::delay_offset_path(&root),
+        ));
+        schedule_message_service
+            .load()
+            .map_err(|e| StartError::ConfigFile {
+                file: "delayOffset.json",
+                error: e.to_string(),
+            })?;
 
         let ip: IpAddr = broker_config
             .broker_ip1
@@ -108,6 +121,7 @@ impl BrokerController {
             producer_manager: ProducerManager::new(),
             rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
             pull_request_hold_service,
+            schedule_message_service,
             namesrv_link,
             connections: DashMap::new(),
             store_host,

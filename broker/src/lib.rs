@@ -17,6 +17,7 @@
 //! | [`controller`] | `BrokerController` (state and wiring) |
 //! | [`processor`] | the request processors, one module per family |
 //! | [`long_polling`] | `PullRequestHoldService` |
+//! | [`schedule`] | `ScheduleMessageService` (delayed delivery, delayOffset.json) |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 
@@ -30,6 +31,7 @@ pub mod namesrv_link;
 pub mod offset;
 pub mod paths;
 pub mod processor;
+pub mod schedule;
 pub mod startup;
 pub mod subscription;
 pub mod topic;

@@ -11,13 +11,15 @@
 //! | consumerOffset.json | 10 s | `flushConsumerOffsetInterval` (5 s) |
 //! | client housekeeping (120 s silence) | 10 s | 10 s |
 //! | oneway REGISTER_BROKER after a topic change | — | checked every 500 ms |
+//! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
 //!
 //! Stop (SIGTERM): parked pulls are answered, both ports stop accepting and close their
-//! connections, UNREGISTER_BROKER goes to every namesrv, the config files are written, and the
-//! store shuts down (flushes and removes the `abort` file).
+//! connections, UNREGISTER_BROKER goes to every namesrv, the delay timers stop, the config files
+//! (delayOffset.json included) are written, and the store shuts down (flushes and removes the
+//! `abort` file).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -133,6 +135,12 @@ impl BoundBroker {
             Arc::new(BrokerProcessor::new(ctrl.clone(), true)),
             stopped(stop_rx.clone()),
         ));
+        if ctrl.is_master() {
+            // Java's `handleScheduleMessageService`: only a master delivers delayed messages.
+            if let Err(e) = ctrl.schedule_message_service.start() {
+                tracing::error!("schedule message service not started: {e}");
+            }
+        }
         ctrl.register_broker_all(false).await;
         let tasks = spawn_periodic_tasks(&ctrl);
         RunningBroker {
@@ -177,6 +185,7 @@ impl RunningBroker {
             .await;
         let store_ctrl = ctrl.clone();
         let result = tokio::task::spawn_blocking(move || {
+            store_ctrl.schedule_message_service.shutdown();
             store_ctrl.persist_consumer_offsets();
             if let Err(e) = store_ctrl.topic_config_manager.persist() {
                 tracing::error!("persist topics.json failed: {e}");

@@ -266,6 +266,22 @@ impl MessageStore {
         self.append(std::slice::from_ref(&msg), wait)
     }
 
+    /// Puts the copy of a due delayed message (Java's put of `ScheduleMessageService.messageTimeup`'s
+    /// result) as it is: no DELAY redirect and no wait for a sync flush. Java builds that copy's
+    /// properties string *before* it removes DELAY from the property map and sets WAIT=false,
+    /// so the record keeps `DELAY` and `WAIT` in its bytes (the golden `clean` store shows it)
+    /// while the put sees neither; the caller passes the properties unchanged for that reason.
+    pub fn put_timeup_message(&self, msg: StoredMessage) -> PutMessageResult {
+        if let Some(status) = self.check_store_status() {
+            return PutMessageResult::status(status);
+        }
+        if msg.topic.len() > MAX_TOPIC_LENGTH_V1 || msg.properties.encoded_len() > i16::MAX as usize
+        {
+            return PutMessageResult::status(PutMessageStatus::MessageIllegal);
+        }
+        self.append(std::slice::from_ref(&msg), false)
+    }
+
     /// Appends a batch (one topic and queue, consecutive queue offsets, one store time).
     /// As Java: transactional or delayed batches are illegal.
     pub fn put_messages(&self, msgs: &[StoredMessage]) -> PutMessageResult {
@@ -402,6 +418,16 @@ impl MessageStore {
         std::fs::read_dir(dir)
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
             .unwrap_or_default()
+    }
+
+    /// The consume queue of a topic queue, if it exists (Java's `findConsumeQueue`, without
+    /// creating it): the schedule service scans SCHEDULE_TOPIC_XXXX's entries through it.
+    pub fn find_consume_queue(
+        &self,
+        topic: &str,
+        queue_id: i32,
+    ) -> Option<Arc<crate::consume_queue::ConsumeQueue>> {
+        self.queues.find(topic, queue_id)
     }
 
     /// Queue ids of a topic that have a consume queue.
