@@ -54,6 +54,8 @@ pub struct BrokerController {
     pub connections: DashMap<ConnectionId, Arc<Connection>>,
     /// `brokerIP1:listenPort`, written into every stored record's STOREHOST.
     pub store_host: SocketAddr,
+    /// When the store was opened (Java's `StoreStatsService.messageStoreBootTimestamp`), ms.
+    pub boot_timestamp: i64,
 }
 
 impl BrokerController {
@@ -89,6 +91,7 @@ impl BrokerController {
                 error: e.to_string(),
             })?;
 
+        let boot_timestamp = crate::now_millis();
         let store = Arc::new(MessageStore::open(store_config)?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
         store.set_message_arriving_listener(pull_request_hold_service.clone());
@@ -125,6 +128,7 @@ impl BrokerController {
             namesrv_link,
             connections: DashMap::new(),
             store_host,
+            boot_timestamp,
         })
     }
 

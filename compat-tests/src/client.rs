@@ -306,6 +306,7 @@ impl Clients {
                     "build it with `cargo build --manifest-path compat-tests/clients/rust/Cargo.toml` \
                      (or set COMPAT_RUST_CLIENT_BIN)",
                 );
+                require_fresh(&bin, &dir.join("rust/src/main.rs"));
                 Command::new(bin)
             }
         };
@@ -324,6 +325,21 @@ impl Clients {
         args: &[(&str, String)],
     ) -> ClientProcess {
         ClientProcess::spawn(name, self.command(home, command, args))
+    }
+}
+
+/// Panics when the client program was built before its source last changed: a stale binary
+/// runs the old program and its failures would be blamed on the broker.
+fn require_fresh(bin: &std::path::Path, source: &std::path::Path) {
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(built), Some(changed)) = (modified(bin), modified(source)) {
+        assert!(
+            built >= changed,
+            "{} is older than {}: rebuild it with \
+             `cargo build --manifest-path compat-tests/clients/rust/Cargo.toml`",
+            bin.display(),
+            source.display()
+        );
     }
 }
 

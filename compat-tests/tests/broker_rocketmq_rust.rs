@@ -10,19 +10,16 @@ use compat_tests::scenarios;
 use compat_tests::Clients::RocketmqRust;
 
 #[test]
-#[ignore = "rocketmq-client-rust 1.0 answers failed consumes with CONSUMER_SEND_MSG_BACK (36) and then commits past them; our broker answers 36 NOT_SUPPORTED until issue 6 (retry/DLQ), so messages go missing and the run waits out its timeout (seen: 211 of 6,890 missing after a restart; split and broadcast hung). Un-ignore with issue 6."]
 fn rust_client_produces_10000_and_push_consumes_each_once() {
     scenarios::produce_and_push_consume(RocketmqRust, "rs-push");
 }
 
 #[test]
-#[ignore = "rocketmq-client-rust 1.0 answers failed consumes with CONSUMER_SEND_MSG_BACK (36) and then commits past them; our broker answers 36 NOT_SUPPORTED until issue 6 (retry/DLQ), so messages go missing and the run waits out its timeout (seen: 211 of 6,890 missing after a restart; split and broadcast hung). Un-ignore with issue 6."]
 fn rust_client_group_of_two_splits_queues_and_takes_over() {
     scenarios::split_and_take_over(RocketmqRust, "rs-split");
 }
 
 #[test]
-#[ignore = "rocketmq-client-rust 1.0 answers failed consumes with CONSUMER_SEND_MSG_BACK (36) and then commits past them; our broker answers 36 NOT_SUPPORTED until issue 6 (retry/DLQ), so messages go missing and the run waits out its timeout (seen: 211 of 6,890 missing after a restart; split and broadcast hung). Un-ignore with issue 6."]
 fn rust_client_broadcast_reaches_both_consumers() {
     scenarios::broadcast(RocketmqRust, "rs-broadcast");
 }
@@ -33,7 +30,6 @@ fn rust_client_orderly_consumer_keeps_key_order() {
 }
 
 #[test]
-#[ignore = "rocketmq-client-rust 1.0 pull consumers never store offsets on the broker; the program stores it through a lite pull consumer offset store, which raced (offset 0 instead of 100 in 1 of 4 runs). Needs a reliable way to store it."]
 fn rust_client_pulls_a_queue_from_zero_and_stores_its_offset() {
     scenarios::pull_from_zero(RocketmqRust, "rs-pull", true);
 }

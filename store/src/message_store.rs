@@ -355,6 +355,11 @@ impl MessageStore {
         self.commit_log.max_offset()
     }
 
+    /// Commitlog bytes written but not yet flushed (Java's `remainHowManyDataToFlush`).
+    pub fn remain_how_many_data_to_flush(&self) -> i64 {
+        (self.commit_log.max_offset() - self.commit_log.queue().flushed_where() as i64).max(0)
+    }
+
     /// Commitlog bytes not yet dispatched to the consume queues.
     pub fn dispatch_behind_bytes(&self) -> i64 {
         self.reput.behind()

@@ -17,8 +17,10 @@
 //! | [`offset`] | QUERY_CONSUMER_OFFSET 14, UPDATE_CONSUMER_OFFSET 15, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32 |
 //! | [`lock`] | LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42 |
 //! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215 |
+//! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
 
+mod broker_admin;
 mod client;
 mod group_admin;
 mod lock;
@@ -87,6 +89,9 @@ impl RequestProcessor for BrokerProcessor {
             request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
             | request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
             | request::DELETE_SUBSCRIPTIONGROUP => group_admin::process(ctrl, conn, req).await,
+            request::GET_BROKER_RUNTIME_INFO | request::GET_ALL_DELAY_OFFSET => {
+                broker_admin::process(ctrl, conn, req).await
+            }
             _ => Err(ProcessError::NotSupported),
         }
     }

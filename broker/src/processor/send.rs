@@ -329,8 +329,15 @@ async fn put(ctrl: &BrokerController, request: PutRequest) -> Result<PutMessageR
     let store = ctrl.store.clone();
     tokio::task::spawn_blocking(move || match request {
         PutRequest::One(mut msg, wait) => {
-            if wait.as_deref() == Some("false") {
-                msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, "false");
+            // A message the store parks in SCHEDULE_TOPIC_XXXX keeps WAIT as sent: 4.9.8's
+            // CommitLog rebuilds that record's string from the map, which still holds it (the
+            // golden stores' parked and delivered delayed records carry `WAIT=true`).
+            let parked = msg.properties.delay_time_level().is_some_and(|l| l > 0);
+            if wait.as_deref() == Some("false") || (parked && wait.is_some()) {
+                msg.properties.insert(
+                    PROPERTY_WAIT_STORE_MSG_OK,
+                    wait.unwrap_or_else(|| "false".into()),
+                );
             }
             // Java stores `messageProperties2String` of the message's HashMap: same bytes.
             msg.properties.sort_in_java_hash_map_order();

@@ -4,6 +4,8 @@
 //! `compat-tests/fixtures/golden/captures/`. (`common` holds the send/pull tests' helpers.)
 #![allow(dead_code)]
 
+pub mod compare;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

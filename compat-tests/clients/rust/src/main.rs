@@ -328,6 +328,10 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
             }
         }
     }
+    // Set the classic consumer's own (local) offset first: if its shutdown persists the queue
+    // (a oneway UPDATE_CONSUMER_OFFSET on its own connection, which may reach the broker after
+    // the lite consumer's), it then writes the same value instead of a stale one.
+    consumer.update_consume_offset(&mq, offset).await?;
     consumer.shutdown().await?;
     store_offset(rt, a, &mq, offset).await?;
     emit(
