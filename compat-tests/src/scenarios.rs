@@ -464,3 +464,85 @@ pub fn restart_resume(client: Clients, name: &str) {
     let all: Vec<Delivery> = seen_first.into_iter().chain(got).collect();
     check::assert_no_loss("before and after the restart", &all, &bodies(0, MESSAGES));
 }
+
+/// A push consumer whose listener fails every message, with maxReconsumeTimes = 2, under a
+/// delay table of 1 s levels: each message is delivered three times (reconsumeTimes 0, 1, 2,
+/// the retries through `%RETRY%<group>` after the client's CONSUMER_SEND_MSG_BACK), then the
+/// third send-back puts it into `%DLQ%<group>`, where a pull reads it back.
+pub fn retry_to_dlq(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = Cluster::start_with(name, |s| s.set("messageDelayLevel", &["1s"; 18].join(" ")));
+    cluster.create_topic(TOPIC, QUEUES);
+    let group = "RsCompatRetryGroup";
+    let count = 4;
+    let extra = [("fail", "true"), ("max-reconsume", "2")];
+    let mut consumer = push_consumer(&cluster, client, "failing", group, &extra);
+    produce(&cluster, client, 0, count, 0);
+    consumer.wait_messages(3 * count as usize, PHASE_TIMEOUT);
+
+    // The third send-back of each message lands in the DLQ (queue 0).
+    let dlq = format!("%DLQ%{group}");
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    while cluster.max_offset(&dlq, 0) < count as i64 {
+        consumer.assert_alive();
+        assert!(
+            Instant::now() < deadline,
+            "{dlq} has {} of {count} messages\n{}",
+            cluster.max_offset(&dlq, 0),
+            consumer.diagnostics()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    consumer.finish_ok(Duration::from_secs(60));
+
+    let mut times: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for e in consumer.events("msg") {
+        let d = Delivery::from_event(&e);
+        assert_eq!(e["topic"], TOPIC, "a retry is delivered as its topic: {e}");
+        times
+            .entry(d.body)
+            .or_default()
+            .push(e["reconsumeTimes"].as_i64().unwrap());
+    }
+    let expected: BTreeMap<String, Vec<i64>> = bodies(0, count)
+        .into_iter()
+        .map(|b| (b, vec![0, 1, 2]))
+        .collect();
+    assert_eq!(times, expected, "reconsumeTimes of each delivery, by body");
+
+    let args = [
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", dlq.clone()),
+        ("group", "RsCompatDlqReader".to_owned()),
+        ("queue", "0".to_owned()),
+        ("commit", "false".to_owned()),
+    ];
+    let mut puller = client.spawn("pull-dlq", &cluster.client_home("pull-dlq"), "pull", &args);
+    puller.wait_until("summary", PHASE_TIMEOUT, |p| p.count("summary") > 0);
+    puller.finish_ok(Duration::from_secs(60));
+    assert_eq!(puller.count("error"), 0, "{}", puller.diagnostics());
+    let dead = puller.events("msg");
+    let dead_bodies: BTreeSet<String> = deliveries(&dead).into_iter().map(|d| d.body).collect();
+    assert_eq!(dead_bodies, bodies(0, count), "bodies read back from {dlq}");
+    for e in &dead {
+        assert_eq!(e["topic"], dlq.as_str(), "{e}");
+        assert_eq!(e["reconsumeTimes"], 3, "{e}");
+        assert!(e["keys"].as_str().unwrap().starts_with("key-"), "{e}");
+        // Written by the broker's send-back (WAIT=false, DELAY=0, the original's topic and
+        // offsetMsgId), not by a client's fallback send to the retry topic (which would carry
+        // MAX_RECONSUME_TIMES and RECONSUME_TIME).
+        let p = &e["properties"];
+        assert_eq!(
+            (&p["WAIT"], &p["DELAY"]),
+            (&"false".into(), &"0".into()),
+            "{e}"
+        );
+        assert_eq!(p["RETRY_TOPIC"], TOPIC, "{e}");
+        assert_eq!(
+            p["ORIGIN_MESSAGE_ID"].as_str().map(str::len),
+            Some(32),
+            "{e}"
+        );
+        assert!(p.get("MAX_RECONSUME_TIMES").is_none(), "{e}");
+    }
+}

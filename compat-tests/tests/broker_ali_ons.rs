@@ -33,3 +33,10 @@ fn ali_ons_sharding_key_sends_arrive_in_key_order() {
 fn ali_ons_pulls_a_queue_from_zero_and_stores_its_offset() {
     scenarios::pull_from_zero(AliOns, "ons-pull", true);
 }
+
+/// ali-ons reports a failed message with CONSUMER_SEND_MSG_BACK (delayLevel 0, its
+/// maxReconsumeTimes): it comes back with reconsumeTimes 1 and 2, then ends in the DLQ.
+#[test]
+fn ali_ons_failed_messages_retry_then_reach_the_dlq() {
+    scenarios::retry_to_dlq(AliOns, "ons-retry");
+}

@@ -183,7 +183,7 @@ fn layout_follows_java_rules() {
     );
     assert_eq!(
         store.get_message("Nope", 0, 0, 1, None).status,
-        GetMessageStatus::NoMatchedLogicQueue
+        GetMessageStatus::NoMessageInQueue
     );
     // Offset by time (Java picks the file by mtime, then binary-searches store times): before
     // everything is the first entry, after everything the last.

@@ -11,6 +11,7 @@
 //! | module | codes |
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
+//! | [`send_back`] | CONSUMER_SEND_MSG_BACK 36 (retry and DLQ) |
 //! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]) |
 //! | [`client`] | HEART_BEAT 34, UNREGISTER_CLIENT 35, GET_CONSUMER_LIST_BY_GROUP 38, CHECK_CLIENT_CONFIG 46 |
 //! | [`offset`] | QUERY_CONSUMER_OFFSET 14, UPDATE_CONSUMER_OFFSET 15, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32 |
@@ -26,6 +27,7 @@ mod lock;
 mod offset;
 mod pull;
 mod send;
+mod send_back;
 mod topic_admin;
 
 use std::sync::Arc;
@@ -63,6 +65,9 @@ impl RequestProcessor for BrokerProcessor {
         match req.code {
             request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
                 send::process(ctrl, conn, req).await
+            }
+            request::CONSUMER_SEND_MSG_BACK => {
+                send_back::process(self.controller.clone(), req).await
             }
             request::PULL_MESSAGE if !self.vip => pull::process(ctrl, conn, req).await,
             request::HEART_BEAT

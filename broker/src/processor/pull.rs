@@ -111,8 +111,12 @@ impl Outcome {
     }
 }
 
+/// A refusal. Java creates the response with its (empty) PullMessageResponseHeader before any
+/// check, so every refusal carries an empty `extFields` (`"extFields":{}` in JSON).
 fn fail(req: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outcome {
-    Outcome::Answer(RemotingCommand::response_to(req, code).with_remark(remark))
+    let mut resp = RemotingCommand::response_to(req, code).with_remark(remark);
+    resp.ext_fields = Some(Default::default());
+    Outcome::Answer(resp)
 }
 
 /// `FilterAPI.buildSubscriptionData` for a TAG expression: `*`/empty = all, else `a || b`.

@@ -15,7 +15,8 @@
 //! own properties followed by the header's (batch-level) properties and `CLUSTER`.
 //!
 //! `%RETRY%group` sends whose reconsume count reached the group's (or the header's) maximum go
-//! to `%DLQ%group` queue 0 without delay. Delayed messages are redirected by the store itself.
+//! to `%DLQ%group` queue 0 (`handleRetryAndDLQ`; a DELAY property the client sent is kept, as
+//! Java keeps it). Consumers' send-backs (code 36) are [`super::send_back`]. Delayed messages are redirected by the store itself.
 //! Transactional half messages are stored as plain messages for now (the transaction service
 //! is issue 6), unless `rejectTransactionMessage` refuses them.
 
@@ -25,8 +26,7 @@ use std::sync::Arc;
 use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request, response, version};
 use remoting_codec::message::message_const::{
-    PROPERTY_CLUSTER, PROPERTY_DELAY_TIME_LEVEL, PROPERTY_TRANSACTION_PREPARED,
-    PROPERTY_WAIT_STORE_MSG_OK,
+    PROPERTY_CLUSTER, PROPERTY_TRANSACTION_PREPARED, PROPERTY_WAIT_STORE_MSG_OK,
 };
 use remoting_codec::message::sysflag::message_sys_flag::{
     reset_transaction_value, MULTI_TAGS_FLAG, TRANSACTION_NOT_TYPE,
@@ -40,12 +40,10 @@ use remoting_codec::protocol::{perm, TopicConfig, TopicFilterType};
 use remoting_codec::RemotingCommand;
 use store::{PutMessageResult, PutMessageStatus};
 
+use super::send_back::DLQ_NUMS_PER_GROUP;
 use super::{faq_suggest_todo, HandlerResult};
 use crate::controller::BrokerController;
 use crate::topic::validator::{self, dlq_topic, RETRY_GROUP_TOPIC_PREFIX};
-
-/// `MixAll.DLQ_NUMS_PER_GROUP`.
-const DLQ_NUMS_PER_GROUP: i32 = 1;
 
 pub(super) async fn process(
     ctrl: &BrokerController,
@@ -306,7 +304,11 @@ fn retry_and_dlq(
             );
         msg.topic = dlq;
         msg.queue_id = 0;
-        msg.properties.remove(PROPERTY_DELAY_TIME_LEVEL);
+        // Java quirk kept: 4.9.8 clears the delay level on the message before replacing its
+        // properties with the request's, so a DELAY the client sent survives. The Java client's
+        // own fallback for a failed send-back sends DELAY = 3 + reconsumeTimes: at the limit
+        // the message waits in SCHEDULE_TOPIC_XXXX and is then delivered to the DLQ.
+        // (5.x sets DELAY=-1, stores at once, and goes to the DLQ only above the maximum.)
     }
     Ok(())
 }
@@ -427,7 +429,7 @@ fn topic_config_to_string(c: &TopicConfig) -> String {
 }
 
 /// `randomQueueId`: any queue of the topic (Java draws a random number).
-fn random_queue_id(write_queue_nums: i32) -> i32 {
+pub(super) fn random_queue_id(write_queue_nums: i32) -> i32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

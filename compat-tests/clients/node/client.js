@@ -6,7 +6,10 @@
 //                                 sent with that shardingKey), body msg-<i>
 //   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //           [--from first|last] [--instance NAME] [--tags '*'] [--delay-ms D]
-//           runs until stdin closes; waits D ms after each message
+//           [--fail true] [--max-reconsume N]
+//           runs until stdin closes; waits D ms after each message; with --fail the listener
+//           throws after printing each message (ali-ons then sends it back with code 36,
+//           delayLevel 0 and its maxReconsumeTimes, default 16)
 //   pull    --namesrv A --topic T --group G --queue Q [--commit true]
 //           reads queue Q from offset 0 with PULL_MESSAGE until nothing is left, then commits
 //           the next offset with UPDATE_CONSUMER_OFFSET and reads it back
@@ -46,6 +49,7 @@ function describe(msg) {
     tags: msg.tags || '',
     body: msg.body ? msg.body.toString() : '',
     topic: msg.topic,
+    reconsumeTimes: Number(msg.reconsumeTimes || 0),
   };
 }
 
@@ -86,7 +90,7 @@ async function produce(a) {
 }
 
 async function push(a) {
-  const consumer = new Consumer({
+  const consumer = new Consumer(Object.assign({
     httpclient, logger, nameSrv: a.namesrv, consumerGroup: a.group,
     isBroadcast: a.model === 'broadcasting',
     consumeFromWhere: a.from === 'last' ? ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET
@@ -94,7 +98,7 @@ async function push(a) {
     instanceName: a.instance || 'compat-' + process.pid,
     rebalanceInterval: 2000,
     persistConsumerOffsetInterval: 1000,
-  });
+  }, a['max-reconsume'] ? { maxReconsumeTimes: Number(a['max-reconsume']) } : {}));
   consumer.on('error', e => emit('error', { message: String(e && e.message) }));
   const delay = Number(a['delay-ms'] || 0);
   let received = 0;
@@ -102,6 +106,7 @@ async function push(a) {
     received++;
     emit('msg', describe(msg));
     if (delay) await new Promise(r => setTimeout(r, delay));
+    if (a.fail === 'true') throw new Error('failing on purpose: ' + msg.body);
   });
   await consumer.ready();
   emit('ready', {});
@@ -133,7 +138,7 @@ async function pull(a) {
     if (result.pullStatus === PullStatus.FOUND) {
       for (const msg of result.msgFoundList) {
         received++;
-        emit('msg', describe(msg));
+        emit('msg', Object.assign(describe(msg), { properties: msg.properties }));
       }
       offset = result.nextBeginOffset;
     } else if (result.pullStatus === PullStatus.NO_NEW_MSG) {

@@ -31,7 +31,10 @@ impl MessageStore {
             suggest_pulling_from_slave: false,
         };
         let Some(cq) = self.queues.find(topic, queue_id) else {
-            result.status = GetMessageStatus::NoMatchedLogicQueue;
+            // Java's `findConsumeQueue` creates a missing queue (empty), so a pull of a queue
+            // that never had a message is NO_MESSAGE_IN_QUEUE; NO_MATCHED_LOGIC_QUEUE is left
+            // for a failed creation, which cannot happen here.
+            result.status = GetMessageStatus::NoMessageInQueue;
             result.next_begin_offset = self.next_offset_correction(offset, 0);
             return result;
         };
