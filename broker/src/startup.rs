@@ -10,7 +10,7 @@
 //! | REGISTER_BROKER | 10 s | `registerNameServerPeriod` clamped to 10–60 s (30 s) |
 //! | consumerOffset.json | 10 s | `flushConsumerOffsetInterval` (5 s) |
 //! | client housekeeping (120 s silence) | 10 s | 10 s |
-//! | oneway REGISTER_BROKER after a topic change | — | checked every 500 ms |
+//! | oneway REGISTER_BROKER after a topic change | — | at once (the topic manager wakes the task) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
@@ -36,7 +36,6 @@ use crate::processor::BrokerProcessor;
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
-const REGISTER_FLAG_POLL: Duration = Duration::from_millis(500);
 
 /// A broker with its ports bound, ready to [`serve`](Self::serve).
 pub struct BoundBroker {
@@ -234,14 +233,13 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         ))
     });
     let c = ctrl.clone();
-    let register_on_change = every(REGISTER_FLAG_POLL, REGISTER_FLAG_POLL, move || {
-        if !c.topic_config_manager.take_register_request() {
-            return None;
+    let register_on_change = tokio::spawn(async move {
+        loop {
+            c.topic_config_manager.register_requested().await;
+            if c.topic_config_manager.take_register_request() {
+                c.register_broker_all(true).await;
+            }
         }
-        let c = c.clone();
-        Some(tokio::spawn(
-            async move { c.register_broker_all(true).await },
-        ))
     });
     let c = ctrl.clone();
     let offsets = every(FIRST_RUN_DELAY, offset_period, move || {

@@ -54,6 +54,8 @@ pub struct TopicConfigManager {
     /// ends with the latest state.
     persist_lock: Mutex<()>,
     register_requested: AtomicBool,
+    /// Wakes the registering task when `register_requested` is raised.
+    register_wakeup: tokio::sync::Notify,
 }
 
 /// topics.json as 4.9.8 writes it.
@@ -123,6 +125,7 @@ impl TopicConfigManager {
             create_lock: Mutex::new(()),
             persist_lock: Mutex::new(()),
             register_requested: AtomicBool::new(false),
+            register_wakeup: tokio::sync::Notify::new(),
         }
     }
 
@@ -194,6 +197,14 @@ impl TopicConfigManager {
     /// Whether a topic change asked for a REGISTER_BROKER since the last call (clears the flag).
     pub fn take_register_request(&self) -> bool {
         self.register_requested.swap(false, Ordering::AcqRel)
+    }
+
+    /// Resolves once a topic change has asked for a REGISTER_BROKER (then take the request with
+    /// [`take_register_request`](Self::take_register_request)). Java registers in the thread
+    /// that created the topic, before answering; waking the registering task at once keeps the
+    /// namesrv that close behind.
+    pub async fn register_requested(&self) {
+        self.register_wakeup.notified().await
     }
 
     /// `createTopicInSendMessageMethod`: a send (or a client's topic route lookup through the
@@ -325,6 +336,8 @@ impl TopicConfigManager {
     fn changed_and_register(&self) {
         self.persist_logged();
         self.register_requested.store(true, Ordering::Release);
+        // `notify_one` keeps a permit when the task is busy registering, so no change is lost.
+        self.register_wakeup.notify_one();
     }
 
     /// `updateTopicConfig` (UPDATE_AND_CREATE_TOPIC): replaces or adds the topic, bumps the data
