@@ -91,14 +91,27 @@ impl Cluster {
             "UPDATE_AND_CREATE_TOPIC {topic}: {:?}",
             answer.remark
         );
+        self.wait_route(topic, |r| {
+            r.queue_datas.iter().any(|q| q.write_queue_nums == queues)
+        });
+    }
+
+    /// Polls the name server until its route of `topic` satisfies `ok`. The broker registers
+    /// a topic it creates at once (as Java, oneway), so this takes milliseconds; 60 s is the
+    /// limit on a loaded machine.
+    pub fn wait_route(
+        &self,
+        topic: &str,
+        ok: impl Fn(&remoting_codec::protocol::route::TopicRouteData) -> bool,
+    ) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let found = self.rt.block_on(route(self.namesrv.addr, topic));
             match &found {
-                Ok(r) if r.queue_datas.iter().any(|q| q.write_queue_nums == queues) => return,
+                Ok(r) if ok(r) => return,
                 _ if Instant::now() > deadline => panic!(
-                    "the name server has no route of {topic} with {queues} queues 60 s after \
-                     UPDATE_AND_CREATE_TOPIC succeeded (Java registers at once): {found:?}"
+                    "the name server has no fitting route of {topic} after 60 s (Java registers \
+                     a topic at once): {found:?}"
                 ),
                 _ => std::thread::sleep(Duration::from_millis(100)),
             }

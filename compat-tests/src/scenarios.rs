@@ -494,6 +494,8 @@ pub fn retry_to_dlq(client: Clients, name: &str) {
         std::thread::sleep(Duration::from_millis(200));
     }
     consumer.finish_ok(Duration::from_secs(60));
+    // The broker registered the DLQ topic when it created it; a reader finds it by its route.
+    cluster.wait_route(&dlq, |r| !r.queue_datas.is_empty());
 
     let mut times: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for e in consumer.events("msg") {

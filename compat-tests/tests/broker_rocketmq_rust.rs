@@ -33,3 +33,11 @@ fn rust_client_orderly_consumer_keeps_key_order() {
 fn rust_client_pulls_a_queue_from_zero_and_stores_its_offset() {
     scenarios::pull_from_zero(RocketmqRust, "rs-pull", true);
 }
+
+/// A push consumer answering RECONSUME_LATER for every message (maxReconsumeTimes 2): the
+/// crate sends each back (CONSUMER_SEND_MSG_BACK), it returns with reconsumeTimes 1 and 2, then
+/// ends in `%DLQ%<group>`, read back with the classic pull consumer.
+#[test]
+fn rust_client_failed_messages_retry_then_reach_the_dlq() {
+    scenarios::retry_to_dlq(RocketmqRust, "rs-retry");
+}

@@ -7,11 +7,14 @@
 //!                              key order-<i % K>, sent with a selector to queue (i % K) % queues
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
-//!           runs until stdin closes; sleeps D ms after each message
-//!   pull    --namesrv A --topic T --group G --queue Q
+//!           [--fail true] [--max-reconsume R]
+//!           runs until stdin closes; sleeps D ms after each message; with --fail every
+//!           message is answered RECONSUME_LATER (the client sends it back to the broker), R
+//!           is the consumer's maxReconsumeTimes
+//!   pull    --namesrv A --topic T --group G --queue Q [--commit false]
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
-//!           stores the next offset on the broker through the offset store of a
-//!           DefaultLitePullConsumer of the group (see `store_offset`)
+//!           (unless --commit false) stores the next offset on the broker through the offset
+//!           store of a DefaultLitePullConsumer of the group (see `store_offset`)
 //!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
@@ -65,6 +68,12 @@ fn describe(msg: &MessageExt) -> Value {
         "tags": msg.get_tags().map(|t| t.to_string()).unwrap_or_default(),
         "body": body.unwrap_or_default(),
         "topic": msg.topic().to_string(),
+        "reconsumeTimes": msg.reconsume_times(),
+        "properties": msg
+            .properties()
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v.to_string())))
+            .collect::<serde_json::Map<String, Value>>(),
     })
 }
 
@@ -196,6 +205,8 @@ struct Printer {
     received: Arc<AtomicU64>,
     /// Sleep per message (`--delay-ms`), to make a consume last long enough to interrupt.
     delay: std::time::Duration,
+    /// `--fail`: answer every consume RECONSUME_LATER.
+    fail: bool,
 }
 
 impl Printer {
@@ -216,6 +227,9 @@ impl MessageListenerConcurrently for Printer {
     ) -> ClientResult<ConsumeConcurrentlyStatus> {
         for msg in msgs {
             self.print(msg);
+        }
+        if self.fail {
+            return Ok(ConsumeConcurrentlyStatus::ReconsumeLater);
         }
         Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
     }
@@ -244,12 +258,15 @@ async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
         Some("last") => ConsumeFromWhere::ConsumeFromLastOffset,
         _ => ConsumeFromWhere::ConsumeFromFirstOffset,
     };
-    let mut consumer = DefaultMQPushConsumer::builder(rt.client.clone())
+    let mut builder = DefaultMQPushConsumer::builder(rt.client.clone())
         .consumer_group(arg(a, "group").to_owned())
         .name_server_addr(arg(a, "namesrv").to_owned())
         .message_model(model)
-        .consume_from_where(from)
-        .build();
+        .consume_from_where(from);
+    if let Some(max) = a.get("max-reconsume") {
+        builder = builder.max_reconsume_times(max.parse().expect("--max-reconsume"));
+    }
+    let mut consumer = builder.build();
     let tags = a.get("tags").map_or("*", String::as_str);
     consumer.subscribe(arg(a, "topic"), tags).await?;
     let received = Arc::new(AtomicU64::new(0));
@@ -259,6 +276,7 @@ async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
             a.get("delay-ms")
                 .map_or(0, |d| d.parse().expect("--delay-ms")),
         ),
+        fail: a.get("fail").is_some_and(|f| f == "true"),
     };
     if a.get("orderly").is_some_and(|o| o == "true") {
         consumer.register_message_listener_orderly(printer);
@@ -331,9 +349,14 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
     // Set the classic consumer's own (local) offset first: if its shutdown persists the queue
     // (a oneway UPDATE_CONSUMER_OFFSET on its own connection, which may reach the broker after
     // the lite consumer's), it then writes the same value instead of a stale one.
-    consumer.update_consume_offset(&mq, offset).await?;
+    let commit = a.get("commit").is_none_or(|c| c != "false");
+    if commit {
+        consumer.update_consume_offset(&mq, offset).await?;
+    }
     consumer.shutdown().await?;
-    store_offset(rt, a, &mq, offset).await?;
+    if commit {
+        store_offset(rt, a, &mq, offset).await?;
+    }
     emit(
         "summary",
         json!({"received": received, "nextOffset": offset, "committed": Value::Null}),
