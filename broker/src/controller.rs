@@ -22,6 +22,7 @@ use crate::offset::ConsumerOffsetManager;
 use crate::schedule::ScheduleMessageService;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
+use crate::transaction::{TransactionalMessageBridge, TransactionalMessageCheckService};
 
 /// Why the broker cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +50,8 @@ pub struct BrokerController {
     pub pull_request_hold_service: Arc<PullRequestHoldService>,
     /// Delivers delayed messages (started by [`crate::startup`] on a master).
     pub schedule_message_service: Arc<ScheduleMessageService>,
+    /// Checks open half messages (started by [`crate::startup`] on a master).
+    pub transactional_message_check_service: TransactionalMessageCheckService,
     pub namesrv_link: NamesrvLink,
     /// Every open client connection (both ports), for broker → client requests.
     pub connections: DashMap<ConnectionId, Arc<Connection>>,
@@ -125,6 +128,7 @@ impl BrokerController {
             rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
             pull_request_hold_service,
             schedule_message_service,
+            transactional_message_check_service: TransactionalMessageCheckService::new(),
             namesrv_link,
             connections: DashMap::new(),
             store_host,
@@ -150,6 +154,16 @@ impl BrokerController {
     /// Java's `BrokerRole != SLAVE`.
     pub fn is_master(&self) -> bool {
         self.store.config().broker_role != store::BrokerRole::Slave
+    }
+
+    /// The store and managers the transaction service works on.
+    pub fn transaction_bridge(&self) -> TransactionalMessageBridge<'_> {
+        TransactionalMessageBridge {
+            store: &self.store,
+            topics: &self.topic_config_manager,
+            offsets: &self.consumer_offset_manager,
+            store_host: self.store_host,
+        }
     }
 
     pub fn connection(&self, id: ConnectionId) -> Option<Arc<Connection>> {

@@ -18,6 +18,7 @@
 //! | [`processor`] | the request processors, one module per family |
 //! | [`long_polling`] | `PullRequestHoldService` |
 //! | [`schedule`] | `ScheduleMessageService` (delayed delivery, delayOffset.json) |
+//! | [`transaction`] | `TransactionalMessageServiceImpl`, `TransactionalMessageBridge`, `TransactionalMessageCheckService` |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 
@@ -35,6 +36,7 @@ pub mod schedule;
 pub mod startup;
 pub mod subscription;
 pub mod topic;
+pub mod transaction;
 
 #[cfg(test)]
 pub(crate) mod test_util;

@@ -12,14 +12,15 @@
 //! | client housekeeping (120 s silence) | 10 s | 10 s |
 //! | oneway REGISTER_BROKER after a topic change | — | at once (the topic manager wakes the task) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
+//! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
 //!
 //! Stop (SIGTERM): parked pulls are answered, both ports stop accepting and close their
-//! connections, UNREGISTER_BROKER goes to every namesrv, the delay timers stop, the config files
-//! (delayOffset.json included) are written, and the store shuts down (flushes and removes the
-//! `abort` file).
+//! connections, UNREGISTER_BROKER goes to every namesrv, the delay timers and the transaction
+//! check stop, the config files (delayOffset.json included) are written, and the store shuts
+//! down (flushes and removes the `abort` file).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -139,6 +140,10 @@ impl BoundBroker {
             if let Err(e) = ctrl.schedule_message_service.start() {
                 tracing::error!("schedule message service not started: {e}");
             }
+            // Java's `startProcessorByHa`: only a master checks half messages.
+            if let Err(e) = crate::transaction::TransactionalMessageCheckService::start(&ctrl) {
+                tracing::error!("transaction check service not started: {e}");
+            }
         }
         ctrl.register_broker_all(false).await;
         let tasks = spawn_periodic_tasks(&ctrl);
@@ -185,6 +190,7 @@ impl RunningBroker {
         let store_ctrl = ctrl.clone();
         let result = tokio::task::spawn_blocking(move || {
             store_ctrl.schedule_message_service.shutdown();
+            store_ctrl.transactional_message_check_service.shutdown();
             store_ctrl.persist_consumer_offsets();
             if let Err(e) = store_ctrl.topic_config_manager.persist() {
                 tracing::error!("persist topics.json failed: {e}");

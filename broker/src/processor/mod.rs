@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK 36 (retry and DLQ) |
+//! | [`end_transaction`] | END_TRANSACTION 37 (commit / rollback of a half message) |
 //! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]) |
 //! | [`client`] | HEART_BEAT 34, UNREGISTER_CLIENT 35, GET_CONSUMER_LIST_BY_GROUP 38, CHECK_CLIENT_CONFIG 46 |
 //! | [`offset`] | QUERY_CONSUMER_OFFSET 14, UPDATE_CONSUMER_OFFSET 15, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32 |
@@ -22,6 +23,7 @@
 
 mod broker_admin;
 mod client;
+mod end_transaction;
 mod group_admin;
 mod lock;
 mod offset;
@@ -68,6 +70,9 @@ impl RequestProcessor for BrokerProcessor {
             }
             request::CONSUMER_SEND_MSG_BACK => {
                 send_back::process(self.controller.clone(), req).await
+            }
+            request::END_TRANSACTION => {
+                end_transaction::process(self.controller.clone(), req).await
             }
             request::PULL_MESSAGE if !self.vip => pull::process(ctrl, conn, req).await,
             request::HEART_BEAT

@@ -17,8 +17,9 @@
 //! `%RETRY%group` sends whose reconsume count reached the group's (or the header's) maximum go
 //! to `%DLQ%group` queue 0 (`handleRetryAndDLQ`; a DELAY property the client sent is kept, as
 //! Java keeps it). Consumers' send-backs (code 36) are [`super::send_back`]. Delayed messages are redirected by the store itself.
-//! Transactional half messages are stored as plain messages for now (the transaction service
-//! is issue 6), unless `rejectTransactionMessage` refuses them.
+//! A transactional half message (TRAN_MSG=true) is refused with NO_PERMISSION when
+//! `rejectTransactionMessage` is set, else stored in RMQ_SYS_TRANS_HALF_TOPIC
+//! ([`crate::transaction`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,9 +29,7 @@ use remoting_codec::code::{request, response, version};
 use remoting_codec::message::message_const::{
     PROPERTY_CLUSTER, PROPERTY_TRANSACTION_PREPARED, PROPERTY_WAIT_STORE_MSG_OK,
 };
-use remoting_codec::message::sysflag::message_sys_flag::{
-    reset_transaction_value, MULTI_TAGS_FLAG, TRANSACTION_NOT_TYPE,
-};
+use remoting_codec::message::sysflag::message_sys_flag::MULTI_TAGS_FLAG;
 use remoting_codec::message::{decode_batch, MessageProperties, StoredMessage};
 use remoting_codec::protocol::send::{
     add_send_response_ext_fields, parse_send_header, SendMessageRequestHeader,
@@ -44,6 +43,7 @@ use super::send_back::DLQ_NUMS_PER_GROUP;
 use super::{faq_suggest_todo, HandlerResult};
 use crate::controller::BrokerController;
 use crate::topic::validator::{self, dlq_topic, RETRY_GROUP_TOPIC_PREFIX};
+use crate::transaction::bridge::parse_half_message_inner;
 
 pub(super) async fn process(
     ctrl: &BrokerController,
@@ -174,8 +174,19 @@ async fn send(
                     ),
                 ));
             }
-            // Issue 6 brings the half-message service; until then it is a plain message.
-            msg.sys_flag = reset_transaction_value(msg.sys_flag, TRANSACTION_NOT_TYPE);
+            // The answer names the client's queue and the half queue's offset, as Java's.
+            let queue_id = msg.queue_id;
+            // 4.9.8 puts WAIT back into the map before `parseHalfMessageInner` rewrites the
+            // stored string from it: a half message's record carries WAIT as sent.
+            if let Some(wait) = wait {
+                msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, wait);
+            }
+            parse_half_message_inner(&mut msg);
+            return put_result_to_response(
+                ctrl,
+                put(ctrl, PutRequest::One(Box::new(msg), None)).await?,
+                queue_id,
+            );
         }
         let queue_id = msg.queue_id;
         (

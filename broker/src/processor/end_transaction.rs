@@ -1,0 +1,201 @@
+//! END_TRANSACTION (37): a producer's commit or rollback of a half message, sent oneway after
+//! its local transaction or as the answer to a CHECK_TRANSACTION_STATE (Java 4.9.8
+//! `EndTransactionProcessor`). See [`crate::transaction`] for the whole trip.
+//!
+//! - A slave answers SLAVE_NOT_AVAILABLE (no remark).
+//! - `commitOrRollback` 0 (unknown) or any value other than 8 / 12: nothing is done and nothing
+//!   answered. `fromTransactionCheck` changes only what Java logs.
+//! - Commit (8) / rollback (12): the half is read at `commitLogOffset` (SYSTEM_ERROR "Find
+//!   prepared transaction message failed"), then checked against the header in Java's order:
+//!   PGROUP ("The producer group wrong"), its queue offset against `tranStateTableOffset`
+//!   ("The transaction state table offset wrong"), its commitlog offset ("The commit log offset
+//!   wrong"), all SYSTEM_ERROR.
+//! - Commit stores the real message ([`end_message_transaction`]) and, once stored, the op
+//!   message; a failed put is answered with Java's `sendFinalMessage` code and remark and no
+//!   op message is written (the half stays open and will be checked). Rollback writes the op
+//!   message only.
+//!
+//! The request is oneway from Java clients, so the answer is only seen by a client that asks
+//! for one.
+
+use std::sync::Arc;
+
+use remoting_codec::code::response;
+use remoting_codec::message::message_const::PROPERTY_PRODUCER_GROUP;
+use remoting_codec::message::sysflag::message_sys_flag::{
+    reset_transaction_value, TRANSACTION_COMMIT_TYPE, TRANSACTION_ROLLBACK_TYPE,
+};
+use remoting_codec::message::StoredMessage;
+use remoting_codec::protocol::transaction::EndTransactionRequestHeader;
+use remoting_codec::RemotingCommand;
+use store::{PutMessageResult, PutMessageStatus};
+
+use super::HandlerResult;
+use crate::controller::BrokerController;
+use crate::transaction::TransactionalMessageBridge;
+
+/// Java's code and remark; `None`: no answer at all.
+pub(crate) type Answer = Option<(i32, Option<String>)>;
+
+pub(super) async fn process(ctrl: Arc<BrokerController>, req: RemotingCommand) -> HandlerResult {
+    let header: EndTransactionRequestHeader = req.decode_header()?;
+    // The lookup reads the mapped commitlog and the puts take the store's lock (and may wait
+    // for a sync flush): a blocking thread, as CONSUMER_SEND_MSG_BACK.
+    let answer = tokio::task::spawn_blocking(move || {
+        EndTransaction {
+            bridge: ctrl.transaction_bridge(),
+            is_slave: !ctrl.is_master(),
+            max_message_size: ctrl.store.config().max_message_size,
+        }
+        .end_transaction(&header, crate::now_millis())
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Some((
+            response::SYSTEM_ERROR,
+            Some(format!("end transaction failed: {e}")),
+        ))
+    });
+    Ok(answer.map(|(code, remark)| {
+        let mut resp = RemotingCommand::response_to(&req, code);
+        resp.remark = remark;
+        resp
+    }))
+}
+
+pub(crate) struct EndTransaction<'a> {
+    pub bridge: TransactionalMessageBridge<'a>,
+    pub is_slave: bool,
+    pub max_message_size: usize,
+}
+
+impl EndTransaction<'_> {
+    pub(crate) fn end_transaction(&self, header: &EndTransactionRequestHeader, now: i64) -> Answer {
+        if self.is_slave {
+            tracing::warn!("Message store is slave mode, so end transaction is forbidden.");
+            return Some((response::SLAVE_NOT_AVAILABLE, None));
+        }
+        let kind = header.commit_or_rollback;
+        if kind != TRANSACTION_COMMIT_TYPE && kind != TRANSACTION_ROLLBACK_TYPE {
+            tracing::debug!(
+                "producer group {} left transaction {} pending (check: {})",
+                header.producer_group,
+                header.msg_id,
+                header.from_transaction_check
+            );
+            return None;
+        }
+        let half = match self.find_half(header) {
+            Ok(half) => half,
+            Err(refusal) => return Some(refusal),
+        };
+        if kind == TRANSACTION_ROLLBACK_TYPE {
+            self.bridge.put_op_message(&half, now);
+            return Some((response::SUCCESS, None));
+        }
+        let inner = match end_message_transaction(&half, header.commit_log_offset) {
+            Ok(inner) => inner,
+            Err(why) => return Some((response::SYSTEM_ERROR, Some(why))),
+        };
+        let answer = self.send_final_message(self.bridge.put_message_return_result(inner));
+        if answer.0 == response::SUCCESS {
+            self.bridge.put_op_message(&half, now);
+        }
+        Some(answer)
+    }
+
+    /// `commitMessage`/`rollbackMessage` (the lookup) and `checkPrepareMessage`.
+    fn find_half(
+        &self,
+        header: &EndTransactionRequestHeader,
+    ) -> Result<StoredMessage, (i32, Option<String>)> {
+        let refuse = |remark: &str| (response::SYSTEM_ERROR, Some(remark.to_owned()));
+        let half = self
+            .bridge
+            .look_message_by_offset(header.commit_log_offset)
+            .ok_or_else(|| refuse("Find prepared transaction message failed"))?;
+        // Java throws a NullPointerException on a half without PGROUP; no group matches it.
+        if half.properties.get(PROPERTY_PRODUCER_GROUP) != Some(header.producer_group.as_str()) {
+            return Err(refuse("The producer group wrong"));
+        }
+        if half.queue_offset != header.tran_state_table_offset {
+            return Err(refuse("The transaction state table offset wrong"));
+        }
+        if half.commit_log_offset != header.commit_log_offset {
+            return Err(refuse("The commit log offset wrong"));
+        }
+        Ok(half)
+    }
+
+    /// `sendFinalMessage`: the put outcome as Java answers it.
+    fn send_final_message(&self, result: PutMessageResult) -> (i32, Option<String>) {
+        let (code, remark) = match result.status {
+            PutMessageStatus::PutOk
+            | PutMessageStatus::FlushDiskTimeout
+            | PutMessageStatus::FlushSlaveTimeout
+            | PutMessageStatus::SlaveNotAvailable => return (response::SUCCESS, None),
+            PutMessageStatus::CreateMappedFileFailed => {
+                (response::SYSTEM_ERROR, "Create mapped file failed.".to_owned())
+            }
+            PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => (
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "The message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
+                    self.max_message_size
+                ),
+            ),
+            PutMessageStatus::ServiceNotAvailable => (
+                response::SERVICE_NOT_AVAILABLE,
+                "Service not available now.".to_owned(),
+            ),
+            PutMessageStatus::OsPageCacheBusy => (
+                response::SYSTEM_ERROR,
+                "OS page cache busy, please try another machine".to_owned(),
+            ),
+            PutMessageStatus::UnknownError => (response::SYSTEM_ERROR, "UNKNOWN_ERROR".to_owned()),
+        };
+        (code, Some(remark))
+    }
+}
+
+/// `endMessageTransaction` plus the commit's settings: the half message as its real topic and
+/// queue (REAL_TOPIC / REAL_QID) with body, flag, born time and host, store host, reconsume
+/// times, sysFlag with the transaction bits set to COMMIT, and the prepared-transaction offset
+/// = the half's commitlog offset. Java writes the properties string from the half's map
+/// *before* it clears REAL_TOPIC, REAL_QID and TRAN_MSG from the map, so the record carries
+/// the half's properties unchanged (the s07 capture's delivered records show TRAN_MSG,
+/// REAL_TOPIC, REAL_QID, PGROUP and WAIT=true).
+pub(crate) fn end_message_transaction(
+    half: &StoredMessage,
+    commit_log_offset: i64,
+) -> Result<StoredMessage, String> {
+    let topic = half
+        .properties
+        .real_topic()
+        .ok_or("the half message has no REAL_TOPIC")?
+        .to_owned();
+    let queue_id = half
+        .properties
+        .real_queue_id()
+        .ok_or("the half message has no usable REAL_QID")?;
+    let mut properties = half.properties.clone();
+    properties.sort_in_java_hash_map_order();
+    Ok(StoredMessage {
+        topic,
+        queue_id,
+        flag: half.flag,
+        sys_flag: reset_transaction_value(half.sys_flag, TRANSACTION_COMMIT_TYPE),
+        born_timestamp: half.born_timestamp,
+        born_host: half.born_host,
+        store_host: half.store_host,
+        reconsume_times: half.reconsume_times,
+        prepared_transaction_offset: commit_log_offset,
+        body: half.body.clone(),
+        properties,
+        ..StoredMessage::default()
+    })
+}
+
+#[cfg(test)]
+#[path = "end_transaction_tests.rs"]
+mod tests;
