@@ -57,8 +57,10 @@ impl ClientProcess {
         let mut stderr = child.stderr.take().expect("piped stderr");
         let out = Arc::clone(&output);
         let stdout_reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
+            for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
+                // Not `lines()`: one line that is not UTF-8 would end the reading there.
+                let line = String::from_utf8_lossy(&line).into_owned();
                 let mut out = out.lock().unwrap();
                 match serde_json::from_str::<Value>(&line) {
                     Ok(v) if v.get("event").is_some() => out.events.push(v),
@@ -122,8 +124,14 @@ impl ClientProcess {
         let other = out.other.iter().rev().take(lines).rev().cloned();
         let other: Vec<String> = other.collect();
         let stderr = tail(&out.stderr, 6000.max(lines * 150));
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        for e in &out.events {
+            *kinds
+                .entry(e["event"].as_str().unwrap_or("?").to_owned())
+                .or_default() += 1;
+        }
         format!(
-            "--- {} error events (first 20):\n{}\n--- other stdout (last {lines} lines):\n{}\n--- stderr (end):\n{}",
+            "--- {} events so far: {kinds:?}\n--- error events (first 20):\n{}\n--- other stdout (last {lines} lines):\n{}\n--- stderr (end):\n{}",
             self.name,
             errors.join("\n"),
             other.join("\n"),

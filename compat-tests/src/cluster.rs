@@ -9,6 +9,7 @@ use remoting_codec::code::{request, response};
 use remoting_codec::protocol::client::{
     GetConsumerListByGroupRequestHeader, GetConsumerListByGroupResponseBody,
 };
+use remoting_codec::protocol::group_admin::SubscriptionGroupConfig;
 use remoting_codec::protocol::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
     QueryConsumerOffsetResponseHeader,
@@ -116,6 +117,28 @@ impl Cluster {
                 _ => std::thread::sleep(Duration::from_millis(100)),
             }
         }
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (as `mqadmin updateSubGroup`) with Java's initial
+    /// values but `retryMaxTimes`.
+    pub fn update_subscription_group(&self, group: &str, retry_max_times: i32) {
+        let mut config = SubscriptionGroupConfig::new(group);
+        config.retry_max_times = retry_max_times;
+        let body = remoting_codec::fastjson::to_vec(&config).expect("group config JSON");
+        let answer = self.rt.block_on(
+            self.invoke(
+                RemotingCommand::request_without_header(
+                    request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+                )
+                .with_body(body),
+            ),
+        );
+        assert_eq!(
+            answer.code,
+            response::SUCCESS,
+            "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP {group}: {:?}",
+            answer.remark
+        );
     }
 
     /// QUERY_CONSUMER_OFFSET: the offset the broker has committed for the group on the queue;

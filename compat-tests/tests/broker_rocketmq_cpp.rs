@@ -31,3 +31,12 @@ fn cpp_client_orderly_consumer_keeps_key_order() {
 fn cpp_client_pulls_a_queue_from_zero() {
     scenarios::pull_from_zero(RocketmqCpp, "cpp-pull", false);
 }
+
+/// The C++ push consumer answers RECONSUME_LATER (through the C API: the Python wrapper turns
+/// failures into successes) and sends each message back; its header carries no maximum, so the
+/// group's retryMaxTimes (2, set with UPDATE_AND_CREATE_SUBSCRIPTIONGROUP) sends the third
+/// send-back to `%DLQ%<group>`.
+#[test]
+fn cpp_client_failed_messages_retry_then_reach_the_dlq() {
+    scenarios::retry_to_dlq_by_group_config(RocketmqCpp, "cpp-retry");
+}

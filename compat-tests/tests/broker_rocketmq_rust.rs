@@ -41,3 +41,10 @@ fn rust_client_pulls_a_queue_from_zero_and_stores_its_offset() {
 fn rust_client_failed_messages_retry_then_reach_the_dlq() {
     scenarios::retry_to_dlq(RocketmqRust, "rs-retry");
 }
+
+/// TransactionMQProducer: commit, rollback, and UNKNOWN answered on the broker's check; only
+/// the committed messages reach the consumer.
+#[test]
+fn rust_client_transactions_deliver_only_committed_messages() {
+    scenarios::transactions(RocketmqRust, "rs-tx");
+}

@@ -5,8 +5,11 @@ Usage: python client.py <command> --key value ...
           [--order-keys K]   message i: tag tags[i % len], key key-<i>, body msg-<i>; with K,
                              key order-<i % K>, sent with send_orderly to queue (i % K) % queues
   push    --namesrv A --topic T --group G [--model clustering|broadcasting] [--orderly true]
-          [--instance NAME] [--tags '*'] [--delay-ms D]   runs until stdin closes, sleeping D ms
-          after each message. The C++ push consumer
+          [--instance NAME] [--tags '*'] [--delay-ms D] [--fail true]   runs until stdin closes,
+          sleeping D ms after each message; with --fail every message is answered
+          RECONSUME_LATER (the client sends it back). --max-reconsume is accepted and ignored:
+          the C API cannot set it (the broker then uses the group's retryMaxTimes). The C++ push
+          consumer
           starts a new group at CONSUME_FROM_LAST_OFFSET (not settable from Python): it reads
           from 0 thanks to the broker's return-0 rule for queues whose first message is in memory
   pull    --namesrv A --topic T --group G --queue Q
@@ -22,7 +25,7 @@ import threading
 import time
 
 from rocketmq.client import Message, Producer, PushConsumer, PullConsumer, SendStatus
-from rocketmq.ffi import dll, MessageModel, _CMessageQueue, _CPullStatus
+from rocketmq.ffi import dll, MessageModel, _CConsumeStatus, _CMessageQueue, _CPullStatus
 from rocketmq.client import RecvMessage
 
 _out = threading.Lock()
@@ -41,10 +44,21 @@ def text(v):
     return v.decode('utf-8', 'replace') if isinstance(v, bytes) else str(v)
 
 
+# The C API reads properties one by one: these are the ones the tests look at.
+PROPERTIES = ('WAIT', 'DELAY', 'RETRY_TOPIC', 'ORIGIN_MESSAGE_ID', 'MAX_RECONSUME_TIMES',
+              'REAL_TOPIC', 'REAL_QID', 'TRAN_MSG', 'PGROUP')
+
+
 def describe(msg):
+    props = {}
+    for key in PROPERTIES:
+        value = text(msg.get_property(key))
+        if value:
+            props[key] = value
     return dict(
         msgId=text(msg.id), queueId=msg.queue_id, queueOffset=msg.queue_offset,
-        keys=text(msg.keys), tags=text(msg.tags), body=text(msg.body), topic=text(msg.topic))
+        keys=text(msg.keys), tags=text(msg.tags), body=text(msg.body), topic=text(msg.topic),
+        reconsumeTimes=msg.reconsume_times, properties=props)
 
 
 def produce(a):
@@ -96,7 +110,17 @@ def push(a):
         if delay:
             time.sleep(delay)
 
-    consumer.subscribe(a['topic'], on_message, a.get('tags', '*'))
+    if a.get('fail') == 'true':
+        # The binding's own wrapper turns a raising callback into CONSUME_SUCCESS (it re-raises
+        # in `finally`, and ctypes then returns 0): register a callback that answers
+        # RECONSUME_LATER through the C API instead.
+        def failing(_consumer, msg):
+            on_message(RecvMessage(msg))
+            return _CConsumeStatus.RECONSUME_LATER.value
+        dll.Subscribe(consumer._handle, a['topic'].encode(), a.get('tags', '*').encode())
+        consumer._register_callback(failing)
+    else:
+        consumer.subscribe(a['topic'], on_message, a.get('tags', '*'))
     consumer.start()
     emit('ready')
     sys.stdin.read()  # until the test closes stdin

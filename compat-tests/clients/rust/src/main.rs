@@ -11,6 +11,11 @@
 //!           runs until stdin closes; sleeps D ms after each message; with --fail every
 //!           message is answered RECONSUME_LATER (the client sends it back to the broker), R
 //!           is the consumer's maxReconsumeTimes
+//!   tx-produce --namesrv A --topic T --group G --count N
+//!           transactional sends with TransactionMQProducer, body tx-<i>, key tx-<i>: the local
+//!           transaction of i answers by i % 4: 0 COMMIT, 1 ROLLBACK, 2 and 3 UNKNOWN; the
+//!           broker's check of 2 answers COMMIT, of 3 ROLLBACK (each check printed as a `check`
+//!           event). Runs until stdin closes, so that checks can come.
 //!   pull    --namesrv A --topic T --group G --queue Q [--commit false]
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
 //!           (unless --commit false) stores the next offset on the broker through the offset
@@ -33,12 +38,14 @@ use rocketmq_client_rust::{
     ClientError, ClientResult, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
     ConsumeConcurrentlyStatus, ConsumeOrderlyContext, ConsumeOrderlyStatus,
     DefaultLitePullConsumer, DefaultMQProducer, DefaultMQPullConsumer, DefaultMQPushConsumer,
-    MQPushConsumer, MessageListenerConcurrently, MessageListenerOrderly, PullStatus,
+    LocalTransactionState, MQPushConsumer, MessageListenerConcurrently, MessageListenerOrderly,
+    PullStatus, TransactionListener, TransactionMQProducer,
 };
 use rocketmq_model::common::consumer::consume_from_where::ConsumeFromWhere;
 use rocketmq_model::common::message::message_ext::MessageExt;
 use rocketmq_model::common::message::message_queue::MessageQueue;
 use rocketmq_model::common::message::message_single::Message;
+use rocketmq_model::common::message::MessageTrait;
 use rocketmq_protocol::protocol::heartbeat::message_model::MessageModel;
 use rocketmq_runtime::{RuntimeConfig, RuntimeOwner};
 use serde_json::{json, Value};
@@ -198,6 +205,98 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
     }
     producer.shutdown().await;
     emit("summary", json!({"sent": count - failed, "failed": failed}));
+    Ok(())
+}
+
+/// The local transaction of message `i` (its key `tx-<i>`): see `tx-produce` above.
+struct TxListener;
+
+fn tx_index(keys: Option<String>) -> u64 {
+    keys.and_then(|k| k.strip_prefix("tx-").and_then(|i| i.parse().ok()))
+        .unwrap_or(u64::MAX)
+}
+
+fn state_name(state: &LocalTransactionState) -> &'static str {
+    match state {
+        LocalTransactionState::CommitMessage => "COMMIT",
+        LocalTransactionState::RollbackMessage => "ROLLBACK",
+        _ => "UNKNOWN",
+    }
+}
+
+impl TransactionListener for TxListener {
+    fn execute_local_transaction(
+        &self,
+        msg: &dyn MessageTrait,
+        _arg: Option<&(dyn std::any::Any + Send + Sync)>,
+    ) -> LocalTransactionState {
+        match tx_index(msg.get_keys().map(|k| k.to_string())) % 4 {
+            0 => LocalTransactionState::CommitMessage,
+            1 => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        }
+    }
+
+    fn check_local_transaction(&self, msg: &MessageExt) -> LocalTransactionState {
+        let keys = msg.properties().get("KEYS").map(|k| k.to_string());
+        let state = match tx_index(keys.clone()) % 4 {
+            0 | 2 => LocalTransactionState::CommitMessage,
+            1 | 3 => LocalTransactionState::RollbackMessage,
+            _ => LocalTransactionState::Unknown,
+        };
+        emit(
+            "check",
+            json!({"keys": keys.unwrap_or_default(), "answer": state_name(&state),
+                   "checkTimes": msg.properties().get("TRANSACTION_CHECK_TIMES")
+                       .map(|t| t.to_string()).unwrap_or_default()}),
+        );
+        state
+    }
+}
+
+async fn tx_produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let topic = arg(a, "topic").to_owned();
+    let mut producer = TransactionMQProducer::builder(rt.client.clone())
+        .producer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .topics(vec![topic.clone()])
+        .transaction_listener(TxListener)
+        .build();
+    producer.start().await?;
+    emit("ready", json!({}));
+    let count: u64 = arg(a, "count").parse().expect("--count");
+    for i in 0..count {
+        let body = format!("tx-{i}");
+        let message = Message::builder()
+            .topic(topic.as_str())
+            .tags("tx")
+            .key(body.clone())
+            .body_slice(body.as_bytes())
+            .build_unchecked();
+        match producer
+            .send_message_in_transaction::<(), _>(message, None)
+            .await
+        {
+            Ok(r) => emit(
+                "sent",
+                json!({
+                    "keys": body, "body": body,
+                    "local": r.local_transaction_state.as_ref().map_or("?", state_name),
+                    "status": r.send_result.as_ref()
+                        .map(|s| format!("{:?}", s.send_status)).unwrap_or_default(),
+                }),
+            ),
+            Err(e) => emit("error", json!({"message": e.to_string(), "body": body})),
+        }
+    }
+    // Until the test closes stdin: the broker's checks of the UNKNOWN ones come meanwhile.
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await;
+    producer.shutdown().await;
+    emit("summary", json!({"sent": count}));
     Ok(())
 }
 
@@ -419,6 +518,7 @@ fn main() -> ExitCode {
         };
         let result = match command.as_str() {
             "produce" => produce(&rt, &args).await,
+            "tx-produce" => tx_produce(&rt, &args).await,
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
             _ => {
