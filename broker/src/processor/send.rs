@@ -16,7 +16,8 @@
 //!
 //! `%RETRY%group` sends whose reconsume count reached the group's (or the header's) maximum go
 //! to `%DLQ%group` queue 0 (`handleRetryAndDLQ`; a DELAY property the client sent is kept, as
-//! Java keeps it). Consumers' send-backs (code 36) are [`super::send_back`]. Delayed messages are redirected by the store itself.
+//! Java keeps it). Consumers' send-backs (code 36) are [`super::send_back`]. Delayed messages
+//! are redirected by the store itself.
 //! A transactional half message (TRAN_MSG=true) is refused with NO_PERMISSION when
 //! `rejectTransactionMessage` is set, else stored in RMQ_SYS_TRANS_HALF_TOPIC
 //! ([`crate::transaction`]).
