@@ -20,6 +20,7 @@ use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
 use crate::offset::ConsumerOffsetManager;
 use crate::schedule::ScheduleMessageService;
+use crate::stats::BrokerStats;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 use crate::transaction::{TransactionalMessageBridge, TransactionalMessageCheckService};
@@ -59,6 +60,8 @@ pub struct BrokerController {
     pub store_host: SocketAddr,
     /// When the store was opened (Java's `StoreStatsService.messageStoreBootTimestamp`), ms.
     pub boot_timestamp: i64,
+    /// The day's message counts (`msgPutTotalTodayMorning`, …).
+    pub broker_stats: BrokerStats,
 }
 
 impl BrokerController {
@@ -133,6 +136,7 @@ impl BrokerController {
             connections: DashMap::new(),
             store_host,
             boot_timestamp,
+            broker_stats: BrokerStats::default(),
         })
     }
 

@@ -21,6 +21,7 @@
 //! | [`transaction`] | `TransactionalMessageServiceImpl`, `TransactionalMessageBridge`, `TransactionalMessageCheckService` |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
+//! | [`stats`] | `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
 
 pub mod client;
 pub mod config;
@@ -34,6 +35,7 @@ pub mod paths;
 pub mod processor;
 pub mod schedule;
 pub mod startup;
+pub mod stats;
 pub mod subscription;
 pub mod topic;
 pub mod transaction;

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | REGISTER_BROKER | 10 s | `registerNameServerPeriod` clamped to 10–60 s (30 s) |
 //! | consumerOffset.json | 10 s | `flushConsumerOffsetInterval` (5 s) |
-//! | client housekeeping (120 s silence) | 10 s | 10 s |
+//! | client housekeeping (120 s silence); the day's stats snapshot at local midnight | 10 s | 10 s |
 //! | oneway REGISTER_BROKER after a topic change | — | at once (the topic manager wakes the task) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
@@ -257,6 +257,12 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
     let c = ctrl.clone();
     let housekeeping = every(FIRST_RUN_DELAY, HOUSEKEEPING_PERIOD, move || {
         c.scan_expired_clients();
+        let stats = c.store.stats();
+        c.broker_stats.on_tick(
+            store::clean::local_day(),
+            stats.put_times_total(),
+            stats.get_transferred_total(),
+        );
         None
     });
     vec![register, register_on_change, offsets, housekeeping]

@@ -91,14 +91,27 @@ pub fn used_ratio(total: u64, free: u64, available: u64) -> f64 {
 
 /// The local hour of day (0–23), as Java's `Calendar.HOUR_OF_DAY` in the default time zone.
 pub fn local_hour() -> u32 {
-    let now = crate::now_millis() / 1000;
+    local_time().map_or(((crate::now_millis() / 3_600_000) % 24) as u32, |tm| {
+        tm.tm_hour as u32
+    })
+}
+
+/// The local calendar day as (year, day of year): it changes at local midnight, when Java's
+/// daily jobs (`BrokerStats.record`) run.
+pub fn local_day() -> (i32, i32) {
+    local_time().map_or((0, (crate::now_millis() / 86_400_000) as i32), |tm| {
+        (tm.tm_year, tm.tm_yday)
+    })
+}
+
+fn local_time() -> Option<libc::tm> {
+    let t = (crate::now_millis() / 1000) as libc::time_t;
     // SAFETY: localtime_r fills the struct we own; time_t comes from the wall clock.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let t = now as libc::time_t;
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return ((now / 3600) % 24) as u32;
+        return None;
     }
-    tm.tm_hour as u32
+    Some(tm)
 }
 
 /// Java's `UtilAll.isItTimeToDo`: whether `hour` is one of the `;`-separated hours of `when`.

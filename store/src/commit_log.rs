@@ -14,6 +14,7 @@
 //! never dispatched to a consume queue), as Java's `DefaultAppendMessageCallback`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -81,7 +82,19 @@ pub struct CommitLog {
     queue: MappedFileQueue,
     /// Next queue offset per `topic-queueId` (Java's `topicQueueTable`), guarded by the put lock.
     put_lock: Mutex<HashMap<String, i64>>,
+    /// When the put holding the lock took it (ms), 0 when none holds it (Java's
+    /// `beginTimeInLock`, reported as `pageCacheLockTimeMills`).
+    begin_time_in_lock: AtomicI64,
     max_message_size: usize,
+}
+
+/// Clears `begin_time_in_lock` when the put leaves the lock, on every path out.
+struct LockClock<'a>(&'a AtomicI64);
+
+impl Drop for LockClock<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
 }
 
 pub fn queue_key(topic: &str, queue_id: i32) -> String {
@@ -93,6 +106,7 @@ impl CommitLog {
         Self {
             queue,
             put_lock: Mutex::new(HashMap::new()),
+            begin_time_in_lock: AtomicI64::new(0),
             max_message_size,
         }
     }
@@ -194,6 +208,9 @@ impl CommitLog {
 
         let mut table = self.put_lock.lock().expect("put lock");
         let store_timestamp = now();
+        self.begin_time_in_lock
+            .store(store_timestamp, Ordering::Relaxed);
+        let _clock = LockClock(&self.begin_time_in_lock);
         let mut file = self.queue.last_file_or_create(0)?;
         if !self.fits(&file, buf.len()) {
             self.write_blank(&file);
@@ -239,6 +256,14 @@ impl CommitLog {
             },
             msg_num: msgs.len(),
         })
+    }
+
+    /// How long the current put has held the lock at `now` (ms), 0 when none holds it.
+    pub fn lock_time_mills(&self, now: i64) -> i64 {
+        match self.begin_time_in_lock.load(Ordering::Relaxed) {
+            0 => 0,
+            begin => (now - begin).max(0),
+        }
     }
 
     fn fits(&self, file: &MappedFile, len: usize) -> bool {

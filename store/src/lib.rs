@@ -38,6 +38,7 @@ pub mod message_store;
 pub mod recovery;
 pub mod results;
 pub mod running_flags;
+pub mod stats;
 
 pub use clean::{CleanReport, DiskUsageProbe, StoreOptions};
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};

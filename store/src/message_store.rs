@@ -37,6 +37,7 @@ use crate::lock::{AbortFile, StoreLock};
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::recovery::{recover, RecoveryReport};
 use crate::running_flags::RunningFlags;
+use crate::stats::{StatsService, StoreStats};
 use crate::StoreError;
 
 mod read;
@@ -66,6 +67,8 @@ pub struct MessageStore {
     cleaner: Arc<Cleaner>,
     clean: CleanService,
     recovery: RecoveryReport,
+    stats: Arc<StoreStats>,
+    stats_service: StatsService,
     shutdown: AtomicBool,
     memory_limit: i64,
     _lock: StoreLock,
@@ -182,6 +185,8 @@ impl MessageStore {
             Duration::from_millis(config.clean_resource_interval),
             &options,
         )?;
+        let stats = Arc::new(StoreStats::new(crate::now_millis()));
+        let stats_service = StatsService::start(stats.clone())?;
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))
             as i64;
@@ -200,6 +205,8 @@ impl MessageStore {
             cleaner,
             clean,
             recovery,
+            stats,
+            stats_service,
             shutdown: AtomicBool::new(false),
             memory_limit,
             _lock: lock,
@@ -304,7 +311,28 @@ impl MessageStore {
         self.append(msgs, first.properties.wait_store_msg_ok())
     }
 
+    /// Appends and counts the put in the statistics, as Java's `putMessage` times every put that
+    /// reaches the commitlog (flush wait included).
     fn append(&self, msgs: &[StoredMessage], wait_store_msg_ok: bool) -> PutMessageResult {
+        let begin = std::time::Instant::now();
+        let result = self.append_and_flush(msgs, wait_store_msg_ok);
+        let stored = result
+            .append
+            .as_ref()
+            .filter(|a| a.status == AppendMessageStatus::PutOk);
+        if let Some(a) = stored {
+            self.stats.record_stored(a.msg_num, a.wrote_bytes);
+        }
+        self.stats
+            .record_put(stored.is_some(), begin.elapsed().as_millis() as i64);
+        result
+    }
+
+    fn append_and_flush(
+        &self,
+        msgs: &[StoredMessage],
+        wait_store_msg_ok: bool,
+    ) -> PutMessageResult {
         let result = match self.commit_log.append(msgs, crate::now_millis) {
             Ok(r) => r,
             Err(e) => {
@@ -353,6 +381,17 @@ impl MessageStore {
     /// End of the written commitlog data.
     pub fn max_phy_offset(&self) -> i64 {
         self.commit_log.max_offset()
+    }
+
+    /// The put/get statistics (GET_BROKER_RUNTIME_INFO's `putTps`, `putMessageTimesTotal`, …).
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// Java's `lockTimeMills`: how long the current put has held the commitlog lock, 0 when
+    /// none does (`pageCacheLockTimeMills`).
+    pub fn lock_time_mills(&self) -> i64 {
+        self.commit_log.lock_time_mills(crate::now_millis())
     }
 
     /// Commitlog bytes written but not yet flushed (Java's `remainHowManyDataToFlush`).
@@ -499,6 +538,7 @@ impl MessageStore {
             return Ok(());
         }
         self.clean.shutdown();
+        self.stats_service.shutdown();
         self.reput.shutdown();
         match &self.flush {
             CommitLogFlush::Async(s) => s.shutdown(),

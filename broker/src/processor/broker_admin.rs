@@ -4,11 +4,11 @@
 //!
 //! Both answer SUCCESS without a header (Java's `createResponseCommand(null)`).
 //!
-//! 28's table holds only what this broker measures. Java's statistics keys (`putTps`,
-//! `getTotalTps`, `msgPutTotal*`, `putMessageDistributeTime`, `putLatency*`, thread-pool queue
-//! sizes and head wait times, `pageCacheLockTimeMills`, …) come from counters this broker does
-//! not keep and are left out rather than filled with invented numbers; Java's readers
-//! (`clusterList`, `brokerStatus`) treat a missing key as absent.
+//! 28's table has Java 4.9.8's keys: the store's statistics (`putTps`, `getTotalTps`,
+//! `putMessageTimesTotal`, `putLatency99`, … from [`store::stats`]), the day's counts
+//! ([`crate::stats`]), the put lock's hold time, disk and offset facts, the schedule offsets.
+//! Java's request thread-pool queues have no counterpart (requests run as tasks at once), so
+//! their sizes and head waits are reported as the 0 they are.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -141,6 +141,26 @@ pub fn runtime_info(ctrl: &BrokerController, now: i64) -> BTreeMap<String, Strin
             );
         }
     }
+    for (k, v) in store.stats().runtime_info() {
+        t.insert(k.to_owned(), v);
+    }
+    for (k, v) in ctrl.broker_stats.runtime_info(store) {
+        t.insert(k.to_owned(), v);
+    }
+    t.insert(
+        "pageCacheLockTimeMills".to_owned(),
+        store.lock_time_mills().to_string(),
+    );
+    // Java's request thread pools queue requests that wait for a thread; here every request
+    // runs as a task at once, so no request is ever queued: sizes and head waits are 0.
+    for pool in ["send", "pull", "query"] {
+        t.insert(format!("{pool}ThreadPoolQueueSize"), "0".to_owned());
+        t.insert(
+            format!("{pool}ThreadPoolQueueHeadWaitTimeMills"),
+            "0".to_owned(),
+        );
+    }
+    t.insert("EndTransactionQueueSize".to_owned(), "0".to_owned());
     t
 }
 
@@ -252,6 +272,59 @@ mod tests {
         assert_eq!(human_readable_byte_count(1536), "1.5 KiB");
         // The recorded brokerStatus: "Total : 252.0 GiB".
         assert_eq!(human_readable_byte_count(252 * (1 << 30)), "252.0 GiB");
+    }
+
+    /// Every key of the Java broker's answer in the recorded `mqadmin clusterList` (s12 m01)
+    /// is in ours, and ours has no key Java's lacks besides the schedule offsets (Java lists a
+    /// level once it has an offset; that capture had no delayed message).
+    #[test]
+    fn runtime_info_has_the_keys_of_javas_answer() {
+        use base64::Engine;
+        let capture = crate::test_util::golden("captures/s12-mqadmin/m01-clusterList.jsonl");
+        let java_keys: std::collections::BTreeSet<String> = std::fs::read_to_string(capture)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|f| f["is_response"] == true && f["server_port"] == 10911)
+            .filter_map(|f| {
+                let body = base64::engine::general_purpose::STANDARD
+                    .decode(f["body_b64"].as_str()?)
+                    .ok()?;
+                let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+                Some(v["table"].as_object()?.keys().cloned().collect::<Vec<_>>())
+            })
+            .flatten()
+            .map(|k| {
+                // The per-path ratio key names the recording machine's store directory.
+                if k.starts_with("commitLogDiskRatio_") {
+                    "commitLogDiskRatio_<path>".to_owned()
+                } else {
+                    k
+                }
+            })
+            .collect();
+        assert!(java_keys.len() > 40, "{java_keys:?}");
+
+        let dir = crate::test_util::TempDir::new("runtime-info-keys");
+        let conf = format!(
+            "brokerName=broker-a\nstorePathRootDir={}\nlistenPort=10911\n",
+            dir.path().display()
+        );
+        let loaded = crate::config::LoadedConfig::from_text(&conf).unwrap();
+        let ctrl = BrokerController::new(loaded).unwrap();
+        let ours: std::collections::BTreeSet<String> = runtime_info(&ctrl, crate::now_millis())
+            .into_keys()
+            .map(|k| {
+                if k.starts_with("commitLogDiskRatio_") {
+                    "commitLogDiskRatio_<path>".to_owned()
+                } else {
+                    k
+                }
+            })
+            .filter(|k| !k.starts_with("scheduleMessageOffset_"))
+            .collect();
+        let _ = ctrl.store.shutdown();
+        assert_eq!(ours, java_keys);
     }
 
     #[test]

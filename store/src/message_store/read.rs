@@ -20,6 +20,24 @@ impl MessageStore {
         max_msg_nums: usize,
         filter: Option<&dyn MessageFilter>,
     ) -> GetMessageResult {
+        let begin = std::time::Instant::now();
+        let result = self.get_message_uncounted(topic, queue_id, offset, max_msg_nums, filter);
+        self.stats.record_get(
+            result.status == GetMessageStatus::Found,
+            result.messages.len(),
+            begin.elapsed().as_millis() as i64,
+        );
+        result
+    }
+
+    fn get_message_uncounted(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max_msg_nums: usize,
+        filter: Option<&dyn MessageFilter>,
+    ) -> GetMessageResult {
         let mut result = GetMessageResult {
             status: GetMessageStatus::NoMessageInQueue,
             next_begin_offset: offset,
