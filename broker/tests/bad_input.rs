@@ -68,16 +68,16 @@ fn wait_closed(mut stream: TcpStream) {
 fn bad_input_gets_javas_answers_and_the_broker_keeps_serving() {
     let dir = TempDir::new("bad-input");
     let max = format!("maxMessageSize={MAX_MESSAGE_SIZE}");
-    let broker = start_broker(
+    let mut broker = start_broker(
         dir.path(),
         "brokerClusterName=DefaultCluster\nbrokerName=broker-a\n",
         None,
         &["autoCreateTopicEnable=false", &max],
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let witness = rt.block_on(Client::connect(broker.addr));
+    let witness = rt.block_on(Client::connect(broker.addr()));
     rt.block_on(async {
-        let client = Client::connect(broker.addr).await;
+        let client = Client::connect(broker.addr()).await;
         still_serving(&witness).await;
 
         // A topic to send to (auto-creation is off).
@@ -172,11 +172,11 @@ fn bad_input_gets_javas_answers_and_the_broker_keeps_serving() {
         &[0, 0, 0, 9, 0, 0, 0, 5, b'{', b'n', b'o', b'p', b'e'],
     ];
     for frame in frames {
-        let mut raw = TcpStream::connect(broker.addr).unwrap();
+        let mut raw = TcpStream::connect(broker.addr()).unwrap();
         raw.write_all(frame).unwrap();
         wait_closed(raw);
         rt.block_on(async {
-            let fresh = Client::connect(broker.addr).await;
+            let fresh = Client::connect(broker.addr()).await;
             still_serving(&fresh).await;
         });
     }

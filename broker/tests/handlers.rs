@@ -86,11 +86,11 @@ async fn members(client: &Client) -> Vec<String> {
 #[test]
 fn members_are_notified_when_others_join_and_leave() {
     let dir = TempDir::new("handlers-notify");
-    let broker = start_broker(dir.path(), "", None, &[]);
+    let mut broker = start_broker(dir.path(), "", None, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let a = Client::connect(broker.addr).await;
-        let b = Client::connect(broker.addr).await;
+        let a = Client::connect(broker.addr()).await;
+        let b = Client::connect(broker.addr()).await;
         // The first member is notified of its own arrival (Java does so; see s02).
         assert_eq!(
             a.invoke(heartbeat("A", "cg")).await.unwrap().code,
@@ -135,9 +135,9 @@ fn offset_request(code: i32, queue_id: i32) -> RemotingCommand {
 fn offsets_topics_and_groups_survive_a_restart() {
     let dir = TempDir::new("handlers-restart");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = start_broker(dir.path(), "", None, &[]);
+    let mut broker = start_broker(dir.path(), "", None, &[]);
     rt.block_on(async {
-        let c = Client::connect(broker.addr).await;
+        let c = Client::connect(broker.addr()).await;
         for (q, offset) in [(0, 7), (3, 42)] {
             let update = offset_request(req::UPDATE_CONSUMER_OFFSET, q)
                 .with_ext_field("commitOffset", offset.to_string());
@@ -183,9 +183,9 @@ fn offsets_topics_and_groups_survive_a_restart() {
         std::fs::read_to_string(dir.path().join("store/config/consumerOffset.json")).unwrap();
     assert!(text.contains("\"OffsetTopic@og\":{0:7,3:42"), "{text}");
 
-    let broker = start_broker(dir.path(), "", None, &[]);
+    let mut broker = start_broker(dir.path(), "", None, &[]);
     rt.block_on(async {
-        let c = Client::connect(broker.addr).await;
+        let c = Client::connect(broker.addr()).await;
         for (q, offset) in [(0, "7"), (3, "42")] {
             let r = c
                 .invoke(offset_request(req::QUERY_CONSUMER_OFFSET, q))
@@ -253,10 +253,10 @@ fn offsets_topics_and_groups_survive_a_restart() {
 #[test]
 fn cpp_client_heartbeat_registers_the_consumer() {
     let dir = TempDir::new("handlers-cpp-heartbeat");
-    let broker = start_broker(dir.path(), "", None, &[]);
+    let mut broker = start_broker(dir.path(), "", None, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let client = Client::connect(broker.addr).await;
+        let client = Client::connect(broker.addr()).await;
         let body = r#"{"clientID":"3977-127.0.0.1@consumer","consumerDataSet":[{"consumeFromWhere":0,"consumeType":1,"groupName":"cg","messageModel":1,"subscriptionDataSet":[{"subString":"*","subVersion":"1795252623131","topic":"%RETRY%cg"},{"subString":"*","subVersion":"1795252623131","topic":"T"}]}]}
 "#;
         let r = client

@@ -79,8 +79,8 @@ fn replay_recorded_client_requests() {
             harness::captures_dir().join(format!("{scenario}.broker.conf")),
         )
         .unwrap();
-        let broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
-        compared += rt.block_on(replay(broker.addr, scenario, &mut failures));
+        let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
+        compared += rt.block_on(replay(broker.addr(), scenario, &mut failures));
         assert!(broker.terminate().success(), "{scenario}: broker stop");
         drop(ns);
     }

@@ -61,8 +61,8 @@ fn replay_scenarios_with_delayed_answers() {
             harness::captures_dir().join(format!("{scenario}.broker.conf")),
         )
         .unwrap();
-        let broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
-        let compared = rt.block_on(replay(broker.addr, scenario, &mut failures));
+        let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
+        let compared = rt.block_on(replay(broker.addr(), scenario, &mut failures));
         println!("{scenario}: compared {compared} responses");
         assert_eq!(
             compared,

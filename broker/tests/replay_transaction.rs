@@ -61,10 +61,10 @@ fn replay_transaction_on_the_recorded_clock() {
     let conf =
         std::fs::read_to_string(harness::captures_dir().join(format!("{SCENARIO}.broker.conf")))
             .unwrap();
-    let broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
+    let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut failures = Vec::new();
-    let compared = rt.block_on(replay(broker.addr, &mut failures));
+    let compared = rt.block_on(replay(broker.addr(), &mut failures));
     assert!(broker.terminate().success(), "broker stop");
     drop(ns);
     println!("compared {compared} responses");

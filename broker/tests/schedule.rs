@@ -81,7 +81,7 @@ fn key(m: &StoredMessage) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn level_2_is_held_for_its_delay_and_delivered_soon_after() {
     let dir = temp_dir("sched-level2");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, SHORT_LEVELS);
+    let broker = start_broker(&dir, free_port_pair(), None, SHORT_LEVELS);
     let client = broker.client().await;
     send_ok(&client, send_delayed("DelayT", 0, 2, "L2")).await;
 
@@ -128,7 +128,7 @@ async fn level_2_is_held_for_its_delay_and_delivered_soon_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_delayed_messages_over_three_levels_arrive_in_order() {
     let dir = temp_dir("sched-1000");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, SHORT_LEVELS);
+    let broker = start_broker(&dir, free_port_pair(), None, SHORT_LEVELS);
     let client = broker.client().await;
     let started = Instant::now();
     let mut sent: BTreeMap<i32, Vec<String>> = BTreeMap::new();
@@ -162,7 +162,7 @@ async fn kill_9_with_pending_delayed_messages_delivers_every_one_after_restart()
     let dir = temp_dir("sched-kill9");
     let port = free_port_pair();
     // Level 1 = 1 s, level 2 = 10 s: level 1 is delivered before the kill, level 2 is pending.
-    let broker = BrokerProcess::start(&dir, port, None, "messageDelayLevel=1s 10s\n");
+    let broker = start_broker(&dir, port, None, "messageDelayLevel=1s 10s\n");
     let client = broker.client().await;
     for i in 0..200 {
         send_ok(&client, send_delayed("Crash", 0, 1, &format!("A{i}"))).await;
@@ -185,7 +185,7 @@ async fn kill_9_with_pending_delayed_messages_delivers_every_one_after_restart()
     let level_1_persisted = if persisted.contains("1:200") { 200 } else { 0 };
     assert!(!persisted.contains("2:"), "{persisted}");
 
-    let broker = BrokerProcess::start_with(&dir, port, &conf);
+    let broker = restart_broker(&conf);
     let client = broker.client().await;
     // Level 1 restarts from its last written offset, as Java's does: when that was never
     // written, its 200 messages come a second time (Java's duplicates); level 2 comes once.
@@ -282,7 +282,7 @@ async fn the_golden_clean_store_delivers_its_pending_delayed_messages() {
         .collect();
     assert_eq!(pending.len(), 8);
 
-    let mut broker = BrokerProcess::start_with(&dir, port, &conf_path);
+    let mut broker = restart_broker(&conf_path);
     let client = broker.client().await;
     // StoreDelayTopic held the 3 messages Java delivered; the 8 pending follow, level 17's
     // five (queue 16 is scanned by its own timer) and level 18's three, each level in order.
@@ -320,7 +320,7 @@ async fn the_golden_clean_store_delivers_its_pending_delayed_messages() {
     assert!(info["commitLogMaxOffset"].parse::<i64>().unwrap() > 1_274_293);
 
     drop(client);
-    assert!(broker.terminate());
+    assert!(broker.terminate().success());
     // Written at shutdown in the Java shape; the loaded content went to .bak.
     assert_eq!(
         std::fs::read_to_string(store.join("config/delayOffset.json")).unwrap(),

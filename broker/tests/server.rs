@@ -21,7 +21,7 @@ use remoting_codec::RemotingCommand;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_all_forms_then_pull_them_back() {
     let dir = temp_dir("send");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, "");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
     let client = broker.client().await;
 
     // SEND_MESSAGE_V2 to a new topic: auto-created from TBW102.
@@ -159,7 +159,7 @@ async fn send_all_forms_then_pull_them_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_refusals_use_java_codes() {
     let dir = temp_dir("refuse");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, "maxMessageSize=1024\n");
+    let broker = start_broker(&dir, free_port_pair(), None, "maxMessageSize=1024\n");
     let client = broker.client().await;
     client
         .invoke(send_v2("T2", 0, "a", b"x"), TIMEOUT)
@@ -232,7 +232,7 @@ async fn send_refusals_use_java_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_statuses_and_tag_filter() {
     let dir = temp_dir("pull");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, "");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
     let client = broker.client().await;
     for (tag, body) in [("TagA", &b"a1"[..]), ("TagB", b"b1"), ("TagA", b"a2")] {
         let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
@@ -311,7 +311,7 @@ async fn pull_statuses_and_tag_filter() {
     assert_eq!(resp.code, response::PULL_NOT_FOUND);
     drop(client);
     let mut broker = broker;
-    assert!(broker.terminate());
+    assert!(broker.terminate().success());
     let offsets = std::fs::read_to_string(dir.join("store/config/consumerOffset.json")).unwrap();
     assert!(offsets.contains("\"T3@CG\":{0:2"), "{offsets}");
 }
@@ -319,7 +319,7 @@ async fn pull_statuses_and_tag_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_poll_is_woken_by_a_send() {
     let dir = temp_dir("longpoll");
-    let broker = BrokerProcess::start(&dir, free_port_pair(), None, "");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
     let client = broker.client().await;
     let resp = client
         .invoke(send_v2("T4", 0, "TagA", b"first"), TIMEOUT)
@@ -367,7 +367,7 @@ async fn long_poll_is_woken_by_a_send() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_polling_holds_for_short_polling_time() {
     let dir = temp_dir("shortpoll");
-    let broker = BrokerProcess::start(
+    let broker = start_broker(
         &dir,
         free_port_pair(),
         None,
@@ -412,7 +412,7 @@ async fn route(ns: std::net::SocketAddr, topic: &str) -> RemotingCommand {
 async fn registers_auto_created_topics_and_unregisters_on_sigterm() {
     let dir = temp_dir("register");
     let ns = start_namesrv(&dir).await;
-    let mut broker = BrokerProcess::start(&dir, free_port_pair(), Some(ns.addr), "");
+    let mut broker = start_broker(&dir, free_port_pair(), Some(ns.addr), "");
     // Registered at start: the TBW102 template topic has a route.
     let resp = route(ns.addr, "TBW102").await;
     assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
@@ -447,7 +447,7 @@ async fn registers_auto_created_topics_and_unregisters_on_sigterm() {
 
     // SIGTERM: clean exit, no abort file, unregistered.
     drop(client);
-    assert!(broker.terminate(), "clean exit");
+    assert!(broker.terminate().success(), "clean exit");
     assert!(!dir.join("store/abort").exists(), "abort file removed");
     let resp = route(ns.addr, "AutoT").await;
     assert_eq!(resp.code, response::TOPIC_NOT_EXIST);
@@ -457,7 +457,7 @@ async fn registers_auto_created_topics_and_unregisters_on_sigterm() {
 async fn restart_on_the_same_store_keeps_messages() {
     let dir = temp_dir("restart");
     let port = free_port_pair();
-    let mut broker = BrokerProcess::start(&dir, port, None, "");
+    let mut broker = start_broker(&dir, port, None, "");
     let client = broker.client().await;
     for i in 0..20 {
         let body: &'static [u8] = Box::leak(format!("m{i}").into_bytes().into_boxed_slice());
@@ -468,12 +468,12 @@ async fn restart_on_the_same_store_keeps_messages() {
         assert_eq!(resp.code, response::SUCCESS);
     }
     drop(client);
-    assert!(broker.terminate());
+    assert!(broker.terminate().success());
     assert!(!dir.join("store/abort").exists());
     let conf = broker.conf.clone();
     drop(broker);
 
-    let broker = BrokerProcess::start_with(&dir, port, &conf);
+    let broker = restart_broker(&conf);
     let client = broker.client().await;
     let bodies: Vec<String> = pull_n(&client, "T6", 1, 10)
         .await

@@ -150,9 +150,9 @@ fn pending_halves_are_checked_and_committed_after_a_clean_restart() {
 fn restart_with_pending_halves(kill: bool) {
     let dir = TempDir::new(if kill { "tx-kill9" } else { "tx-clean" });
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let broker = start_broker(dir.path(), "", None, CONF);
+    let mut broker = start_broker(dir.path(), "", None, CONF);
     rt.block_on(async {
-        let client = Client::connect(broker.addr).await;
+        let client = Client::connect(broker.addr()).await;
         let (cl, qo) = send_half(&client, "c").await;
         client
             .conn
@@ -186,9 +186,9 @@ fn restart_with_pending_halves(kill: bool) {
         assert!(broker.terminate().success());
     }
 
-    let broker = start_broker(dir.path(), "", None, CONF);
+    let mut broker = start_broker(dir.path(), "", None, CONF);
     rt.block_on(async {
-        let client = Client::connect(broker.addr).await;
+        let client = Client::connect(broker.addr()).await;
         let r = client.invoke(heartbeat()).await.unwrap();
         assert_eq!(r.code, response::SUCCESS);
         // Answer every check with a commit until the three open halves were asked about.

@@ -3,11 +3,14 @@
 //! SIGTERM/SIGKILL, restart on the same store, and its stderr kept for failure messages.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use test_support::dirs::TempDir;
+pub use test_support::ports::free_port_pair;
+use test_support::process::{fresh_workspace_binary, BrokerConf};
 
 /// How long a broker may take to start and register (a loaded 2-core CI machine, a store
 /// recovering 10,000 messages).
@@ -55,30 +58,25 @@ impl BrokerSettings {
     /// The `broker.conf` text.
     pub fn conf(&self) -> String {
         let root = self.store_root.display();
-        let mut lines = vec![
-            format!("brokerClusterName={}", self.cluster),
-            format!("brokerName={}", self.broker_name),
-            "brokerId=0".to_owned(),
-            format!("namesrvAddr={}", self.namesrv),
-            "brokerIP1=127.0.0.1".to_owned(),
-            format!("listenPort={}", self.listen_port),
-            format!("storePathRootDir={root}"),
-            format!("storePathCommitLog={root}/commitlog"),
-            "autoCreateTopicEnable=true".to_owned(),
-            "autoCreateSubscriptionGroup=true".to_owned(),
-            "flushDiskType=ASYNC_FLUSH".to_owned(),
+        let conf = BrokerConf::new()
+            .set("brokerClusterName", &self.cluster)
+            .set("brokerName", &self.broker_name)
+            .set("brokerId", 0)
+            .set("namesrvAddr", self.namesrv)
+            .set("brokerIP1", "127.0.0.1")
+            .set("listenPort", self.listen_port)
+            .set("storePathRootDir", &root)
+            .set("storePathCommitLog", format!("{root}/commitlog"))
+            .set("autoCreateTopicEnable", true)
+            .set("autoCreateSubscriptionGroup", true)
+            .set("flushDiskType", "ASYNC_FLUSH")
             // 64 MiB commit log files instead of 1 GiB: the tests write a few MiB.
-            format!("mappedFileSizeCommitLog={}", 64 * 1024 * 1024),
-            // The store refuses puts when the filesystem is more than 90 % used (Java's
-            // diskSpaceWarningLevelRatio, counted against the space usable by the user) and
-            // deletes files above 85 %: CI machines and laptops are often that full, and the
-            // tests write a few MiB. Only a truly full disk stops them now.
-            "diskSpaceWarningLevelRatio=99".to_owned(),
-            "diskSpaceCleanForciblyRatio=98".to_owned(),
-            "diskMaxUsedSpaceRatio=95".to_owned(),
-        ];
-        lines.extend(self.extra.iter().map(|(k, v)| format!("{k}={v}")));
-        lines.join("\n") + "\n"
+            .set("mappedFileSizeCommitLog", 64 * 1024 * 1024)
+            .disk_tolerant();
+        self.extra
+            .iter()
+            .fold(conf, |conf, (k, v)| conf.set(k, v))
+            .text()
     }
 
     /// The address clients reach the broker at (`brokerIP1:listenPort`).
@@ -87,79 +85,29 @@ impl BrokerSettings {
     }
 }
 
-/// A port P with P - 2 (the VIP port a Java broker also opens), P and P + 1 (Java's default HA
-/// port) all free; never 10911.
-pub fn free_port_pair() -> u16 {
-    for _ in 0..200 {
-        let port = crate::free_port();
-        if port < 1026 || port == 10911 || port == 10909 || port == u16::MAX {
-            continue;
-        }
-        let all_free = [port - 2, port, port + 1]
-            .iter()
-            .all(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok());
-        if all_free {
-            return port;
-        }
-    }
-    panic!("no free port P with P-2, P and P+1 free after 200 tries");
-}
-
 /// The `broker` binary: `$COMPAT_BROKER_BIN` if set, else built with cargo into the target
 /// directory this test runs from (same profile), once per test process. Panics with cargo's
 /// message when it cannot be built.
 pub fn broker_bin() -> PathBuf {
-    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("COMPAT_BROKER_BIN") {
-            return Ok(PathBuf::from(bin));
-        }
-        // Tests run as <target>/<profile>/deps/<test>-<hash>.
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or("test executable has no target dir")?;
-        let target_dir = profile_dir.parent().ok_or("no target dir")?;
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "-p", "broker", "--bin", "broker", "--target-dir"])
-            .arg(target_dir)
-            .current_dir(crate::crate_dir().join(".."));
-        if release {
-            build.arg("--release");
-        }
-        let out = build
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`cargo build -p broker --bin broker` failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(profile_dir.join("broker"))
-    })
-    .clone()
-    .unwrap_or_else(|e| panic!("the `broker` binary is missing: {e}"))
+    match std::env::var_os("COMPAT_BROKER_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => fresh_workspace_binary("broker"),
+    }
 }
 
 /// A running `broker` child process. Killed (SIGKILL) on drop; its directory (conf, logs,
-/// store) is removed then unless `COMPAT_KEEP=1`.
+/// store) is removed then unless `COMPAT_KEEP` is set or the test failed.
 pub struct BrokerProcess {
     pub settings: BrokerSettings,
     /// Holds `broker.conf`, `broker.stdout`, `broker.stderr` and, by default, the store.
-    pub dir: PathBuf,
+    pub dir: TempDir,
     child: Option<Child>,
     starts: u32,
 }
 
 impl BrokerProcess {
     /// Writes `broker.conf` into `dir`, starts the broker and waits until it is ready.
-    pub fn start(settings: BrokerSettings, dir: PathBuf) -> BrokerProcess {
-        std::fs::create_dir_all(&dir).expect("broker dir");
+    pub fn start(settings: BrokerSettings, dir: TempDir) -> BrokerProcess {
         std::fs::write(dir.join("broker.conf"), settings.conf()).expect("write broker.conf");
         let mut broker = BrokerProcess {
             settings,
@@ -249,7 +197,7 @@ impl BrokerProcess {
             .arg("-c")
             .arg(self.dir.join("broker.conf"))
             .current_dir(&self.dir)
-            .env("HOME", &self.dir)
+            .env("HOME", self.dir.path())
             .stdin(Stdio::null())
             .stdout(log("broker.stdout"))
             .stderr(stderr)
@@ -313,9 +261,7 @@ impl BrokerProcess {
 
 impl Drop for BrokerProcess {
     fn drop(&mut self) {
+        // Before `dir` is dropped (removed unless kept).
         self.kill();
-        if std::env::var_os("COMPAT_KEEP").is_none() && !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }

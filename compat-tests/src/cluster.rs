@@ -18,6 +18,8 @@ use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
 use remoting_codec::protocol::{perm, TopicConfig};
 use remoting_codec::RemotingCommand;
 
+use test_support::dirs::TempDir;
+
 use crate::broker::{BrokerProcess, BrokerSettings};
 use crate::namesrv::{route, TestNamesrv};
 
@@ -41,7 +43,7 @@ impl Cluster {
     /// Starts a name server and a broker whose settings `tune` may change.
     pub fn start_with(name: &str, tune: impl FnOnce(BrokerSettings) -> BrokerSettings) -> Cluster {
         let namesrv = TestNamesrv::start(name);
-        let dir = crate::temp_dir(&format!("{name}-broker"));
+        let dir = TempDir::kept_by(&format!("compat-{name}-broker"), "COMPAT_KEEP");
         let settings = tune(BrokerSettings::new(namesrv.addr, dir.join("store")));
         let broker = BrokerProcess::start(settings, dir);
         let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -13,7 +13,6 @@
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
 //!   order, queue ownership).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 pub mod broker;
@@ -28,13 +27,7 @@ pub use client::{ClientProcess, Clients};
 pub use cluster::Cluster;
 pub use namesrv::{TestBroker, TestNamesrv};
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub use test_support::ports::free_port;
 
 /// The repository's `compat-tests/` directory.
 pub fn crate_dir() -> PathBuf {
@@ -48,13 +41,4 @@ pub fn require(path: &Path, how: &str) {
         "{} is missing: {how} (the CI script .ci/run does it)",
         path.display()
     );
-}
-
-/// A fresh temporary directory for one test (`compat-<name>-<pid>` under the system temp dir),
-/// emptied if a previous run left it behind.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("compat-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
 }

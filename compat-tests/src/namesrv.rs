@@ -2,7 +2,6 @@
 //! Java broker sends it) for tests that need a route without a broker, and route lookups.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use namesrv::config::NamesrvConfig;
@@ -14,20 +13,20 @@ use remoting_codec::protocol::register_broker::{body_crc32, RegisterBrokerBody};
 use remoting_codec::protocol::route::TopicRouteData;
 use remoting_codec::protocol::{perm, TopicConfig};
 use remoting_codec::RemotingCommand;
+use test_support::dirs::TempDir;
 
 /// A name server running on its own thread's runtime until dropped.
 pub struct TestNamesrv {
     pub addr: SocketAddr,
-    pub home: PathBuf,
+    /// Removed on drop.
+    pub home: TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestNamesrv {
     pub fn start(name: &str) -> TestNamesrv {
-        let home = std::env::temp_dir().join(format!("compat-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(&home).expect("temp home");
+        let home = TempDir::new(&format!("compat-{name}"));
         let mut config = NamesrvConfig::with_defaults(&home, None);
         config.set("bindAddress", "127.0.0.1");
         config.set("listenPort", "0");
@@ -67,7 +66,6 @@ impl Drop for TestNamesrv {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{base_registration, temp_home, NamesrvProcess};
+use common::{base_registration, start_namesrv, temp_home, Process};
 use remoting::RemotingClient;
 use remoting_codec::code::{request, response};
 use remoting_codec::protocol::namesrv::{
@@ -27,7 +27,7 @@ fn route_request() -> RemotingCommand {
     )
 }
 
-async fn register(ns: &NamesrvProcess) -> RemotingClient {
+async fn register(ns: &Process) -> RemotingClient {
     let broker = RemotingClient::connect(ns.addr).await.unwrap();
     let resp = broker
         .invoke(base_registration().to_command(), TIMEOUT)
@@ -56,7 +56,7 @@ async fn wait_for_route_code(client: &RemotingClient, code: i32, within: Duratio
 #[test]
 fn broker_expires_after_the_configured_period() {
     let home = temp_home("expiry");
-    let ns = NamesrvProcess::start(
+    let ns = start_namesrv(
         &home,
         &[
             "--broker-expiry-millis",
@@ -87,7 +87,7 @@ fn broker_expires_after_the_configured_period() {
 fn broker_is_dropped_when_its_connection_closes() {
     let home = temp_home("close");
     // Java's 120 s expiry: only the closed connection can explain the removal.
-    let ns = NamesrvProcess::start(&home, &[]);
+    let ns = start_namesrv(&home, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let broker = register(&ns).await;
@@ -111,7 +111,7 @@ fn broker_is_dropped_when_its_connection_closes() {
 fn kv_config_survives_a_restart_in_javas_file_shape() {
     let home = temp_home("kv");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let ns = NamesrvProcess::start(&home, &[]);
+    let mut ns = start_namesrv(&home, &[]);
     rt.block_on(async {
         let client = RemotingClient::connect(ns.addr).await.unwrap();
         for (k, v) in [("golden_key", "golden_value"), ("T", "broker-a:4")] {
@@ -141,7 +141,7 @@ fn kv_config_survives_a_restart_in_javas_file_shape() {
         r#"{"configTable":{"golden_ns":{"golden_key":"golden_value"}}}"#
     );
 
-    let ns = NamesrvProcess::start(&home, &[]);
+    let ns = start_namesrv(&home, &[]);
     rt.block_on(async {
         let client = RemotingClient::connect(ns.addr).await.unwrap();
         let get = |key: &str| {
@@ -170,7 +170,7 @@ fn kv_config_survives_a_restart_in_javas_file_shape() {
 #[test]
 fn malformed_frame_closes_only_its_connection() {
     let home = temp_home("malformed");
-    let ns = NamesrvProcess::start(&home, &[]);
+    let ns = start_namesrv(&home, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let good = rt.block_on(async {
         let good = register(&ns).await;
@@ -206,7 +206,7 @@ fn malformed_frame_closes_only_its_connection() {
 #[test]
 fn unknown_codes_bad_headers_and_oneway() {
     let home = temp_home("codes");
-    let ns = NamesrvProcess::start(&home, &[]);
+    let ns = start_namesrv(&home, &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let client = RemotingClient::connect(ns.addr).await.unwrap();

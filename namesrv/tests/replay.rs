@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use common::{
-    base_registration, read_capture, recorded_response, temp_home, Frame, NamesrvProcess,
+    base_registration, read_capture, recorded_response, start_namesrv, temp_home, Frame, Process,
 };
 use remoting::RemotingClient;
 use remoting_codec::fastjson;
@@ -81,7 +81,7 @@ fn replay_every_recorded_namesrv_request() {
     let mut failures = Vec::new();
     for (scenario, files) in scenarios() {
         let home = temp_home(&format!("replay-{}", scenario.replace('/', "_")));
-        let ns = NamesrvProcess::start(&home, &[]);
+        let ns = start_namesrv(&home, &[]);
         compared += rt.block_on(replay_scenario(&ns, &scenario, &files, &mut failures));
         drop(ns);
         std::fs::remove_dir_all(&home).unwrap();
@@ -100,7 +100,7 @@ fn replay_every_recorded_namesrv_request() {
 }
 
 async fn replay_scenario(
-    ns: &NamesrvProcess,
+    ns: &Process,
     scenario: &str,
     files: &[String],
     failures: &mut Vec<String>,

@@ -1,13 +1,11 @@
 //! Test support: our namesrv in-process on a free port, the `broker` binary as a child process
 //! on free ports (listenPort and the VIP port listenPort - 2) with a small store, and request
-//! builders.
-#![allow(dead_code)]
+//! builders (the shared parts come from `test-support`).
+// Each test binary uses a part of this module.
+#![allow(dead_code, unused_imports)]
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,48 +15,17 @@ use remoting_codec::message::{decode_records, StoredMessage};
 use remoting_codec::protocol::pull::PullMessageRequestHeader;
 use remoting_codec::protocol::send::SendMessageRequestHeaderV2;
 use remoting_codec::RemotingCommand;
+use test_support::process::BrokerConf;
+
+pub use test_support::dirs::TempDir;
+pub use test_support::ports::free_port_pair;
+pub use test_support::process::BrokerProcess;
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A fresh, empty directory under the system temp dir.
-pub fn temp_dir(name: &str) -> TestDir {
-    let dir = std::env::temp_dir().join(format!("broker-test-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TestDir(dir)
-}
-
-/// A test's scratch directory (store, confs), removed when the test ends.
-pub struct TestDir(PathBuf);
-
-impl std::ops::Deref for TestDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TestDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A port `p` such that `p` and `p - 2` (the VIP port) are both free now.
-pub fn free_port_pair() -> u16 {
-    loop {
-        let l = TcpListener::bind("0.0.0.0:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        if p > 1026 && TcpListener::bind(("0.0.0.0", p - 2)).is_ok() {
-            return p;
-        }
-    }
+/// A fresh, empty scratch directory (store, confs), removed when the test ends.
+pub fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("broker-test-{name}"))
 }
 
 /// Our namesrv, in this process, on a free port. Dropping the guard stops it.
@@ -93,97 +60,21 @@ pub async fn start_namesrv(home: &Path) -> Namesrv {
     }
 }
 
-/// A running `broker` process; killed (SIGKILL) on drop unless stopped.
-pub struct BrokerProcess {
-    child: Option<Child>,
-    pub port: u16,
-    pub dir: PathBuf,
-    pub conf: PathBuf,
+/// Writes `dir/broker.conf` (small store under `dir/store`, 127.0.0.1, the given port,
+/// `extra` lines) and starts this crate's broker binary on it.
+pub fn start_broker(
+    dir: &Path,
+    port: u16,
+    namesrv: Option<SocketAddr>,
+    extra: &str,
+) -> BrokerProcess {
+    let conf = BrokerConf::small_store(dir, port, namesrv).lines(extra);
+    BrokerProcess::start(Path::new(env!("CARGO_BIN_EXE_broker")), dir, &conf)
 }
 
-impl BrokerProcess {
-    /// Writes `dir/broker.conf` (small store under `dir/store`, 127.0.0.1, the given port,
-    /// `extra` lines) and starts the broker.
-    pub fn start(dir: &Path, port: u16, namesrv: Option<SocketAddr>, extra: &str) -> Self {
-        let conf = dir.join("broker.conf");
-        let mut text = format!(
-            "brokerClusterName=TestCluster\nbrokerName=broker-t\nbrokerId=0\n\
-             brokerIP1=127.0.0.1\nbrokerIP2=127.0.0.1\nlistenPort={port}\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=1048576\n\
-             mappedFileSizeConsumeQueue=6000\nmaxHashSlotNum=1000\nmaxIndexNum=4000\n\
-             flushDiskType=ASYNC_FLUSH\n\
-             diskMaxUsedSpaceRatio=95\ndiskSpaceWarningLevelRatio=99\ndiskSpaceCleanForciblyRatio=98\n",
-            dir.join("store").display()
-        );
-        if let Some(ns) = namesrv {
-            text.push_str(&format!("namesrvAddr={ns}\n"));
-        }
-        text.push_str(extra);
-        std::fs::write(&conf, text).unwrap();
-        Self::start_with(dir, port, &conf)
-    }
-
-    pub fn start_with(dir: &Path, port: u16, conf: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_broker"))
-            .arg("-c")
-            .arg(conf)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("boot success") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(TIMEOUT).is_err() {
-            let _ = child.kill();
-            panic!("broker did not boot");
-        }
-        BrokerProcess {
-            child: Some(child),
-            port,
-            dir: dir.to_path_buf(),
-            conf: conf.to_path_buf(),
-        }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    pub fn vip_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port - 2))
-    }
-
-    pub async fn client(&self) -> RemotingClient {
-        RemotingClient::connect(self.addr()).await.unwrap()
-    }
-
-    /// SIGTERM and wait for the exit; returns whether it exited successfully.
-    pub fn terminate(&mut self) -> bool {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let status = child.wait().unwrap();
-        status.success()
-    }
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// Starts the broker binary again on the conf file of one that was stopped or killed.
+pub fn restart_broker(conf: &Path) -> BrokerProcess {
+    BrokerProcess::start_with(Path::new(env!("CARGO_BIN_EXE_broker")), conf)
 }
 
 pub fn send_v2_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeaderV2 {
