@@ -14,6 +14,7 @@
 //! | [`client`] | `ConsumerManager`, `ConsumerGroupInfo`, `ProducerManager`, `ClientChannelInfo`, `ClientHousekeepingService` |
 //! | [`lock`] | `RebalanceLockManager` |
 //! | [`paths`] | `BrokerPathConfigHelper` |
+//! | [`config_file`] | `ConfigManager` (load with `.bak` fallback, whole-file writes) |
 //! | [`controller`] | `BrokerController` (state and wiring) |
 //! | [`processor`] | the request processors, one module per family |
 //! | [`long_polling`] | `PullRequestHoldService` |
@@ -25,6 +26,7 @@
 
 pub mod client;
 pub mod config;
+pub mod config_file;
 pub mod controller;
 pub mod java_order;
 pub mod lock;

@@ -9,8 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 use dashmap::DashMap;
 use remoting_codec::fastjson;
@@ -18,8 +17,9 @@ use remoting_codec::protocol::config_files::{
     ConsumerOffsetSerializeWrapper, TOPIC_GROUP_SEPARATOR,
 };
 use serde::Serialize;
-use store::config_file::{self, ConfigFileError};
+use store::config_file::ConfigFileError;
 
+use crate::config_file::ConfigFile;
 use crate::java_order::{JavaMap, TABLE_512};
 
 /// The answer to QUERY_CONSUMER_OFFSET.
@@ -40,9 +40,9 @@ struct OffsetsFile<'a> {
 }
 
 pub struct ConsumerOffsetManager {
-    path: PathBuf,
+    /// consumerOffset.json.
+    file: ConfigFile,
     table: DashMap<String, BTreeMap<i32, i64>>,
-    persist_lock: Mutex<()>,
 }
 
 /// `topic@group`.
@@ -61,9 +61,8 @@ fn split(key: &str) -> Option<(&str, &str)> {
 impl ConsumerOffsetManager {
     pub fn new(store_root: &Path) -> Self {
         ConsumerOffsetManager {
-            path: crate::paths::consumer_offset_path(store_root),
+            file: ConfigFile::new(crate::paths::consumer_offset_path(store_root)),
             table: DashMap::new(),
-            persist_lock: Mutex::new(()),
         }
     }
 
@@ -71,9 +70,9 @@ impl ConsumerOffsetManager {
     /// ignored, as 4.9.8 ignores them.
     pub fn open(store_root: &Path) -> Result<Self, ConfigFileError> {
         let mut manager = Self::new(store_root);
-        let loaded = config_file::load_with(&manager.path, |text| {
-            fastjson::from_str::<ConsumerOffsetSerializeWrapper>(text)
-        })?;
+        let loaded = manager
+            .file
+            .load(fastjson::from_str::<ConsumerOffsetSerializeWrapper>)?;
         if let Some(wrapper) = loaded {
             manager.table.extend(wrapper.offset_table);
         }
@@ -270,12 +269,11 @@ impl ConsumerOffsetManager {
 
     /// Writes consumerOffset.json (the periodic flush and the shutdown call this).
     pub fn persist(&self) -> io::Result<()> {
-        let _guard = self.persist_lock.lock().unwrap_or_else(|e| e.into_inner());
-        config_file::persist(&self.path, &self.encode_pretty())
+        self.file.persist(|| self.encode_pretty())
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 }
 

@@ -37,6 +37,8 @@ use remoting_codec::protocol::config_files::DelayOffsetSerializeWrapper;
 use store::dispatch::SCHEDULE_TOPIC;
 use store::{config_file, DelayLevels, MessageStore};
 
+use crate::config_file::ConfigFile;
+
 pub use deliver::correct_deliver_timestamp;
 
 /// Java's `FIRST_DELAY_TIME`: the first pass of every level.
@@ -51,7 +53,8 @@ pub struct ScheduleMessageService {
     levels: DelayLevels,
     /// level → next queue offset to deliver (Java's `offsetTable`).
     offset_table: Mutex<BTreeMap<i32, i64>>,
-    path: PathBuf,
+    /// delayOffset.json.
+    file: ConfigFile,
     flush_interval: Duration,
     started: AtomicBool,
     /// Wakes sleeping timers at shutdown.
@@ -69,7 +72,7 @@ impl ScheduleMessageService {
             store,
             levels,
             offset_table: Mutex::new(BTreeMap::new()),
-            path,
+            file: ConfigFile::new(path),
             flush_interval,
             started: AtomicBool::new(false),
             stop: (Mutex::new(false), Condvar::new()),
@@ -80,9 +83,9 @@ impl ScheduleMessageService {
     /// Java's `load()`: reads delayOffset.json (or its `.bak`), then clamps every level's offset
     /// into its queue's bounds.
     pub fn load(&self) -> Result<(), config_file::ConfigFileError> {
-        let loaded = config_file::load_with(&self.path, |text| {
-            fastjson::from_str::<DelayOffsetSerializeWrapper>(text)
-        })?;
+        let loaded = self
+            .file
+            .load(fastjson::from_str::<DelayOffsetSerializeWrapper>)?;
         if let Some(wrapper) = loaded {
             self.table().extend(wrapper.offset_table);
         }
@@ -151,9 +154,7 @@ impl ScheduleMessageService {
 
     /// Writes delayOffset.json (keeping the previous content in `.bak`).
     pub fn persist(&self) {
-        if let Err(e) = config_file::persist(&self.path, &self.encode(true)) {
-            tracing::error!("persist {} failed: {e}", self.path.display());
-        }
+        self.file.persist_logged(|| self.encode(true));
     }
 
     /// Java's `buildRunningStats`: `scheduleMessageOffset_<level>` = `"<delivered>,<max>"` for

@@ -8,15 +8,16 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::path::Path;
+use std::sync::RwLock;
 
 use remoting_codec::fastjson;
 use remoting_codec::protocol::group_admin::{SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use remoting_codec::protocol::DataVersion;
 use serde::Serialize;
-use store::config_file::{self, ConfigFileError};
+use store::config_file::ConfigFileError;
 
+use crate::config_file::ConfigFile;
 use crate::java_order::{JavaMap, TABLE_1024};
 
 pub const TOOLS_CONSUMER_GROUP: &str = "TOOLS_CONSUMER";
@@ -60,10 +61,10 @@ struct GroupsFile<'a> {
 }
 
 pub struct SubscriptionGroupManager {
-    path: PathBuf,
+    /// subscriptionGroup.json.
+    file: ConfigFile,
     auto_create: bool,
     table: RwLock<Table>,
-    persist_lock: Mutex<()>,
 }
 
 impl SubscriptionGroupManager {
@@ -74,13 +75,12 @@ impl SubscriptionGroupManager {
             .map(|g| (g.to_string(), SubscriptionGroupConfig::new(*g)))
             .collect();
         SubscriptionGroupManager {
-            path: crate::paths::subscription_group_path(store_root),
+            file: ConfigFile::new(crate::paths::subscription_group_path(store_root)),
             auto_create: auto_create_subscription_group,
             table: RwLock::new(Table {
                 groups,
                 data_version: DataVersion::default(),
             }),
-            persist_lock: Mutex::new(()),
         }
     }
 
@@ -90,9 +90,9 @@ impl SubscriptionGroupManager {
         store_root: &Path,
     ) -> Result<Self, ConfigFileError> {
         let manager = Self::new(auto_create_subscription_group, store_root);
-        let loaded = config_file::load_with(&manager.path, |text| {
-            fastjson::from_str::<SubscriptionGroupWrapper>(text)
-        })?;
+        let loaded = manager
+            .file
+            .load(fastjson::from_str::<SubscriptionGroupWrapper>)?;
         if let Some(wrapper) = loaded {
             let mut table = manager.write();
             table.groups.extend(wrapper.subscription_group_table);
@@ -234,18 +234,15 @@ impl SubscriptionGroupManager {
     }
 
     pub fn persist(&self) -> io::Result<()> {
-        let _guard = self.persist_lock.lock().unwrap_or_else(|e| e.into_inner());
-        config_file::persist(&self.path, &self.encode_pretty())
+        self.file.persist(|| self.encode_pretty())
     }
 
     fn persist_logged(&self) {
-        if let Err(e) = self.persist() {
-            tracing::error!("persist {} failed: {e}", self.path.display());
-        }
+        self.file.persist_logged(|| self.encode_pretty())
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -20,10 +20,11 @@ use remoting_codec::protocol::{
     perm, DataVersion, KvTable, TopicConfig, TopicConfigSerializeWrapper,
 };
 use serde::Serialize;
-use store::config_file::{self, ConfigFileError};
+use store::config_file::ConfigFileError;
 
 use super::validator::*;
 use crate::config::BrokerConfig;
+use crate::config_file::ConfigFile;
 use crate::java_order::{JavaMap, TABLE_1024};
 
 /// Queues of SCHEDULE_TOPIC_XXXX: one per delay level.
@@ -43,16 +44,14 @@ struct Table {
 }
 
 pub struct TopicConfigManager {
-    path: PathBuf,
+    /// topics.json.
+    file: ConfigFile,
     auto_create_topic_enable: bool,
     /// Java's static system topic set plus the names added at start.
     system_topics: HashSet<String>,
     table: RwLock<Table>,
     /// Java's `topicConfigTableLock`: serialises the create-if-absent paths.
     create_lock: Mutex<()>,
-    /// Serialises file writes; a writer snapshots the table after taking it, so the file always
-    /// ends with the latest state.
-    persist_lock: Mutex<()>,
     register_requested: AtomicBool,
     /// Wakes the registering task when `register_requested` is raised.
     register_wakeup: tokio::sync::Notify,
@@ -112,7 +111,7 @@ impl TopicConfigManager {
             SYSTEM_TOPICS.iter().map(|s| s.to_string()).collect();
         system_topics.extend(start.iter().map(|t| t.topic_name.clone()));
         TopicConfigManager {
-            path: crate::paths::topic_config_path(store_root),
+            file: ConfigFile::new(crate::paths::topic_config_path(store_root)),
             auto_create_topic_enable: config.auto_create_topic_enable,
             system_topics,
             table: RwLock::new(Table {
@@ -123,7 +122,6 @@ impl TopicConfigManager {
                 data_version: DataVersion::default(),
             }),
             create_lock: Mutex::new(()),
-            persist_lock: Mutex::new(()),
             register_requested: AtomicBool::new(false),
             register_wakeup: tokio::sync::Notify::new(),
         }
@@ -133,9 +131,9 @@ impl TopicConfigManager {
     /// file's topics replace the start ones of the same name and its data version is taken.
     pub fn open(config: &BrokerConfig, store_root: &Path) -> Result<Self, ConfigFileError> {
         let manager = Self::new(config, store_root);
-        let loaded = config_file::load_with(&manager.path, |text| {
-            fastjson::from_str::<TopicConfigSerializeWrapper>(text)
-        })?;
+        let loaded = manager
+            .file
+            .load(fastjson::from_str::<TopicConfigSerializeWrapper>)?;
         if let Some(wrapper) = loaded {
             let mut table = manager.write();
             table.topics.extend(wrapper.topic_config_table);
@@ -426,20 +424,15 @@ impl TopicConfigManager {
 
     /// Writes topics.json (keeping the previous one as `.bak`).
     pub fn persist(&self) -> io::Result<()> {
-        let _guard = self.persist_lock.lock().unwrap_or_else(|e| e.into_inner());
-        config_file::persist(&self.path, &self.encode_pretty())
+        self.file.persist(|| self.encode_pretty())
     }
 
-    /// Java logs a failed persist and carries on with the table in memory; the next change or
-    /// the shutdown persist writes it again.
     fn persist_logged(&self) {
-        if let Err(e) = self.persist() {
-            tracing::error!("persist {} failed: {e}", self.path.display());
-        }
+        self.file.persist_logged(|| self.encode_pretty())
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 }
 

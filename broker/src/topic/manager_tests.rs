@@ -108,7 +108,7 @@ fn golden_topics_json_round_trips_byte_for_byte() {
     assert_eq!(m.topic_names().len(), 18);
 }
 
-fn m_path(root: &Path) -> PathBuf {
+fn m_path(root: &Path) -> std::path::PathBuf {
     crate::paths::topic_config_path(root)
 }
 
