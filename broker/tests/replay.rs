@@ -42,9 +42,10 @@ mod harness;
 use std::collections::{BTreeMap, HashMap};
 
 use harness::compare::compare;
-use harness::{
-    read_capture, recorded_response, start_broker, start_namesrv, Client, Frame, TempDir,
+use harness::replay::{
+    check_broker_requests, finish_parked, max_offset, ReplayCluster, PULL_STATUSES,
 };
+use harness::{read_capture, recorded_response, Client, Frame};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::message::batch::decode_batch;
 use remoting_codec::RemotingCommand;
@@ -57,32 +58,15 @@ const SCENARIOS: &[&str] = &[
     "s10-pull-consumers",
 ];
 
-/// Answers a parked long poll may get before the scenario ends.
-const PULL_STATUSES: &[i32] = &[
-    resp::SUCCESS,
-    resp::PULL_NOT_FOUND,
-    resp::PULL_RETRY_IMMEDIATELY,
-    resp::PULL_OFFSET_MOVED,
-];
-
 #[test]
 fn replay_recorded_client_requests() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut compared = 0;
     let mut failures = Vec::new();
     for scenario in SCENARIOS {
-        let dir = TempDir::new(&format!("replay-{scenario}"));
-        let ns_home = dir.path().join("ns");
-        std::fs::create_dir_all(&ns_home).unwrap();
-        let ns = start_namesrv(&ns_home);
-        let conf = std::fs::read_to_string(
-            harness::captures_dir().join(format!("{scenario}.broker.conf")),
-        )
-        .unwrap();
-        let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
-        compared += rt.block_on(replay(broker.addr(), scenario, &mut failures));
-        assert!(broker.terminate().success(), "{scenario}: broker stop");
-        drop(ns);
+        let cluster = ReplayCluster::start(scenario);
+        compared += rt.block_on(replay(cluster.broker.addr(), scenario, &mut failures));
+        cluster.stop(scenario);
     }
     // s02 and s02b: 20 sends, 4 heartbeats, 4 member lists, 5 offset queries, 4 pulls and
     // 4 unregisters each (41); s03: 9 sends, 3 heartbeats, 4 lists, 5 queries, 4 pulls,
@@ -161,14 +145,6 @@ async fn dispatched(control: &Client, f: &Frame, answer: &RemotingCommand) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("{}: the message was never dispatched", f.at());
-}
-
-async fn max_offset(control: &Client, topic: &str, queue_id: &str) -> i64 {
-    let request = RemotingCommand::request_without_header(req::GET_MAX_OFFSET)
-        .with_ext_field("topic", topic)
-        .with_ext_field("queueId", queue_id);
-    let r = control.invoke(request).await.unwrap();
-    r.ext_field("offset").unwrap().parse().unwrap()
 }
 
 /// A oneway request is handled in its own task, so the next request (on any connection)
@@ -260,33 +236,8 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
         }
         compared += 1;
     }
-    // The broker's own requests to each connection, as recorded.
-    for (conn, client) in &clients {
-        let theirs: Vec<(i32, Option<String>)> = frames
-            .iter()
-            .filter(|f| f.to_broker() && f.conn() == *conn && !f.is_c2s() && !f.is_response())
-            .map(|f| (f.code(), f.ext_field("consumerGroup").map(str::to_owned)))
-            .collect();
-        let ours = client.received_codes();
-        if ours != theirs {
-            failures.push(format!(
-                "{scenario} conn {conn}: broker requests {ours:?}, Java {theirs:?}"
-            ));
-        }
-    }
-    for (at, task) in parked {
-        if task.is_finished() {
-            match task.await.unwrap() {
-                Ok(r) if !PULL_STATUSES.contains(&r.code) => failures.push(format!(
-                    "{at}: parked long poll answered {} {:?}",
-                    r.code, r.remark
-                )),
-                _ => {}
-            }
-        } else {
-            task.abort();
-        }
-    }
+    check_broker_requests(scenario, &frames, &clients, failures);
+    finish_parked(parked, PULL_STATUSES, failures).await;
     for client in clients.values() {
         client.conn.close();
     }

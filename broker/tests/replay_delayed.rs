@@ -18,14 +18,17 @@
 //! Exceptions (as `replay.rs`): send `msgId`; pulled messages' store time and hosts;
 //! properties compared as a map. A request Java never answered (a long poll still parked when
 //! the client shut down) may get a pull status from us before the end, or SUBSCRIPTION_NOT_EXIST
-//! when it ran after its client's unregister (see `PULL_STATUSES`), never another error.
+//! when it ran after its client's unregister (see `parked_may_get`), never another error.
 
 mod harness;
 
 use std::collections::BTreeMap;
 
 use harness::compare::compare;
-use harness::{read_capture, recorded_response, start_broker, start_namesrv, Client, TempDir};
+use harness::replay::{
+    check_broker_requests, finish_parked, max_offset, Answer, ReplayCluster, PULL_STATUSES,
+};
+use harness::{read_capture, recorded_response, Client};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::RemotingCommand;
 use remoting_codec::RemotingCommand as Cmd;
@@ -40,29 +43,17 @@ const SCENARIOS: &[(&str, usize)] = &[
 /// SUBSCRIPTION_NOT_EXIST, because the replay sends the client's UNREGISTER_CLIENT right behind
 /// its last pull, and a pull that runs (or is woken) after its group left is answered so by Java
 /// too (pulls and client management run on different executors there, as in separate tasks here).
-const PULL_STATUSES: &[i32] = &[
-    resp::SUCCESS,
-    resp::PULL_NOT_FOUND,
-    resp::PULL_RETRY_IMMEDIATELY,
-    resp::PULL_OFFSET_MOVED,
-    resp::SUBSCRIPTION_NOT_EXIST,
-];
+fn parked_may_get() -> Vec<i32> {
+    [PULL_STATUSES, &[resp::SUBSCRIPTION_NOT_EXIST]].concat()
+}
 
 #[test]
 fn replay_scenarios_with_delayed_answers() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut failures = Vec::new();
     for (scenario, expected) in SCENARIOS {
-        let dir = TempDir::new(&format!("replay-delayed-{scenario}"));
-        let ns_home = dir.path().join("ns");
-        std::fs::create_dir_all(&ns_home).unwrap();
-        let ns = start_namesrv(&ns_home);
-        let conf = std::fs::read_to_string(
-            harness::captures_dir().join(format!("{scenario}.broker.conf")),
-        )
-        .unwrap();
-        let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
-        let compared = rt.block_on(replay(broker.addr(), scenario, &mut failures));
+        let cluster = ReplayCluster::start(scenario);
+        let compared = rt.block_on(replay(cluster.broker.addr(), scenario, &mut failures));
         println!("{scenario}: compared {compared} responses");
         assert_eq!(
             compared,
@@ -70,8 +61,7 @@ fn replay_scenarios_with_delayed_answers() {
             "{scenario}: answers compared; failures so far:\n{}",
             failures.join("\n")
         );
-        assert!(broker.terminate().success(), "{scenario}: broker stop");
-        drop(ns);
+        cluster.stop(scenario);
     }
     assert!(
         failures.is_empty(),
@@ -79,14 +69,6 @@ fn replay_scenarios_with_delayed_answers() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-async fn max_offset(control: &Client, topic: &str, queue_id: &str) -> i64 {
-    let request = Cmd::request_without_header(req::GET_MAX_OFFSET)
-        .with_ext_field("topic", topic)
-        .with_ext_field("queueId", queue_id);
-    let r = control.invoke(request).await.unwrap();
-    r.ext_field("offset").unwrap().parse().unwrap()
 }
 
 /// Waits until a non-delayed send's message is in its consume queue.
@@ -115,15 +97,13 @@ async fn dispatched(control: &Client, request: &Cmd, answer: &Cmd) {
     panic!("the message sent to {topic} was never dispatched");
 }
 
-type Pending = tokio::task::JoinHandle<Result<RemotingCommand, remoting::RemotingError>>;
-
 async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<String>) -> usize {
     let frames = read_capture(&format!("{scenario}.jsonl"));
     let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     let control = Client::connect(addr).await;
     // (index of the recorded answer, index of the request, our answer to come)
-    let mut in_flight: Vec<(usize, usize, Pending)> = Vec::new();
-    let mut parked: Vec<(String, Pending)> = Vec::new();
+    let mut in_flight: Vec<(usize, usize, Answer)> = Vec::new();
+    let mut parked: Vec<(String, Answer)> = Vec::new();
     let mut compared = 0;
     let mut check = |i: usize, j: usize, ours: Result<RemotingCommand, _>| match ours {
         Ok(ours) => {
@@ -182,32 +162,8 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
     for (j, k, task) in in_flight {
         check(k, j, task.await.unwrap());
     }
-    for (conn, client) in &clients {
-        let theirs: Vec<(i32, Option<String>)> = frames
-            .iter()
-            .filter(|f| f.to_broker() && f.conn() == *conn && !f.is_c2s() && !f.is_response())
-            .map(|f| (f.code(), f.ext_field("consumerGroup").map(str::to_owned)))
-            .collect();
-        let ours = client.received_codes();
-        if ours != theirs {
-            failures.push(format!(
-                "{scenario} conn {conn}: broker requests {ours:?}, Java {theirs:?}"
-            ));
-        }
-    }
-    for (at, task) in parked {
-        if task.is_finished() {
-            match task.await.unwrap() {
-                Ok(r) if !PULL_STATUSES.contains(&r.code) => failures.push(format!(
-                    "{at}: parked long poll answered {} {:?}",
-                    r.code, r.remark
-                )),
-                _ => {}
-            }
-        } else {
-            task.abort();
-        }
-    }
+    check_broker_requests(scenario, &frames, &clients, failures);
+    finish_parked(parked, &parked_may_get(), failures).await;
     for client in clients.values() {
         client.conn.close();
     }

@@ -33,40 +33,22 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use harness::compare::{compare, compare_messages};
-use harness::{read_capture, recorded_response, start_broker, start_namesrv, Client, TempDir};
-use remoting_codec::code::{request as req, response as resp};
+use harness::replay::{check_broker_requests, finish_parked, Answer, ReplayCluster, PULL_STATUSES};
+use harness::{read_capture, recorded_response, Client};
+use remoting_codec::code::request as req;
 use remoting_codec::message::record::decode_records;
 use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use remoting_codec::RemotingCommand;
-use tokio::task::JoinHandle;
 
 const SCENARIO: &str = "s07-transaction";
 
-/// Answers a long poll still held by Java at the end may get from ours.
-const PULL_STATUSES: &[i32] = &[
-    resp::SUCCESS,
-    resp::PULL_NOT_FOUND,
-    resp::PULL_RETRY_IMMEDIATELY,
-    resp::PULL_OFFSET_MOVED,
-];
-
-type Answer = JoinHandle<Result<RemotingCommand, remoting::RemotingError>>;
-
 #[test]
 fn replay_transaction_on_the_recorded_clock() {
-    let dir = TempDir::new("replay-s07");
-    let ns_home = dir.path().join("ns");
-    std::fs::create_dir_all(&ns_home).unwrap();
-    let ns = start_namesrv(&ns_home);
-    let conf =
-        std::fs::read_to_string(harness::captures_dir().join(format!("{SCENARIO}.broker.conf")))
-            .unwrap();
-    let mut broker = start_broker(dir.path(), &conf, Some(ns.addr), &[]);
+    let cluster = ReplayCluster::start(SCENARIO);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut failures = Vec::new();
-    let compared = rt.block_on(replay(broker.addr(), &mut failures));
-    assert!(broker.terminate().success(), "broker stop");
-    drop(ns);
+    let compared = rt.block_on(replay(cluster.broker.addr(), &mut failures));
+    cluster.stop(SCENARIO);
     println!("compared {compared} responses");
     assert!(
         failures.is_empty(),
@@ -93,7 +75,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
     let start = Instant::now();
     let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     let mut pending: Vec<(usize, usize, Answer)> = Vec::new();
-    let mut parked: Vec<(usize, Answer)> = Vec::new();
+    let mut parked: Vec<(String, Answer)> = Vec::new();
     let mut compared = 0;
 
     for &i in &requests {
@@ -127,40 +109,14 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         let answer = tokio::spawn(async move { conn.invoke(command, harness::TIMEOUT).await });
         match recorded_response(&frames, i) {
             Some(r) => pending.push((i, r, answer)),
-            None => parked.push((i, answer)),
+            None => parked.push((frames[i].at(), answer)),
         }
     }
     for (j, r, answer) in pending {
         compared += check(&frames, j, r, answer, failures).await;
     }
-    for (conn, client) in &clients {
-        let theirs: Vec<(i32, Option<String>)> = frames
-            .iter()
-            .filter(|f| f.to_broker() && f.conn() == *conn && !f.is_c2s() && !f.is_response())
-            .map(|f| (f.code(), f.ext_field("consumerGroup").map(str::to_owned)))
-            .collect();
-        let ours = client.received_codes();
-        if ours != theirs {
-            failures.push(format!(
-                "{SCENARIO} conn {conn}: broker requests {ours:?}, Java {theirs:?}"
-            ));
-        }
-    }
-    for (i, task) in parked {
-        if task.is_finished() {
-            if let Ok(r) = task.await.unwrap() {
-                if !PULL_STATUSES.contains(&r.code) {
-                    failures.push(format!(
-                        "{}: parked long poll answered {}",
-                        frames[i].at(),
-                        r.code
-                    ));
-                }
-            }
-        } else {
-            task.abort();
-        }
-    }
+    check_broker_requests(SCENARIO, &frames, &clients, failures);
+    finish_parked(parked, PULL_STATUSES, failures).await;
     for client in clients.values() {
         client.conn.close();
     }

@@ -42,6 +42,7 @@ use remoting_codec::protocol::register_broker::RegisterBrokerBody;
 use remoting_codec::protocol::route::{TopicList, TopicRouteData};
 use remoting_codec::{RemotingCommand, SerializeType};
 use serde_json::Value;
+use test_support::capture::sort_arrays_as_sets;
 
 /// GET_NAMESRV_CONFIG keys we send that 4.9.8 does not: `bindAddress` (5.x NettyServerConfig).
 const EXTRA_PROPERTY_KEYS: &[&str] = &["bindAddress"];
@@ -294,7 +295,7 @@ fn compare_body(request: &Frame, theirs: &[u8], ours: &[u8]) -> Result<(), Strin
     }
     let normalize = |b: &[u8]| -> Result<Value, String> {
         let mut v = fastjson::from_slice_value(b).map_err(|e| e.to_string())?;
-        sort_arrays(&mut v);
+        sort_arrays_as_sets(&mut v);
         Ok(v)
     };
     let (mut o, t) = (normalize(ours)?, normalize(theirs)?);
@@ -316,17 +317,4 @@ fn compare_body(request: &Frame, theirs: &[u8], ours: &[u8]) -> Result<(), Strin
         return Err(format!("body\n  ours: {o}\n  Java: {t}"));
     }
     Ok(())
-}
-
-/// Arrays in namesrv bodies are Java HashSet/HashMap iterations (topic lists, broker names,
-/// queue datas): compare them as sets.
-fn sort_arrays(v: &mut Value) {
-    match v {
-        Value::Array(items) => {
-            items.iter_mut().for_each(sort_arrays);
-            items.sort_by_key(|a| a.to_string());
-        }
-        Value::Object(map) => map.values_mut().for_each(sort_arrays),
-        _ => {}
-    }
 }

@@ -146,3 +146,17 @@ pub fn recorded_broker_response(frames: &[Frame], i: usize) -> Option<usize> {
         .then_some(j)
     })
 }
+
+/// Sorts every array in `v`, recursively, so that two JSON bodies compare as equal when their
+/// arrays hold the same items in another order: Java writes HashSet and HashMap iterations
+/// (topic lists, broker names, queue datas, client ids) in an order nobody promises.
+pub fn sort_arrays_as_sets(v: &mut Value) {
+    match v {
+        Value::Array(items) => {
+            items.iter_mut().for_each(sort_arrays_as_sets);
+            items.sort_by_key(|a| a.to_string());
+        }
+        Value::Object(map) => map.values_mut().for_each(sort_arrays_as_sets),
+        _ => {}
+    }
+}

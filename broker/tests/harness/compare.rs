@@ -7,6 +7,7 @@ use remoting_codec::fastjson;
 use remoting_codec::message::record::decode_records;
 use remoting_codec::{RemotingCommand, SerializeType};
 use serde_json::Value;
+use test_support::capture::sort_arrays_as_sets;
 
 use super::Frame;
 
@@ -91,7 +92,7 @@ pub fn compare_json_body(theirs: &[u8], ours: &[u8]) -> Result<(), String> {
     }
     let normalize = |b: &[u8]| -> Result<Value, String> {
         let mut v = fastjson::from_slice_value(b).map_err(|e| e.to_string())?;
-        sort_arrays(&mut v);
+        sort_arrays_as_sets(&mut v);
         Ok(v)
     };
     let (o, t) = (normalize(ours)?, normalize(theirs)?);
@@ -99,17 +100,6 @@ pub fn compare_json_body(theirs: &[u8], ours: &[u8]) -> Result<(), String> {
         return Err(format!("body\n  ours: {o}\n  Java: {t}"));
     }
     Ok(())
-}
-
-fn sort_arrays(v: &mut Value) {
-    match v {
-        Value::Array(items) => {
-            items.iter_mut().for_each(sort_arrays);
-            items.sort_by_key(|a| a.to_string());
-        }
-        Value::Object(map) => map.values_mut().for_each(sort_arrays),
-        _ => {}
-    }
 }
 
 /// The messages of two pull bodies, field by field (time and address fields exempt).

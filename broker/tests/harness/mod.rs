@@ -7,6 +7,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod compare;
+pub mod replay;
 
 use std::net::SocketAddr;
 use std::path::Path;
