@@ -23,6 +23,7 @@ use remoting_codec::message::StoredMessage;
 use remoting_codec::protocol::common::KvTable;
 use remoting_codec::protocol::offset::GetEarliestMsgStoretimeRequestHeader;
 use remoting_codec::RemotingCommand;
+use test_support::dirs::copy_dir;
 
 const SHORT_LEVELS: &str = "messageDelayLevel=1s 2s 3s 4s 5s 6s 7s 8s 9s 10s\n";
 
@@ -215,20 +216,6 @@ async fn kill_9_with_pending_delayed_messages_delivers_every_one_after_restart()
         delay_offsets(&client).await,
         r#"{"offsetTable":{1:200,2:200}}"#
     );
-}
-
-/// Copies a directory tree.
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn golden(rel: &str) -> std::path::PathBuf {

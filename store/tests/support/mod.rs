@@ -4,27 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use store::MessageStoreConfig;
+#[allow(unused_imports)] // not every test binary copies a fixture
+pub use test_support::dirs::copy_dir;
 
 pub fn golden_stores() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../compat-tests/fixtures/golden/stores")
-}
-
-/// Copies a directory tree (the fixtures are never opened in place).
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-            let mut perm = std::fs::metadata(&target).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&target, perm).unwrap();
-        }
-    }
 }
 
 /// A golden store copied to `tmp/store`, with its broker.conf's paths pointed at the copy.
