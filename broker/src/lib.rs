@@ -23,6 +23,7 @@
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 //! | [`stats`] | `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
+//! | [`stop_signal`] | the stop flag the broker's service threads sleep on (`ServiceThread.waitForRunning`) |
 
 pub mod client;
 pub mod config;
@@ -38,6 +39,7 @@ pub mod processor;
 pub mod schedule;
 pub mod startup;
 pub mod stats;
+pub mod stop_signal;
 pub mod subscription;
 pub mod topic;
 pub mod transaction;

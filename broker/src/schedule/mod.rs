@@ -28,7 +28,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use store::dispatch::SCHEDULE_TOPIC;
 use store::{config_file, DelayLevels, MessageStore};
 
 use crate::config_file::ConfigFile;
+use crate::stop_signal::StopSignal;
 
 pub use deliver::correct_deliver_timestamp;
 
@@ -58,7 +59,7 @@ pub struct ScheduleMessageService {
     flush_interval: Duration,
     started: AtomicBool,
     /// Wakes sleeping timers at shutdown.
-    stop: (Mutex<bool>, Condvar),
+    stop: StopSignal,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -75,7 +76,7 @@ impl ScheduleMessageService {
             file: ConfigFile::new(path),
             flush_interval,
             started: AtomicBool::new(false),
-            stop: (Mutex::new(false), Condvar::new()),
+            stop: StopSignal::default(),
             threads: Mutex::new(Vec::new()),
         }
     }
@@ -190,7 +191,7 @@ impl ScheduleMessageService {
                 .name("ScheduleMessageFlushThread".into())
                 .spawn(move || {
                     let mut wait = FIRST_FLUSH_DELAY;
-                    while service.sleep(wait) {
+                    while service.stop.sleep(wait) {
                         service.persist();
                         wait = service.flush_interval;
                     }
@@ -201,20 +202,10 @@ impl ScheduleMessageService {
 
     fn run_level(&self, level: i32, mut offset: i64) {
         let mut wait = FIRST_DELAY;
-        while self.sleep(wait) {
+        while self.stop.sleep(wait) {
             offset = self.deliver_due(level, offset, &crate::now_millis).offset;
             wait = DELAY_FOR_A_WHILE;
         }
-    }
-
-    /// Sleeps `d` unless the service stops first; false once stopped.
-    fn sleep(&self, d: Duration) -> bool {
-        let (lock, cvar) = &self.stop;
-        let stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let (stopped, _) = cvar
-            .wait_timeout_while(stopped, d, |stopped| !*stopped)
-            .unwrap_or_else(|e| e.into_inner());
-        !*stopped
     }
 
     /// Java's `shutdown()`: stops the timers (a pass in progress finishes its current put),
@@ -223,11 +214,7 @@ impl ScheduleMessageService {
         if !self.started.swap(false, Ordering::AcqRel) {
             return;
         }
-        {
-            let (lock, cvar) = &self.stop;
-            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            cvar.notify_all();
-        }
+        self.stop.stop();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
         for t in threads {
             let _ = t.join();

@@ -30,7 +30,7 @@ pub mod check;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -39,6 +39,7 @@ use remoting_codec::RemotingCommand;
 
 use crate::client::{ChannelState, ConnectionId};
 use crate::controller::BrokerController;
+use crate::stop_signal::StopSignal;
 pub use bridge::TransactionalMessageBridge;
 pub use check::{CheckConfig, CheckRequest};
 
@@ -47,7 +48,7 @@ pub use check::{CheckConfig, CheckRequest};
 #[derive(Default)]
 pub struct TransactionalMessageCheckService {
     /// Wakes the sleeping thread at shutdown.
-    stop: (Mutex<bool>, Condvar),
+    stop: StopSignal,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -71,7 +72,7 @@ impl TransactionalMessageCheckService {
             std::thread::Builder::new()
                 .name("TransactionalMessageCheckService".into())
                 .spawn(move || {
-                    while c.transactional_message_check_service.sleep(interval) {
+                    while c.transactional_message_check_service.stop.sleep(interval) {
                         check_once(&c, &runtime);
                     }
                 })?,
@@ -79,23 +80,9 @@ impl TransactionalMessageCheckService {
         Ok(())
     }
 
-    /// Sleeps `d` unless the service stops first; false once stopped.
-    fn sleep(&self, d: Duration) -> bool {
-        let (lock, cvar) = &self.stop;
-        let stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let (stopped, _) = cvar
-            .wait_timeout_while(stopped, d, |stopped| !*stopped)
-            .unwrap_or_else(|e| e.into_inner());
-        !*stopped
-    }
-
     /// Stops the thread; a pass in progress finishes first.
     pub fn shutdown(&self) {
-        {
-            let (lock, cvar) = &self.stop;
-            *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            cvar.notify_all();
-        }
+        self.stop.stop();
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(t) = thread {
             let _ = t.join();
