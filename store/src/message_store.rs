@@ -245,12 +245,8 @@ impl MessageStore {
     /// `CommitLog`) redirects a NOT/COMMIT message with a `DELAY` level to
     /// `SCHEDULE_TOPIC_XXXX` (queue level−1) keeping `REAL_TOPIC`/`REAL_QID`.
     pub fn put_message(&self, mut msg: StoredMessage) -> PutMessageResult {
-        if let Some(status) = self.check_store_status() {
-            return PutMessageResult::status(status);
-        }
-        if msg.topic.len() > MAX_TOPIC_LENGTH_V1 || msg.properties.encoded_len() > i16::MAX as usize
-        {
-            return PutMessageResult::status(PutMessageStatus::MessageIllegal);
+        if let Some(refused) = self.refuse_single_put(&msg) {
+            return refused;
         }
         let tran = get_transaction_value(msg.sys_flag);
         if tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE {
@@ -279,14 +275,23 @@ impl MessageStore {
     /// so the record keeps `DELAY` and `WAIT` in its bytes (the golden `clean` store shows it)
     /// while the put sees neither; the caller passes the properties unchanged for that reason.
     pub fn put_timeup_message(&self, msg: StoredMessage) -> PutMessageResult {
+        if let Some(refused) = self.refuse_single_put(&msg) {
+            return refused;
+        }
+        self.append(std::slice::from_ref(&msg), false)
+    }
+
+    /// Java's `checkStoreStatus` and `checkMessage`: a store that cannot take puts, a topic name
+    /// over 127 bytes, or properties over 32767 bytes.
+    fn refuse_single_put(&self, msg: &StoredMessage) -> Option<PutMessageResult> {
         if let Some(status) = self.check_store_status() {
-            return PutMessageResult::status(status);
+            return Some(PutMessageResult::status(status));
         }
         if msg.topic.len() > MAX_TOPIC_LENGTH_V1 || msg.properties.encoded_len() > i16::MAX as usize
         {
-            return PutMessageResult::status(PutMessageStatus::MessageIllegal);
+            return Some(PutMessageResult::status(PutMessageStatus::MessageIllegal));
         }
-        self.append(std::slice::from_ref(&msg), false)
+        None
     }
 
     /// Appends a batch (one topic and queue, consecutive queue offsets, one store time).
