@@ -45,7 +45,7 @@ use harness::compare::compare;
 use harness::replay::{
     check_broker_requests, finish_parked, max_offset, ReplayCluster, PULL_STATUSES,
 };
-use harness::{read_capture, recorded_response, Client, Frame};
+use harness::{read_capture, recorded_response, Client, Frame, RecordedClock};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::message::batch::decode_batch;
 use remoting_codec::RemotingCommand;
@@ -183,6 +183,10 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
     let mut oneway_updates: HashMap<(i64, (String, String, String)), String> = HashMap::new();
     // Our own connection, to see when a oneway request has been applied.
     let control = Client::connect(addr).await;
+    let first_request = frames
+        .iter()
+        .position(|f| f.to_broker() && f.is_c2s() && !f.is_response());
+    let clock = RecordedClock::starting_now(&frames, first_request.unwrap());
     let mut compared = 0;
     for (i, f) in frames.iter().enumerate() {
         if !(f.to_broker() && f.is_c2s() && !f.is_response()) {
@@ -197,7 +201,7 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
                 Some(Target::Queue(topic, queue_id)) => max_offset(&control, topic, queue_id).await,
                 _ => 0,
             };
-            client.conn.invoke_oneway(f.to_command()).await.unwrap();
+            client.conn.invoke_oneway(clock.command(f)).await.unwrap();
             if f.code() == req::UPDATE_CONSUMER_OFFSET {
                 if let (Some(key), Some(v)) = (offset_key(f), f.ext_field("commitOffset")) {
                     oneway_updates.insert((f.conn(), key), v.to_owned());
@@ -208,14 +212,14 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
         }
         let Some(j) = recorded_response(&frames, i) else {
             let conn = client.conn.clone();
-            let (cmd, at) = (f.to_command(), f.at());
+            let (cmd, at) = (clock.command(f), f.at());
             parked.push((
                 at,
                 tokio::spawn(async move { conn.invoke(cmd, harness::TIMEOUT).await }),
             ));
             continue;
         };
-        let ours = match client.invoke(f.to_command()).await {
+        let ours = match client.invoke(clock.command(f)).await {
             Ok(r) => r,
             Err(e) => {
                 failures.push(format!("{}: no answer: {e}", f.at()));
@@ -231,7 +235,7 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
                 also_allowed = oneway_updates.remove(&(f.conn(), key));
             }
         }
-        if let Err(e) = compare(f, &frames[j], &ours, also_allowed.as_deref()) {
+        if let Err(e) = compare(f, &frames[j], &ours, also_allowed.as_deref(), clock) {
             failures.push(format!("{}: {e}", f.at()));
         }
         compared += 1;

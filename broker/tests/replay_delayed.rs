@@ -28,7 +28,7 @@ use harness::compare::compare;
 use harness::replay::{
     check_broker_requests, finish_parked, max_offset, Answer, ReplayCluster, PULL_STATUSES,
 };
-use harness::{read_capture, recorded_response, Client};
+use harness::{read_capture, recorded_response, Client, RecordedClock};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::RemotingCommand;
 use remoting_codec::RemotingCommand as Cmd;
@@ -104,10 +104,14 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
     // (index of the recorded answer, index of the request, our answer to come)
     let mut in_flight: Vec<(usize, usize, Answer)> = Vec::new();
     let mut parked: Vec<(String, Answer)> = Vec::new();
+    let first_request = frames
+        .iter()
+        .position(|f| f.to_broker() && f.is_c2s() && !f.is_response());
+    let clock = RecordedClock::starting_now(&frames, first_request.unwrap());
     let mut compared = 0;
     let mut check = |i: usize, j: usize, ours: Result<RemotingCommand, _>| match ours {
         Ok(ours) => {
-            if let Err(e) = compare(&frames[i], &frames[j], &ours, None) {
+            if let Err(e) = compare(&frames[i], &frames[j], &ours, None, clock) {
                 failures.push(format!("{}: {e}", frames[i].at()));
             }
             compared += 1;
@@ -128,7 +132,7 @@ async fn replay(addr: std::net::SocketAddr, scenario: &str, failures: &mut Vec<S
             slot.insert(Client::connect(addr).await);
         }
         let conn = clients[&f.conn()].conn.clone();
-        let command = f.to_command();
+        let command = clock.command(f);
         if f.is_oneway() {
             conn.invoke_oneway(command).await.unwrap();
             continue;

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use harness::compare::compare;
 use harness::replay::{check_broker_requests, finish_parked, Answer, ReplayCluster, PULL_STATUSES};
-use harness::{read_capture, recorded_response, Client};
+use harness::{read_capture, recorded_response, Client, RecordedClock};
 use remoting_codec::code::request as req;
 use remoting_codec::message::message_const::PROPERTY_ORIGIN_MESSAGE_ID;
 use remoting_codec::message::record::decode_records;
@@ -77,6 +77,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         .collect();
     let t0 = ts(requests[0]);
     let start = Instant::now();
+    let clock = RecordedClock::starting_now(&frames, requests[0]);
     let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     // Sent, answer not yet compared: (request index, recorded answer index, our answer).
     let mut pending: Vec<(usize, usize, Answer)> = Vec::new();
@@ -94,7 +95,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         });
         pending = later;
         for (j, r, answer) in due {
-            compared += check(&frames, j, r, answer, addr, failures).await;
+            compared += check(&frames, j, r, answer, addr, clock, failures).await;
         }
         let mut at = start + Duration::from_secs_f64(ts(i) - t0);
         // A pull is checked against the group's subscription when it arrives; Java had checked
@@ -110,7 +111,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
             slot.insert(Client::connect(addr).await);
         }
         let conn = clients[&f.conn()].conn.clone();
-        let command = f.to_command();
+        let command = clock.command(f);
         if f.is_oneway() {
             conn.invoke_oneway(command).await.unwrap();
             continue;
@@ -125,7 +126,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         }
     }
     for (j, r, answer) in pending {
-        compared += check(&frames, j, r, answer, addr, failures).await;
+        compared += check(&frames, j, r, answer, addr, clock, failures).await;
     }
     check_broker_requests(SCENARIO, &frames, &clients, failures);
     finish_parked(parked, PULL_STATUSES, failures).await;
@@ -142,6 +143,7 @@ async fn check(
     r: usize,
     answer: Answer,
     broker: SocketAddr,
+    clock: RecordedClock,
     failures: &mut Vec<String>,
 ) -> usize {
     match answer.await.unwrap() {
@@ -149,7 +151,7 @@ async fn check(
             if frames[i].code() == req::PULL_MESSAGE {
                 ours.body = with_java_store_host(&ours.body, broker);
             }
-            if let Err(e) = compare(&frames[i], &frames[r], &ours, None) {
+            if let Err(e) = compare(&frames[i], &frames[r], &ours, None, clock) {
                 failures.push(format!("{}: {e}", frames[i].at()));
             }
         }

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use harness::compare::{compare, compare_messages};
 use harness::replay::{check_broker_requests, finish_parked, Answer, ReplayCluster, PULL_STATUSES};
-use harness::{read_capture, recorded_response, Client};
+use harness::{read_capture, recorded_response, Client, RecordedClock};
 use remoting_codec::code::request as req;
 use remoting_codec::message::record::decode_records;
 use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
@@ -73,6 +73,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
     let admin = Client::connect(addr).await;
     let t0 = ts(requests[0]);
     let start = Instant::now();
+    let clock = RecordedClock::starting_now(&frames, requests[0]);
     let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
     let mut pending: Vec<(usize, usize, Answer)> = Vec::new();
     let mut parked: Vec<(String, Answer)> = Vec::new();
@@ -85,7 +86,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         });
         pending = later;
         for (j, r, answer) in due {
-            compared += check(&frames, j, r, answer, failures).await;
+            compared += check(&frames, j, r, answer, clock, failures).await;
         }
         tokio::time::sleep_until((start + Duration::from_secs_f64(ts(i) - t0)).into()).await;
         if let std::collections::btree_map::Entry::Vacant(slot) = clients.entry(f.conn()) {
@@ -93,9 +94,9 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         }
         let client = &clients[&f.conn()];
         if f.code() == req::END_TRANSACTION && f.ext_field("fromTransactionCheck") == Some("true") {
-            compared += compare_check_request(&frames, f.conn(), client, failures).await;
+            compared += compare_check_request(&frames, f.conn(), client, clock, failures).await;
         }
-        let command = f.to_command();
+        let command = clock.command(f);
         if f.is_oneway() {
             let before = op_queue_max_offset(&admin).await;
             client.conn.invoke_oneway(command).await.unwrap();
@@ -113,7 +114,7 @@ async fn replay(addr: SocketAddr, failures: &mut Vec<String>) -> usize {
         }
     }
     for (j, r, answer) in pending {
-        compared += check(&frames, j, r, answer, failures).await;
+        compared += check(&frames, j, r, answer, clock, failures).await;
     }
     check_broker_requests(SCENARIO, &frames, &clients, failures);
     finish_parked(parked, PULL_STATUSES, failures).await;
@@ -131,11 +132,12 @@ async fn check(
     i: usize,
     r: usize,
     answer: Answer,
+    clock: RecordedClock,
     failures: &mut Vec<String>,
 ) -> usize {
     match answer.await.unwrap() {
         Ok(ours) => {
-            if let Err(e) = compare(&frames[i], &frames[r], &ours, None) {
+            if let Err(e) = compare(&frames[i], &frames[r], &ours, None, clock) {
                 failures.push(format!("{}: {e}", frames[i].at()));
             }
             if frames[i].code() == req::PULL_MESSAGE {
@@ -164,6 +166,7 @@ async fn compare_check_request(
     frames: &[harness::Frame],
     conn: i64,
     client: &Client,
+    clock: RecordedClock,
     failures: &mut Vec<String>,
 ) -> usize {
     let Some(theirs) = frames.iter().find(|f| {
@@ -217,7 +220,7 @@ async fn compare_check_request(
             theirs.at()
         ));
     }
-    if let Err(e) = compare_messages(&theirs.body, &ours.body) {
+    if let Err(e) = compare_messages(&theirs.body, &ours.body, clock) {
         failures.push(format!("{}: check body: {e}", theirs.at()));
     }
     1

@@ -9,16 +9,18 @@ use remoting_codec::{RemotingCommand, SerializeType};
 use serde_json::Value;
 use test_support::capture::sort_arrays_as_sets;
 
-use super::Frame;
+use super::{Frame, RecordedClock};
 
 /// Code, remark, header serialization, `extFields` (presence, names, values; a send's `msgId`
 /// exempt, and `offset` may also be `also_allowed_offset`) and body (pulled messages field by
-/// field, JSON as values with arrays as sets).
+/// field, their `bornTimestamp` less the replay's `clock` shift; JSON as values with arrays
+/// as sets).
 pub fn compare(
     request: &Frame,
     theirs: &Frame,
     ours: &RemotingCommand,
     also_allowed_offset: Option<&str>,
+    clock: RecordedClock,
 ) -> Result<(), String> {
     if ours.code != theirs.code() || ours.remark.as_deref() != theirs.remark() {
         return Err(format!(
@@ -73,7 +75,7 @@ pub fn compare(
         ));
     }
     if code == req::PULL_MESSAGE {
-        return compare_messages(&theirs.body, &ours.body);
+        return compare_messages(&theirs.body, &ours.body, clock);
     }
     compare_json_body(&theirs.body, &ours.body)
 }
@@ -102,9 +104,10 @@ pub fn compare_json_body(theirs: &[u8], ours: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The messages of two pull bodies, field by field (time and address fields exempt).
-pub fn compare_messages(theirs: &[u8], ours: &[u8]) -> Result<(), String> {
-    let decode = |b: &[u8]| -> Result<Vec<String>, String> {
+/// The messages of two bodies of records (a pull's, a check's), field by field: store times
+/// and addresses exempt, our `bornTimestamp`s taken back to the recorded clock.
+pub fn compare_messages(theirs: &[u8], ours: &[u8], clock: RecordedClock) -> Result<(), String> {
+    let decode = |b: &[u8], born_shift: i64| -> Result<Vec<String>, String> {
         decode_records(&bytes::Bytes::copy_from_slice(b))
             .map(|m| {
                 let m = m.map_err(|e| e.to_string())?;
@@ -118,14 +121,14 @@ pub fn compare_messages(theirs: &[u8], ours: &[u8]) -> Result<(), String> {
                     m.commit_log_offset,
                     m.flag,
                     m.sys_flag,
-                    m.born_timestamp,
+                    m.born_timestamp - born_shift,
                     m.reconsume_times,
                     m.body
                 ))
             })
             .collect()
     };
-    let (t, o) = (decode(theirs)?, decode(ours)?);
+    let (t, o) = (decode(theirs, 0)?, decode(ours, clock.shift_ms())?);
     if t != o {
         return Err(format!("pulled messages\n  ours: {o:?}\n  Java: {t:?}"));
     }

@@ -6,6 +6,7 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod clock;
 pub mod compare;
 pub mod replay;
 
@@ -19,6 +20,7 @@ use remoting_codec::RemotingCommand;
 use test_support::ports::free_port_pair;
 use test_support::process::{workspace_binary, BrokerConf};
 
+pub use clock::RecordedClock;
 pub use test_support::capture::{
     captures_dir, read_capture, recorded_broker_response as recorded_response, Frame,
 };
