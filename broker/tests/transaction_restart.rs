@@ -1,10 +1,15 @@
-//! Pending half messages survive a kill -9 (and a clean stop): our broker binary on a free port (check every
-//! 500 ms, `transactionTimeOut` 1 s) gets five half messages; one is committed and one rolled
-//! back at once, three are left open; the broker is killed (SIGKILL) before any is old enough
-//! to check, then restarted on the same store. The restarted broker asks the producer (which
-//! heartbeats again, as a Java client reconnecting) about exactly the three open halves; the
-//! producer commits them; TxTopic then holds the four committed messages, each once, and no
-//! further check comes.
+//! Pending half messages survive a kill -9 (and a clean stop): our broker binary on a free port
+//! gets five half messages; one is committed and one rolled back at once, three are left
+//! open; the broker is killed (SIGKILL), then restarted on the same store. The restarted broker
+//! asks the producer (which heartbeats again, as a Java client reconnecting) about exactly the
+//! three open halves; the producer commits them; TxTopic then holds the four committed
+//! messages, each once, and no further check comes.
+//!
+//! The timings leave no race to a loaded machine. Before the kill `transactionTimeOut` is
+//! 60 s, so no half can be old enough to check however slowly the test runs (the check
+//! service still runs every 500 ms). After the restart it is 1 s with a check every 2 s: a
+//! commit, sent as soon as its check arrives, must land before the next pass, or that pass
+//! asks again (as Java's would, and a second commit would then deliver the message twice).
 
 mod harness;
 
@@ -26,14 +31,25 @@ use remoting_codec::protocol::transaction::{
 use remoting_codec::RemotingCommand;
 
 const GROUP: &str = "tx_restart_group";
-const CONF: &[&str] = &[
+/// Before the kill: checked every 500 ms, but nothing is old enough for a check.
+const BEFORE_KILL: &[&str] = &[
     "brokerClusterName=TestCluster",
     "brokerName=broker-tx",
     "transactionCheckInterval=500",
+    "transactionTimeOut=60000",
+    "mappedFileSizeCommitLog=1048576",
+    "mappedFileSizeConsumeQueue=6000",
+];
+/// After the restart: every open half is old enough at the first pass.
+const AFTER_RESTART: &[&str] = &[
+    "brokerClusterName=TestCluster",
+    "brokerName=broker-tx",
+    "transactionCheckInterval=2000",
     "transactionTimeOut=1000",
     "mappedFileSizeCommitLog=1048576",
     "mappedFileSizeConsumeQueue=6000",
 ];
+const CHECK_INTERVAL: Duration = Duration::from_millis(2000);
 
 fn half(key: &str) -> RemotingCommand {
     let header = SendMessageRequestHeaderV2 {
@@ -150,7 +166,7 @@ fn pending_halves_are_checked_and_committed_after_a_clean_restart() {
 fn restart_with_pending_halves(kill: bool) {
     let dir = TempDir::new(if kill { "tx-kill9" } else { "tx-clean" });
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut broker = start_broker(dir.path(), "", None, CONF);
+    let mut broker = start_broker(dir.path(), "", None, BEFORE_KILL);
     rt.block_on(async {
         let client = Client::connect(broker.addr()).await;
         let (cl, qo) = send_half(&client, "c").await;
@@ -186,7 +202,7 @@ fn restart_with_pending_halves(kill: bool) {
         assert!(broker.terminate().success());
     }
 
-    let mut broker = start_broker(dir.path(), "", None, CONF);
+    let mut broker = start_broker(dir.path(), "", None, AFTER_RESTART);
     rt.block_on(async {
         let client = Client::connect(broker.addr()).await;
         let r = client.invoke(heartbeat()).await.unwrap();
@@ -224,8 +240,14 @@ fn restart_with_pending_halves(kill: bool) {
         }
         checked.sort();
         assert_eq!(checked, ["u0", "u1", "u2"], "only the open halves");
-        // Two more check intervals: nothing else is asked, and each message is there once.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // The oneway commits land, then two more passes ask nothing, and each message is
+        // there once.
+        let deadline = Instant::now() + harness::TIMEOUT;
+        while pull_all(&client).await.len() < 4 {
+            assert!(Instant::now() < deadline, "commits not applied");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(2 * CHECK_INTERVAL).await;
         assert_eq!(client.received.lock().unwrap().len(), 3, "checked again");
         let keys: Vec<String> = pull_all(&client).await.iter().map(key).collect();
         let distinct: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
