@@ -351,11 +351,16 @@ fn require_fresh(bin: &std::path::Path, source: &std::path::Path) {
     }
 }
 
-/// `$COMPAT_RUST_CLIENT_BIN`, else `clients/rust/target/debug/compat-client-rust` (where
-/// `.ci/run` builds it; it is its own Cargo project, outside the workspace).
+/// `$COMPAT_RUST_CLIENT_BIN`, else `debug/compat-client-rust` in the target directory where
+/// `.ci/run` builds it: `$CARGO_TARGET_DIR` when set (an absolute path), else
+/// `clients/rust/target` (it is its own Cargo project, outside the workspace).
 pub fn rust_client_bin() -> PathBuf {
-    match std::env::var_os("COMPAT_RUST_CLIENT_BIN") {
-        Some(bin) => PathBuf::from(bin),
-        None => crate_dir().join("clients/rust/target/debug/compat-client-rust"),
+    if let Some(bin) = std::env::var_os("COMPAT_RUST_CLIENT_BIN") {
+        return PathBuf::from(bin);
     }
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => crate_dir().join("clients/rust/target"),
+    };
+    target.join("debug/compat-client-rust")
 }
