@@ -126,9 +126,16 @@ pub fn is_it_time_to_do(when: &str, hour: u32) -> Result<bool, std::num::ParseIn
     Ok(false)
 }
 
+/// A wall clock in epoch milliseconds (Java's `System.currentTimeMillis`).
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// Process-level hooks and timings of the store that are not broker.conf keys.
 #[derive(Clone)]
 pub struct StoreOptions {
+    /// The store's wall clock: the store time of every put, the "now" a file's age (its mtime)
+    /// is measured against for `fileReservedTime`, the put-lock time and the statistics'
+    /// samples. [`crate::now_millis`] by default; tests pin it.
+    pub clock: Clock,
     pub disk_probe: Arc<dyn DiskUsageProbe>,
     /// The local hour, for `deleteWhen`.
     pub local_hour: Arc<dyn Fn() -> u32 + Send + Sync>,
@@ -143,6 +150,7 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
+            clock: Arc::new(crate::now_millis),
             disk_probe: Arc::new(StatvfsProbe),
             local_hour: Arc::new(local_hour),
             disk_check_interval: Duration::from_secs(10),
@@ -268,9 +276,12 @@ impl Cleaner {
         );
         let expired_ms = i64::from(self.config.file_reserved_time) * 60 * 60 * 1000;
         let interval = Duration::from_millis(self.config.delete_commit_log_files_interval);
-        report.commit_log_files =
-            self.commit_log
-                .delete_expired_file(expired_ms, interval, clean_at_once);
+        report.commit_log_files = self.commit_log.delete_expired_file(
+            expired_ms,
+            interval,
+            clean_at_once,
+            &*self.options.clock,
+        );
         if report.commit_log_files == 0 && spacefull {
             tracing::warn!("disk space will be full soon, but no file could be deleted");
         }

@@ -123,19 +123,17 @@ impl CommitLog {
         self.queue.min_offset() as i64
     }
 
-    /// Java's `CommitLog.deleteExpiredFile` (see `MappedFileQueue::delete_expired_file_by_time`).
+    /// Java's `CommitLog.deleteExpiredFile` (see `MappedFileQueue::delete_expired_file_by_time`);
+    /// `now` is the wall clock the files' ages are measured against.
     pub fn delete_expired_file(
         &self,
         expired_ms: i64,
         interval: std::time::Duration,
         clean_immediately: bool,
+        now: impl Fn() -> i64,
     ) -> usize {
-        self.queue.delete_expired_file_by_time(
-            expired_ms,
-            interval,
-            clean_immediately,
-            crate::now_millis,
-        )
+        self.queue
+            .delete_expired_file_by_time(expired_ms, interval, clean_immediately, now)
     }
 
     pub fn max_offset(&self) -> i64 {

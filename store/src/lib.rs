@@ -40,7 +40,7 @@ pub mod results;
 pub mod running_flags;
 pub mod stats;
 
-pub use clean::{CleanReport, DiskUsageProbe, StoreOptions};
+pub use clean::{CleanReport, Clock, DiskUsageProbe, StoreOptions};
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use dispatch::MessageArrivingListener;
 pub use message_store::{

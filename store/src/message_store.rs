@@ -23,7 +23,7 @@ use remoting_codec::message::sysflag::message_sys_flag::{
 use remoting_codec::message::StoredMessage;
 
 use crate::checkpoint::StoreCheckpoint;
-use crate::clean::{CleanReport, CleanService, Cleaner, StoreOptions};
+use crate::clean::{CleanReport, CleanService, Cleaner, Clock, StoreOptions};
 use crate::commit_log::{AppendMessageStatus, CommitLog};
 use crate::config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 use crate::dispatch::{
@@ -69,6 +69,7 @@ pub struct MessageStore {
     recovery: RecoveryReport,
     stats: Arc<StoreStats>,
     stats_service: StatsService,
+    clock: Clock,
     shutdown: AtomicBool,
     memory_limit: i64,
     _lock: StoreLock,
@@ -185,8 +186,9 @@ impl MessageStore {
             Duration::from_millis(config.clean_resource_interval),
             &options,
         )?;
-        let stats = Arc::new(StoreStats::new(crate::now_millis()));
-        let stats_service = StatsService::start(stats.clone())?;
+        let clock = options.clock.clone();
+        let stats = Arc::new(StoreStats::new(clock()));
+        let stats_service = StatsService::start(stats.clone(), clock.clone())?;
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))
             as i64;
@@ -207,6 +209,7 @@ impl MessageStore {
             recovery,
             stats,
             stats_service,
+            clock,
             shutdown: AtomicBool::new(false),
             memory_limit,
             _lock: lock,
@@ -338,7 +341,7 @@ impl MessageStore {
         msgs: &[StoredMessage],
         wait_store_msg_ok: bool,
     ) -> PutMessageResult {
-        let result = match self.commit_log.append(msgs, crate::now_millis) {
+        let result = match self.commit_log.append(msgs, &*self.clock) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "append failed");
@@ -396,7 +399,7 @@ impl MessageStore {
     /// Java's `lockTimeMills`: how long the current put has held the commitlog lock, 0 when
     /// none does (`pageCacheLockTimeMills`).
     pub fn lock_time_mills(&self) -> i64 {
-        self.commit_log.lock_time_mills(crate::now_millis())
+        self.commit_log.lock_time_mills((self.clock)())
     }
 
     /// Commitlog bytes written but not yet flushed (Java's `remainHowManyDataToFlush`).

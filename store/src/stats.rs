@@ -326,13 +326,16 @@ pub(crate) struct StatsService {
 }
 
 impl StatsService {
-    pub(crate) fn start(stats: Arc<StoreStats>) -> std::io::Result<Self> {
+    pub(crate) fn start(
+        stats: Arc<StoreStats>,
+        clock: crate::clean::Clock,
+    ) -> std::io::Result<Self> {
         let service = Service::new();
         let s = service.clone();
         let thread = spawn("StoreStatsService", move || {
             while !s.stopped() {
                 s.wait(SAMPLING_INTERVAL, false);
-                stats.tick(crate::now_millis());
+                stats.tick(clock());
             }
         })?;
         Ok(Self {

@@ -1,12 +1,20 @@
 //! Expiry (Java's CleanCommitLogService / CleanConsumeQueueService) and the disk-full guard,
-//! with 64 KiB commitlog files, mtimes set in the past, a simulated disk and a simulated clock.
+//! with 64 KiB commitlog files, mtimes set in the past, a simulated disk, a simulated local hour
+//! and a store clock pinned by the test.
+//!
+//! The clock: a file's age is its mtime measured against the store's clock. The kernel stamps
+//! the mtimes of the files the store writes with its own real time, which a faked process clock
+//! (libfaketime, as CI runs the tests a year or ten ahead) does not move. So the store's clock
+//! here is the filesystem's time when the test starts, read from a file's mtime, and it stands
+//! still: files written during the test are young, files the test ages are exactly as old as it
+//! says, whatever the date and however slow the machine.
 
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use remoting_codec::message::StoredMessage;
 use store::{
@@ -38,6 +46,8 @@ struct Env {
     config: MessageStoreConfig,
     disk: Arc<SimDisk>,
     hour: Arc<AtomicU32>,
+    /// The store's clock (epoch ms).
+    now: Arc<AtomicI64>,
 }
 
 impl Env {
@@ -53,19 +63,23 @@ impl Env {
         };
         let disk = Arc::new(SimDisk::default());
         disk.set(0.5);
+        let now = Arc::new(AtomicI64::new(filesystem_now(tmp.path())));
         Env {
             _tmp: tmp,
             config,
             disk,
             hour: Arc::new(AtomicU32::new(5)),
+            now,
         }
     }
 
-    /// Options with the simulated disk and clock; the clean thread makes no periodic pass
-    /// unless `clean_initial_delay` is lowered.
+    /// Options with the simulated disk, hour and clock; the clean thread makes no periodic
+    /// pass unless `clean_initial_delay` is lowered.
     fn options(&self) -> StoreOptions {
         let hour = self.hour.clone();
+        let now = self.now.clone();
         StoreOptions {
+            clock: Arc::new(move || now.load(Ordering::Acquire)),
             disk_probe: self.disk.clone(),
             local_hour: Arc::new(move || hour.load(Ordering::Acquire)),
             disk_check_interval: Duration::from_millis(20),
@@ -81,6 +95,33 @@ impl Env {
     fn commit_log_dir(&self) -> PathBuf {
         self.config.commit_log_dir()
     }
+
+    /// Sets the mtime of the commitlog files `range` (by position) `hours` before the store's
+    /// clock.
+    fn age(&self, range: std::ops::Range<usize>, hours: u64) {
+        let now = UNIX_EPOCH + Duration::from_millis(self.now.load(Ordering::Acquire) as u64);
+        let when = now - Duration::from_secs(hours * 3600);
+        let dir = self.commit_log_dir();
+        for name in &names(&dir)[range] {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(dir.join(name))
+                .unwrap();
+            f.set_modified(when).unwrap();
+        }
+    }
+}
+
+/// The filesystem's current time (the mtime the kernel gives a file written now), in epoch ms.
+fn filesystem_now(dir: &Path) -> i64 {
+    let probe = dir.join("clock-probe");
+    std::fs::write(&probe, b"now").unwrap();
+    let mtime = std::fs::metadata(&probe).unwrap().modified().unwrap();
+    std::fs::remove_file(&probe).unwrap();
+    mtime
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// One put: queue, queue offset, commitlog offset, message number.
@@ -126,18 +167,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Sets the mtime of the commitlog files `range` (by position) `hours` in the past.
-fn age(dir: &Path, range: std::ops::Range<usize>, hours: u64) {
-    let when = SystemTime::now() - Duration::from_secs(hours * 3600);
-    for name in &names(dir)[range] {
-        let f = std::fs::File::options()
-            .write(true)
-            .open(dir.join(name))
-            .unwrap();
-        f.set_modified(when).unwrap();
-    }
 }
 
 /// Each queue's first offset whose record starts at or after `min_phy`.
@@ -268,7 +297,7 @@ fn expired_files_go_at_delete_when_oldest_first_and_queues_and_index_follow() {
     );
 
     // 14 files are older than fileReservedTime (1 h), the rest are young.
-    age(&dir, 0..14, 2);
+    env.age(0..14, 2);
 
     // Not the deleteWhen hour, disk fine: nothing happens.
     env.hour.store(5, Ordering::Release);
@@ -328,7 +357,7 @@ fn disk_ratios_make_expiry_hourless_then_forced_but_never_the_last_file() {
     let puts = fill(&store, 1200);
     let dir = env.commit_log_dir();
     let files = names(&dir);
-    age(&dir, 0..3, 2);
+    env.age(0..3, 2);
 
     // 80 %: above diskMaxUsedSpaceRatio (75): expired files go at any hour, young ones stay.
     env.disk.set(0.80);
@@ -369,8 +398,9 @@ fn forced_clean_needs_clean_file_forcibly_enable() {
     assert_eq!(names(&env.commit_log_dir()), files);
 }
 
+/// Polls `cond` (the store's threads act on their own); the deadline only catches a hang.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
@@ -427,7 +457,7 @@ fn manual_trigger_gives_20_hourless_rounds_starting_at_once() {
     let puts = fill(&store, 600);
     let dir = env.commit_log_dir();
     let files = names(&dir);
-    age(&dir, 0..3, 2);
+    env.age(0..3, 2);
 
     // Not 04:xx, disk fine: the periodic rule would keep everything.
     assert_eq!(store.clean_expired_files_now().commit_log_files, 0);
@@ -458,12 +488,12 @@ fn clean_thread_runs_passes_every_clean_resource_interval() {
         MessageStore::open_with(env.config.clone(), options).unwrap()
     };
     let puts = fill(&store, 600);
-    age(&env.commit_log_dir(), 0..2, 2);
+    env.age(0..2, 2);
     wait_for("expiry", || store.min_phy_offset() == 2 * FILE);
     wait_for("queues follow", || {
         (0..2).all(|q| store.min_offset_in_queue(TOPIC, q) == expected_min(&puts, q, 2 * FILE))
     });
     // A later ageing is picked up by a later pass.
-    age(&env.commit_log_dir(), 0..1, 2);
+    env.age(0..1, 2);
     wait_for("second expiry", || store.min_phy_offset() == 3 * FILE);
 }

@@ -1,5 +1,6 @@
 //! Opens the Java-written golden stores (copies) and reads back every message of their
-//! manifests.
+//! manifests. The stores are opened with [`golden_options`]: no clean pass may delete a copy's
+//! files during the test, whatever the date, the hour or the machine's disk.
 
 mod support;
 
@@ -133,7 +134,7 @@ fn clean_store_reads_back_every_message() {
     let tmp = tempfile::tempdir().unwrap();
     let config = golden_copy("clean", tmp.path());
     let m = manifest("clean");
-    let store = MessageStore::open(config).unwrap();
+    let store = MessageStore::open_with(config, golden_options()).unwrap();
     assert!(!store.recovery_report().abnormal);
     assert_eq!(
         store.max_phy_offset(),
@@ -160,7 +161,7 @@ fn crashed_store_recovers_every_acknowledged_message() {
     let config = golden_copy("crashed", tmp.path());
     let root = config.store_path_root_dir.clone();
     let m = manifest("crashed");
-    let store = MessageStore::open(config).unwrap();
+    let store = MessageStore::open_with(config, golden_options()).unwrap();
     let report = store.recovery_report().clone();
     assert!(report.abnormal);
     assert_eq!(report.commit_log_end, 1103664);
@@ -194,7 +195,7 @@ fn crashed_store_recovers_every_acknowledged_message() {
     drop(store);
     assert!(!root.join("abort").exists());
     let config = golden_copy_config_at(&root);
-    let store = MessageStore::open(config).unwrap();
+    let store = MessageStore::open_with(config, golden_options()).unwrap();
     assert!(!store.recovery_report().abnormal);
     let counts: Vec<i64> = (0..4)
         .map(|q| store.max_offset_in_queue("CrashTopic", q))

@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use store::MessageStoreConfig;
+use store::{DiskUsageProbe, MessageStoreConfig, StoreOptions};
 #[allow(unused_imports)] // not every test binary copies a fixture
 pub use test_support::dirs::copy_dir;
 
@@ -21,6 +23,28 @@ pub fn golden_copy(name: &str, tmp: &Path) -> MessageStoreConfig {
     config.store_path_root_dir = root.clone();
     config.store_path_commit_log = Some(root.join("commitlog"));
     config
+}
+
+/// A disk that is always half full.
+struct HalfFullDisk;
+
+impl DiskUsageProbe for HalfFullDisk {
+    fn used_ratio(&self, _path: &Path) -> f64 {
+        0.5
+    }
+}
+
+/// Options for a store opened on a golden copy: no clean pass runs while the test does, and the
+/// disk is never full. By default a pass would start a minute after opening, and on the
+/// `deleteWhen` hour (04), or with the machine's disk over 75 % used, it deletes commitlog files
+/// older than 72 h, which the copies are when the tests run with the clock faked a year ahead
+/// (the copies' mtimes are the kernel's real time); over 85 % any file goes.
+pub fn golden_options() -> StoreOptions {
+    StoreOptions {
+        disk_probe: Arc::new(HalfFullDisk),
+        clean_initial_delay: Duration::from_secs(24 * 3600),
+        ..StoreOptions::default()
+    }
 }
 
 /// A small-file config for stores written by the tests.
