@@ -1,11 +1,13 @@
-//! Kill a writer with SIGKILL at random points; after reopening, every acknowledged append is
-//! readable, the tail is clean and the consume queues agree with the commitlog.
+//! Kill a writer with SIGKILL at random points while it appends; after reopening, every
+//! acknowledged append is readable, the tail is clean and the consume queues agree with the
+//! commitlog.
 
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use remoting_codec::message::StoredMessage;
@@ -44,6 +46,16 @@ fn next_random(state: &mut u64) -> u64 {
     *state
 }
 
+/// Acks a writer must have printed before its kill timer starts. Its start-up (a debug binary
+/// opening, maybe recovering, a store) takes an unknown time on a loaded machine: a timer
+/// started at the spawn could fire before any append.
+const ACKS_BEFORE_TIMER: usize = 6;
+
+/// How long a writer may take to print its first acks (it only hangs if this runs out).
+const START_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs the writer until it has printed [`ACKS_BEFORE_TIMER`] acks, lets it append for `delay`
+/// more, kills it; returns every ack it printed.
 fn run_and_kill(bin: &Path, root: &Path, mode: &str, delay: Duration) -> Vec<Ack> {
     let mut child = Command::new(bin)
         .arg(root)
@@ -53,6 +65,7 @@ fn run_and_kill(bin: &Path, root: &Path, mode: &str, delay: Duration) -> Vec<Ack
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let (appending_tx, appending) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut acks = Vec::new();
         for line in BufReader::new(stdout).lines() {
@@ -71,14 +84,28 @@ fn run_and_kill(bin: &Path, root: &Path, mode: &str, delay: Duration) -> Vec<Ack
                 queue_offset: f[4].parse().unwrap(),
                 commit_log_offset,
             });
+            if acks.len() == ACKS_BEFORE_TIMER {
+                let _ = appending_tx.send(());
+            }
         }
         acks
     });
-    std::thread::sleep(delay);
+    let started = appending.recv_timeout(START_DEADLINE);
+    if started.is_ok() {
+        std::thread::sleep(delay);
+    }
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    child.wait().unwrap();
-    reader.join().unwrap()
+    let status = child.wait().unwrap();
+    let acks = reader.join().unwrap();
+    if let Err(e) = started {
+        panic!(
+            "the writer printed {} acks, not {ACKS_BEFORE_TIMER}, before it was killed \
+             ({e:?} after at most {START_DEADLINE:?}; exit {status})",
+            acks.len()
+        );
+    }
+    acks
 }
 
 fn verify(root: &Path, mode: &str, acks: &[Ack]) {
@@ -141,7 +168,7 @@ fn sigkill_loses_no_acknowledged_append() {
             // Two lives per store: a crash, a reopen that appends and crashes again.
             let mut all = Vec::new();
             for _ in 0..2 {
-                let delay = Duration::from_millis(80 + next_random(&mut seed) % 400);
+                let delay = Duration::from_millis(next_random(&mut seed) % 400);
                 let acks = run_and_kill(&bin, &root, mode, delay);
                 all.extend(acks);
             }

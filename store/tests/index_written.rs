@@ -480,13 +480,16 @@ fn name_in_utc_plus_8_child() {
     index
         .build_index(&rec("T", Some("k"), None, 0, T0))
         .unwrap();
+    let after = now_ms();
     let name = &index_files(&dir)[0];
-    // The name is UTC+8 wall-clock time: compare with the UTC fields shifted by 8 hours.
-    let utc_plus_8 = before + 8 * 3600 * 1000;
-    let secs = utc_plus_8 / 1000;
-    let day = secs / 86_400;
-    let hour = (secs % 86_400) / 3600;
-    assert_eq!(&name[8..10], format!("{hour:02}"), "{name} at day {day}");
+    // The name is UTC+8 wall-clock time: compare with the UTC fields shifted by 8 hours (the
+    // hour it was made in, which is the hour before or after it if an hour began meanwhile).
+    let hour_in_utc_plus_8 = |ms: i64| ((ms + 8 * 3600 * 1000) / 1000 % 86_400) / 3600;
+    let hours = [hour_in_utc_plus_8(before), hour_in_utc_plus_8(after)].map(|h| format!("{h:02}"));
+    assert!(
+        hours.contains(&name[8..10].to_owned()),
+        "{name} made between hours {hours:?} of UTC+8"
+    );
 }
 
 fn now_ms() -> i64 {
