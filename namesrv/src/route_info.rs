@@ -258,8 +258,12 @@ impl RouteInfoManager {
     /// Drops every broker whose last registration is older than its timeout, closing its
     /// connection. Returns how many were dropped.
     pub fn scan_not_active_broker(&self) -> usize {
+        self.scan_not_active_broker_at(Instant::now())
+    }
+
+    /// [`scan_not_active_broker`](Self::scan_not_active_broker) as of `now`.
+    pub fn scan_not_active_broker_at(&self, now: Instant) -> usize {
         let mut t = self.write();
-        let now = Instant::now();
         let expired: Vec<String> = t
             .broker_live_table
             .iter()
@@ -570,12 +574,29 @@ mod tests {
 
     #[test]
     fn expiry_uses_the_timeout() {
-        let m = RouteInfoManager::new(Duration::from_millis(0));
+        // Java's 120 s: a broker registered between `before` and `after` is live at
+        // `before` + 120 s (not silent for more than 120 s) and gone 1 ms after `after` + 120 s.
+        let m = RouteInfoManager::default();
+        let before = Instant::now();
         register(&m, "a:1", "broker-a", 0, &wrapper(1, &[("T", 4)]));
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(m.scan_not_active_broker(), 1);
+        let after = Instant::now();
+        assert_eq!(
+            m.scan_not_active_broker_at(before + DEFAULT_BROKER_EXPIRY),
+            0
+        );
+        assert!(m.is_broker_live("a:1"));
+        let later = after + DEFAULT_BROKER_EXPIRY + Duration::from_millis(1);
+        assert_eq!(m.scan_not_active_broker_at(later), 1);
         assert!(!m.is_broker_live("a:1"));
         assert!(m.all_topics().topic_list.is_empty());
+
+        // Another configured expiry.
+        let m = RouteInfoManager::new(Duration::from_millis(300));
+        register(&m, "a:1", "broker-a", 0, &wrapper(1, &[("T", 4)]));
+        let after = Instant::now();
+        assert_eq!(m.scan_not_active_broker_at(after), 0);
+        let later = after + Duration::from_millis(301);
+        assert_eq!(m.scan_not_active_broker_at(later), 1);
     }
 
     #[test]

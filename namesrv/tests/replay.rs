@@ -182,7 +182,9 @@ async fn wait_for_topics(client: &RemotingClient, f: &Frame) {
         .topic_config_table
         .into_keys()
         .collect();
-    for _ in 0..500 {
+    // Milliseconds when idle; the deadline only catches a registration that never lands.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
         let list = client
             .invoke(RemotingCommand::request_without_header(206), TIMEOUT)
             .await
@@ -193,7 +195,10 @@ async fn wait_for_topics(client: &RemotingClient, f: &Frame) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{}:{}: registered topics never appeared", f.file, f.line);
+    panic!(
+        "{}:{}: registered topics not there after 60 s",
+        f.file, f.line
+    );
 }
 
 fn compare(request: &Frame, theirs: &Frame, ours: &RemotingCommand) -> Result<(), String> {
