@@ -1,10 +1,14 @@
 //! The half/op bookkeeping and the check rules, over a real store and the managers, with a
-//! clock of the test's own.
+//! clock of the test's own: the store stamps its puts with it and the check passes read it, so
+//! ages, immunities and "stored after the pass began" do not depend on how fast the machine is.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use remoting_codec::message::message_const::*;
 use remoting_codec::message::sysflag::message_sys_flag::TRANSACTION_PREPARED_TYPE;
 use remoting_codec::message::{MessageProperties, StoredMessage};
-use store::{MessageStore, MessageStoreConfig};
+use store::{MessageStore, MessageStoreConfig, StoreOptions};
 
 use super::bridge::{parse_half_message_inner, CID_RMQ_SYS_TRANS};
 use super::check::{calculate_op_offset, immunity_time, need_discard};
@@ -19,30 +23,53 @@ use crate::topic::TopicConfigManager;
 
 const TIMEOUT: i64 = 6_000;
 
+/// Where the fixture's clock starts (2026-11-21, when the golden stores were written).
+const START: i64 = 1_795_243_834_068;
+
 pub(crate) struct Fixture {
     _dir: TempDir,
     pub store: MessageStore,
     pub topics: TopicConfigManager,
     pub offsets: ConsumerOffsetManager,
+    /// The store's clock (epoch ms); it moves only when the test moves it.
+    clock: Arc<AtomicI64>,
 }
 
 impl Fixture {
     pub fn new() -> Self {
         let dir = TempDir::new("tx");
         let root = dir.path().join("store");
-        let store = MessageStore::open(MessageStoreConfig {
-            store_path_root_dir: root.clone(),
-            mapped_file_size_commit_log: 64 * 1024,
-            mapped_file_size_consume_queue: 50 * 20,
-            ..Default::default()
-        })
+        let clock = Arc::new(AtomicI64::new(START));
+        let store_clock = clock.clone();
+        let store = MessageStore::open_with(
+            MessageStoreConfig {
+                store_path_root_dir: root.clone(),
+                mapped_file_size_commit_log: 64 * 1024,
+                mapped_file_size_consume_queue: 50 * 20,
+                ..Default::default()
+            },
+            StoreOptions {
+                clock: Arc::new(move || store_clock.load(Ordering::Acquire)),
+                ..StoreOptions::default()
+            },
+        )
         .unwrap();
         Fixture {
             store,
             topics: TopicConfigManager::new(&BrokerConfig::default(), &root),
             offsets: ConsumerOffsetManager::new(&root),
             _dir: dir,
+            clock,
         }
+    }
+
+    /// The store's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.load(Ordering::Acquire)
+    }
+
+    fn set_now(&self, now: i64) {
+        self.clock.store(now, Ordering::Release);
     }
 
     pub fn bridge(&self) -> TransactionalMessageBridge<'_> {
@@ -65,12 +92,11 @@ impl Fixture {
         (append.wrote_offset, append.logics_offset)
     }
 
-    /// One pass on the real clock (the store's, so copies put back during the pass are
-    /// "fresh" as in Java); the checks it sent.
+    /// One pass on the store's clock (so copies put back during the pass are "fresh" as in
+    /// Java), begun 1 ms after everything stored so far; the checks it sent.
     fn check(&self, timeout: i64, check_max: i32) -> Vec<CheckRequest> {
-        // Everything stored so far gets a store time before the pass begins.
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        self.check_on(&crate::now_millis, timeout, check_max)
+        self.set_now(self.now() + 1);
+        self.check_on(&|| self.now(), timeout, check_max)
     }
 
     fn check_on(&self, now: &dyn Fn() -> i64, timeout: i64, check_max: i32) -> Vec<CheckRequest> {
@@ -129,14 +155,10 @@ pub(crate) fn half_message(key: &str, born: i64, extra: &[(&str, &str)]) -> Stor
     }
 }
 
-fn now() -> i64 {
-    crate::now_millis()
-}
-
 #[test]
 fn a_half_message_is_stored_in_the_half_queue_with_its_destination() {
     let f = Fixture::new();
-    let (_, queue_offset) = f.put_half("k", now(), &[]);
+    let (_, queue_offset) = f.put_half("k", f.now(), &[]);
     assert_eq!(queue_offset, 0);
     let halves = f.read(RMQ_SYS_TRANS_HALF_TOPIC, 0);
     assert_eq!(halves.len(), 1);
@@ -151,7 +173,7 @@ fn a_half_message_is_stored_in_the_half_queue_with_its_destination() {
 #[test]
 fn a_young_half_is_not_checked_yet() {
     let f = Fixture::new();
-    let born = now();
+    let born = f.now();
     f.put_half("k", born, &[]);
     // Stored before the pass, but younger than transactionTimeOut.
     assert!(f.check_on(&|| born + TIMEOUT - 1, TIMEOUT, 15).is_empty());
@@ -169,15 +191,15 @@ fn a_young_half_is_not_checked_yet() {
 fn a_half_stored_after_the_pass_began_waits() {
     let f = Fixture::new();
     // Born long ago (a producer's clock), but stored now: the pass started "before" it.
-    f.put_half("k", now() - 60_000, &[]);
-    assert!(f.check_on(&|| now() - 1_000, TIMEOUT, 15).is_empty());
+    f.put_half("k", f.now() - 60_000, &[]);
+    assert!(f.check_on(&|| f.now() - 1_000, TIMEOUT, 15).is_empty());
     assert_eq!(f.offset(RMQ_SYS_TRANS_HALF_TOPIC), -1);
 }
 
 #[test]
 fn an_old_open_half_is_put_back_and_checked() {
     let f = Fixture::new();
-    let born = now() - 10_000;
+    let born = f.now() - 10_000;
     let (_, _) = f.put_half("k", born, &[]);
     let sent = f.check(TIMEOUT, 15);
     assert_eq!(sent.len(), 1);
@@ -229,7 +251,7 @@ fn an_old_open_half_is_put_back_and_checked() {
 #[test]
 fn halves_with_an_op_message_are_passed_over() {
     let f = Fixture::new();
-    let born = now() - 10_000;
+    let born = f.now() - 10_000;
     let (_, q0) = f.put_half("done", born, &[]);
     let (_, _q1) = f.put_half("open", born, &[]);
     let halves = f.read(RMQ_SYS_TRANS_HALF_TOPIC, 0);
@@ -258,7 +280,7 @@ fn halves_with_an_op_message_are_passed_over() {
 #[test]
 fn an_op_message_for_an_already_walked_half_only_moves_the_op_queue() {
     let f = Fixture::new();
-    let born = now() - 10_000;
+    let born = f.now() - 10_000;
     f.put_half("k", born, &[]);
     assert_eq!(f.check(TIMEOUT, 15).len(), 1);
     // The producer rolls back the original (offset 0) late: its op message names offset 0,
@@ -274,7 +296,7 @@ fn an_op_message_for_an_already_walked_half_only_moves_the_op_queue() {
 #[test]
 fn after_check_max_checks_the_half_goes_to_trans_check_max_time_topic() {
     let f = Fixture::new();
-    let born = now() - 10_000;
+    let born = f.now() - 10_000;
     f.put_half("k", born, &[(PROPERTY_TRANSACTION_CHECK_TIMES, "3")]);
     assert!(f.check(TIMEOUT, 3).is_empty());
     let discarded = f.read(RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC, 0);
@@ -294,7 +316,7 @@ fn after_check_max_checks_the_half_goes_to_trans_check_max_time_topic() {
 #[test]
 fn a_half_older_than_the_reserved_time_is_discarded() {
     let f = Fixture::new();
-    f.put_half("k", now() - 73 * 3600 * 1000, &[]);
+    f.put_half("k", f.now() - 73 * 3600 * 1000, &[]);
     assert!(f.check(TIMEOUT, 15).is_empty());
     assert_eq!(f.read(RMQ_SYS_TRANS_CHECK_MAX_TIME_TOPIC, 0).len(), 1);
 }
@@ -302,7 +324,7 @@ fn a_half_older_than_the_reserved_time_is_discarded() {
 #[test]
 fn check_immunity_delays_the_first_check() {
     let f = Fixture::new();
-    let born = now() - 500;
+    let born = f.now() - 500;
     f.put_half("k", born, &[(PROPERTY_CHECK_IMMUNITY_TIME_IN_SECONDS, "1")]);
     // Past a 100 ms transactionTimeOut but immune for 1 s: Java puts it back, naming its
     // first offset, and moves on without a check.
@@ -318,9 +340,7 @@ fn check_immunity_delays_the_first_check() {
     );
     assert_eq!(f.offset(RMQ_SYS_TRANS_HALF_TOPIC), 1);
     // Past the immunity: the copy is checked.
-    while now() <= born + 1_000 {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    f.set_now(born + 1_000);
     let sent = f.check(100, 15);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].header.tran_state_table_offset, 2);
@@ -329,7 +349,7 @@ fn check_immunity_delays_the_first_check() {
 #[test]
 fn an_immune_copy_whose_first_offset_has_an_op_message_is_passed_over() {
     let f = Fixture::new();
-    let born = now() - 500;
+    let born = f.now() - 500;
     // A copy (as the immunity rule writes it) of the half that was at queue offset 3, and an
     // op message for offset 3.
     f.put_half(
@@ -381,7 +401,7 @@ fn check_times_immunity_and_op_offset_rules() {
 #[test]
 fn offsets_are_kept_under_java_s_keys() {
     let f = Fixture::new();
-    let born = now() - 10_000;
+    let born = f.now() - 10_000;
     f.put_half("a", born, &[]);
     let half = f.read(RMQ_SYS_TRANS_HALF_TOPIC, 0).remove(0);
     f.bridge().put_op_message(&half, born);
