@@ -19,6 +19,10 @@ use remoting::RemotingClient;
 use remoting_codec::code::response;
 use support::fake_broker::FakeBroker;
 
+/// Request timeouts and waits of the tests: only a hang reaches them (a loaded machine answers
+/// slowly, and a timed-out request would count as an error).
+const LONG: Duration = Duration::from_secs(30);
+
 struct Setup {
     namesrv: SocketAddr,
     broker: FakeBroker,
@@ -68,8 +72,8 @@ fn context(s: &Setup, topic: &str) -> Context {
         topic: topic.to_owned(),
         queues: 8,
         broker_pid: None,
-        timeout: Duration::from_secs(5),
-        wait_broker: Duration::from_secs(5),
+        timeout: LONG,
+        wait_broker: LONG,
         results: Some(s.dir.join("results.jsonl")),
         label: "FAKE".to_owned(),
     }
@@ -84,7 +88,7 @@ fn spec(topic: &str, size: usize, concurrency: usize, mode: SendMode, stop: Stop
         mode,
         stop,
         connections: 1,
-        timeout: Duration::from_secs(5),
+        timeout: LONG,
         broker_pid: None,
     }
 }
@@ -198,30 +202,15 @@ async fn consume_reads_the_whole_backlog_after_a_heartbeat() {
 
     // The fake broker refuses a pull without the subscription flag before a heartbeat, as Java
     // does, so the consume below passing proves the generator heartbeats first.
-    let queues = client::ensure_topic(
-        s.namesrv,
-        "BenchBacklog",
-        8,
-        Duration::from_secs(5),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let queues = client::ensure_topic(s.namesrv, "BenchBacklog", 8, LONG, LONG)
+        .await
+        .unwrap();
     let conn = RemotingClient::connect(queues[0].broker_addr)
         .await
         .unwrap();
-    let err = client::pull(
-        &conn,
-        "nobody",
-        "BenchBacklog",
-        0,
-        0,
-        32,
-        1,
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap_err();
+    let err = client::pull(&conn, "nobody", "BenchBacklog", 0, 0, 32, 1, LONG)
+        .await
+        .unwrap_err();
     assert!(
         err.to_string()
             .contains(&format!("code {}", response::SUBSCRIPTION_NOT_EXIST)),
@@ -235,7 +224,7 @@ async fn consume_reads_the_whole_backlog_after_a_heartbeat() {
         batch: 32,
         parallel: 8,
         max_per_queue: None,
-        timeout: Duration::from_secs(5),
+        timeout: LONG,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 1024)
         .await
@@ -276,22 +265,16 @@ async fn consume_with_a_cap_reads_part_of_the_backlog() {
     let s = setup("cap").await;
     let ctx = context(&s, "BenchCap");
     runner::preload(&ctx, "BenchCap", 800, 128).await.unwrap();
-    let queues = client::ensure_topic(
-        s.namesrv,
-        "BenchCap",
-        8,
-        Duration::from_secs(5),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
+    let queues = client::ensure_topic(s.namesrv, "BenchCap", 8, LONG, LONG)
+        .await
+        .unwrap();
     let spec = ConsumeSpec {
         consumer_group: "cg2".to_owned(),
         topic: "BenchCap".to_owned(),
         batch: 32,
         parallel: 2,
         max_per_queue: Some(40),
-        timeout: Duration::from_secs(5),
+        timeout: LONG,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 128)
         .await
@@ -314,15 +297,9 @@ async fn no_broker_is_a_clear_error() {
     tokio::spawn(bound.serve(async {
         let _ = stop_rx.await;
     }));
-    let err = client::ensure_topic(
-        addr,
-        "T",
-        8,
-        Duration::from_millis(300),
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap_err();
+    let err = client::ensure_topic(addr, "T", 8, Duration::from_millis(300), LONG)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("no broker registered"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,6 +10,9 @@ use remoting_codec::code::response;
 use remoting_codec::{RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 use tokio::net::TcpStream;
 
+/// A timeout only a hang reaches.
+const LONG: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct Echo {
     closed: AtomicUsize,
@@ -22,11 +25,18 @@ impl RequestProcessor for Echo {
         req: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, ProcessError> {
         match req.code {
-            // Ask the peer (code 2, answered) or time out asking it (code 4, never answered).
+            // Ask the peer (code 2, answered) or time out asking it (code 4, never answered):
+            // a short timeout for the question that is never answered, a long one for the
+            // answered question, which a loaded machine may answer slowly.
             1 | 3 => {
                 let back = RemotingCommand::request_without_header(req.code + 1);
+                let timeout = if req.code == 1 {
+                    LONG
+                } else {
+                    Duration::from_millis(300)
+                };
                 let answer = conn
-                    .invoke(back, Duration::from_millis(300))
+                    .invoke(back, timeout)
                     .await
                     .map_err(|e| ProcessError::Failed(e.to_string()))?;
                 Ok(Some(
@@ -66,7 +76,7 @@ async fn requests_both_ways_errors_and_close() {
             });
         }
     });
-    let t = Duration::from_secs(5);
+    let t = LONG;
     let ask = |code| RemotingCommand::request_without_header(code);
 
     let r = peer.invoke(ask(1), t).await.unwrap();
@@ -90,10 +100,8 @@ async fn requests_both_ways_errors_and_close() {
     assert_eq!(r.remark.as_deref(), Some("pong"));
 
     peer.close();
-    for _ in 0..500 {
-        if echo.closed.load(Ordering::SeqCst) == 1 {
-            break;
-        }
+    let deadline = tokio::time::Instant::now() + LONG;
+    while echo.closed.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(echo.closed.load(Ordering::SeqCst), 1);

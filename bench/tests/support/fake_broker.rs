@@ -156,7 +156,7 @@ impl Processor {
                 .invoke(
                     RemotingCommand::request(request::REGISTER_BROKER, &header)
                         .with_body(body.clone()),
-                    Duration::from_secs(5),
+                    Duration::from_secs(30),
                 )
                 .await
                 .expect("REGISTER_BROKER");
