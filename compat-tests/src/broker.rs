@@ -72,7 +72,8 @@ impl BrokerSettings {
             .set("flushDiskType", "ASYNC_FLUSH")
             // 64 MiB commit log files instead of 1 GiB: the tests write a few MiB.
             .set("mappedFileSizeCommitLog", 64 * 1024 * 1024)
-            .disk_tolerant();
+            .disk_tolerant()
+            .no_delete_hour();
         self.extra
             .iter()
             .fold(conf, |conf, (k, v)| conf.set(k, v))

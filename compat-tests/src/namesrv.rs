@@ -15,6 +15,9 @@ use remoting_codec::protocol::{perm, TopicConfig};
 use remoting_codec::RemotingCommand;
 use test_support::dirs::TempDir;
 
+/// How long a request to the name server may take: only a hang reaches it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A name server running on its own thread's runtime until dropped.
 pub struct TestNamesrv {
     pub addr: SocketAddr,
@@ -114,7 +117,7 @@ impl TestBroker<'_> {
         let response = client
             .invoke(
                 RemotingCommand::request(request::REGISTER_BROKER, &header).with_body(body),
-                Duration::from_secs(5),
+                REQUEST_TIMEOUT,
             )
             .await
             .expect("REGISTER_BROKER");
@@ -136,7 +139,7 @@ pub async fn route(namesrv: SocketAddr, topic: &str) -> Result<TopicRouteData, S
     let answer = client
         .invoke(
             RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC, &header),
-            Duration::from_secs(5),
+            REQUEST_TIMEOUT,
         )
         .await;
     client.close();

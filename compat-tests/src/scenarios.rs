@@ -276,6 +276,21 @@ pub fn broadcast(client: Clients, name: &str) {
     }
 }
 
+/// The transaction scenario's `transactionTimeOut`: a half is checked once it is this old. Well
+/// above the time a producer takes to commit or roll back its local transactions on a loaded
+/// machine, so that only the UNKNOWN ones are ever checked.
+const TX_TIMEOUT_MS: u64 = 10_000;
+
+/// The transaction scenario's `transactionCheckInterval`. A half whose check is not answered
+/// by the next pass is checked again (as in Java), and a second commit of it would deliver it
+/// twice: the interval leaves a loaded machine's producer seconds to answer.
+const TX_CHECK_INTERVAL_MS: u64 = 5_000;
+
+/// Where a broker keeps half messages, and the group under which its check service records how
+/// far it has walked them (Java's `RMQ_SYS_TRANS_HALF_TOPIC` and `CID_RMQ_SYS_TRANS`).
+const TX_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+const TX_CHECK_GROUP: &str = "CID_RMQ_SYS_TRANS";
+
 /// Bodies from `msg-<WARM_UP>` on are warm-up messages.
 const WARM_UP: u64 = 1_000_000;
 
@@ -582,13 +597,17 @@ fn retry_to_dlq_with(client: Clients, name: &str, cpp_client: bool) {
 
 /// A transaction producer sends 8 half messages; its local transactions commit `tx-0`/`tx-4`,
 /// roll back `tx-1`/`tx-5` and answer UNKNOWN for the rest, whose check by the broker (every
-/// second here, after 1 s) then commits `tx-2`/`tx-6` and rolls back `tx-3`/`tx-7`. A push
-/// consumer receives exactly the four committed ones, once each, and nothing before its commit.
+/// [`TX_CHECK_INTERVAL_MS`] here, once a half is [`TX_TIMEOUT_MS`] old) then commits
+/// `tx-2`/`tx-6` and rolls back `tx-3`/`tx-7`. A push consumer receives exactly the four
+/// committed ones, once each, and nothing before its commit.
 pub fn transactions(client: Clients, name: &str) {
     let _serial = serial();
     let cluster = Cluster::start_with(name, |s| {
-        s.set("transactionCheckInterval", "1000")
-            .set("transactionTimeOut", "1000")
+        s.set(
+            "transactionCheckInterval",
+            &TX_CHECK_INTERVAL_MS.to_string(),
+        )
+        .set("transactionTimeOut", &TX_TIMEOUT_MS.to_string())
     });
     cluster.create_topic(TOPIC, QUEUES);
     let mut consumer = push_consumer(&cluster, client, "consumer", "RsCompatTxConsumer", &[]);
@@ -620,8 +639,25 @@ pub fn transactions(client: Clients, name: &str) {
     producer.wait_until("checks of tx-2, tx-3, tx-6, tx-7", PHASE_TIMEOUT, |p| {
         checked(p).len() >= 4
     });
-    // Three more check intervals: a rolled-back or already decided message must stay away.
-    std::thread::sleep(Duration::from_secs(3));
+    // Every half decided: the check service walked the whole half queue (a half still open
+    // is put back at its end and checked again), so no check can come any more, and the topic
+    // holds the four commits and nothing else.
+    let deadline = Instant::now() + PHASE_TIMEOUT;
+    loop {
+        let walked = cluster.consumer_offset(TX_CHECK_GROUP, TX_HALF_TOPIC, 0);
+        let end = cluster.max_offset(TX_HALF_TOPIC, 0);
+        if walked == Some(end) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the half queue was walked to {walked:?} of {end} after {PHASE_TIMEOUT:?}\n{}",
+            producer.diagnostics()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let stored: i64 = (0..QUEUES).map(|q| cluster.max_offset(TOPIC, q)).sum();
+    assert_eq!(stored, committed.len() as i64, "messages stored in {TOPIC}");
     producer.finish_ok(Duration::from_secs(60));
     consumer.finish_ok(Duration::from_secs(60));
 

@@ -23,7 +23,8 @@ impl BrokerConf {
 
     /// A broker of cluster `TestCluster` named `broker-t` on 127.0.0.1:`port`, its store under
     /// `<dir>/store` with small files (1 MiB commit log, 300-entry consume queues, a small
-    /// index), tolerant of a full disk, registering with `namesrv` if given.
+    /// index), tolerant of a full disk, keeping its files whatever the date and hour,
+    /// registering with `namesrv` if given.
     pub fn small_store(dir: &Path, port: u16, namesrv: Option<SocketAddr>) -> BrokerConf {
         let conf = BrokerConf::new()
             .set("brokerClusterName", "TestCluster")
@@ -38,7 +39,8 @@ impl BrokerConf {
             .set("maxHashSlotNum", 1000)
             .set("maxIndexNum", 4000)
             .set("flushDiskType", "ASYNC_FLUSH")
-            .disk_tolerant();
+            .disk_tolerant()
+            .no_delete_hour();
         match namesrv {
             Some(ns) => conf.set("namesrvAddr", ns),
             None => conf,
@@ -77,6 +79,17 @@ impl BrokerConf {
         self.set("diskMaxUsedSpaceRatio", 95)
             .set("diskSpaceWarningLevelRatio", 99)
             .set("diskSpaceCleanForciblyRatio", 98)
+    }
+
+    /// No hour of the day is a `deleteWhen` hour (Java's default is 04), so the broker deletes
+    /// no commitlog file for its age unless the disk is over `diskMaxUsedSpaceRatio`. A file's
+    /// age is its mtime, stamped by the kernel with the real time, measured against the
+    /// broker's clock: with the clock faked ahead (CI runs the tests a year and ten years
+    /// ahead, and in the 04 hour) every file, a golden store's copy or one written during the
+    /// test, is older than `fileReservedTime` (72 h), and a clean pass in the 04 hour, every
+    /// 10 s from a minute after the start, would delete all but the last.
+    pub fn no_delete_hour(self) -> BrokerConf {
+        self.set("deleteWhen", "99")
     }
 
     /// The value the broker reads for `key` (the last line wins).
