@@ -305,14 +305,7 @@ impl Clients {
                 );
                 let mut cmd = Command::new(python);
                 cmd.arg("-u").arg(py.join("client.py")).current_dir(py);
-                // Under scripts/test-hostile the tests and our servers run on a clock moved
-                // by libfaketime (LD_PRELOAD). The Apache C++ client does not survive that
-                // library, even with the clock not moved at all: every send fails with "No
-                // route info" or the program hangs. It is not ours to test, so it keeps the
-                // real clock; the servers it talks to do not.
-                if std::env::var_os("FAKETIME").is_some() {
-                    cmd.env_remove("LD_PRELOAD");
-                }
+                keep_real_clock(&mut cmd);
                 cmd
             }
             Clients::RocketmqRust => {
@@ -356,6 +349,17 @@ fn require_fresh(bin: &std::path::Path, source: &std::path::Path) {
             bin.display(),
             source.display()
         );
+    }
+}
+
+/// Starts a program of the Apache C++ client (the PyPI `rocketmq` package) on the real clock.
+/// Under scripts/test-hostile the tests and our servers run on a clock moved by libfaketime
+/// (LD_PRELOAD, FAKETIME). The C++ client does not survive that library, even with the clock
+/// not moved at all: every send fails with "No route info", no route is read, or the program
+/// hangs. It is not ours to test, so it keeps the real clock; the servers it talks to do not.
+pub fn keep_real_clock(cmd: &mut Command) {
+    if std::env::var_os("FAKETIME").is_some() {
+        cmd.env_remove("LD_PRELOAD");
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::process::{Command, Output};
 
+use compat_tests::client::keep_real_clock;
 use compat_tests::{crate_dir, require, TestBroker, TestNamesrv};
 use serde_json::Value;
 
@@ -116,12 +117,14 @@ fn rocketmq_cpp_client_reads_a_route() {
     let home = ns.home.join("client-home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let out = run(Command::new(&python)
-        .arg("route.py")
+    let mut cmd = Command::new(&python);
+    cmd.arg("route.py")
         .arg(ns.addr.to_string())
         .arg(TOPIC)
         .env("HOME", &home)
-        .current_dir(&dir));
+        .current_dir(&dir);
+    keep_real_clock(&mut cmd);
+    let out = run(&mut cmd);
     let queues = tagged_json(&out, "QUEUES ");
     let mut ids: Vec<i64> = queues
         .as_array()
