@@ -59,7 +59,7 @@ fn half(key: &str) -> RemotingCommand {
         default_topic_queue_nums: 4,
         queue_id: 0,
         sys_flag: 4, // PREPARED
-        born_timestamp: crate_now(),
+        born_timestamp: broker::now_millis(),
         flag: 0,
         properties: Some(format!(
             "KEYS\u{1}{key}\u{2}TRAN_MSG\u{1}true\u{2}UNIQ_KEY\u{1}U-{key}\u{2}WAIT\u{1}true\u{2}PGROUP\u{1}{GROUP}\u{2}TAGS\u{1}tx"
@@ -72,13 +72,6 @@ fn half(key: &str) -> RemotingCommand {
     };
     RemotingCommand::request(request::SEND_MESSAGE_V2, &header)
         .with_body(Bytes::from(format!("body {key}")))
-}
-
-fn crate_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 fn end(

@@ -10,8 +10,6 @@
 //! Our answers carry the shifted stamps back (the records of a pull, the body of
 //! CHECK_TRANSACTION_STATE); the comparison takes the shift off before comparing with Java's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use remoting_codec::code::request as req;
 use remoting_codec::RemotingCommand;
 
@@ -28,10 +26,7 @@ impl RecordedClock {
     /// `ts - ts(first_request)` seconds after it (`first_request` the index of the frame the
     /// replay's pacing starts from).
     pub fn starting_now(frames: &[Frame], first_request: usize) -> RecordedClock {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
+        let now = broker::now_millis();
         let ts = |f: &Frame| f.record["ts"].as_f64().unwrap();
         let t0 = ts(&frames[first_request]);
         let Some((send, born)) = frames.iter().find_map(|f| born_field(f).map(|b| (f, b))) else {
