@@ -4,15 +4,16 @@
 //!
 //! It owns no sockets and runs no loops: [`crate::startup`] binds the two ports, starts the
 //! periodic tasks (registration, offset flush, client housekeeping) and drives shutdown.
-//! Handlers get `&BrokerController` through [`crate::processor::BrokerProcessor`].
+//! It imports no request handler: the processor ([`crate::processor`]) reads it, not the other
+//! way round, and every request to a client goes through [`Broker2Client`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use remoting::Connection;
 use store::{MessageStore, MessageStoreConfig};
 
+use crate::broker2client::Broker2Client;
 use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::{BrokerConfig, LoadedConfig, NettyServerConfig};
 use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
@@ -52,10 +53,10 @@ pub struct BrokerController {
     /// Delivers delayed messages (started by [`crate::startup`] on a master).
     pub schedule_message_service: Arc<ScheduleMessageService>,
     /// Checks open half messages (started by [`crate::startup`] on a master).
-    pub transactional_message_check_service: TransactionalMessageCheckService,
+    pub transactional_message_check_service: Arc<TransactionalMessageCheckService>,
     pub namesrv_link: NamesrvLink,
-    /// Every open client connection (both ports), for broker → client requests.
-    pub connections: DashMap<ConnectionId, Arc<Connection>>,
+    /// Every open client connection (both ports) and the requests the broker sends on them.
+    pub broker2client: Arc<Broker2Client>,
     /// `brokerIP1:listenPort`, written into every stored record's STOREHOST.
     pub store_host: SocketAddr,
     /// When the store was opened (Java's `StoreStatsService.messageStoreBootTimestamp`), ms.
@@ -131,9 +132,9 @@ impl BrokerController {
             rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
             pull_request_hold_service,
             schedule_message_service,
-            transactional_message_check_service: TransactionalMessageCheckService::new(),
+            transactional_message_check_service: Arc::new(TransactionalMessageCheckService::new()),
             namesrv_link,
-            connections: DashMap::new(),
+            broker2client: Arc::new(Broker2Client::new()),
             store_host,
             boot_timestamp,
             broker_stats: BrokerStats::default(),
@@ -170,20 +171,10 @@ impl BrokerController {
         }
     }
 
-    pub fn connection(&self, id: ConnectionId) -> Option<Arc<Connection>> {
-        self.connections.get(&id).map(|c| c.clone())
-    }
-
-    pub(crate) fn connection_opened(&self, conn: &Arc<Connection>) {
-        self.connections
-            .entry(ConnectionId(conn.id()))
-            .or_insert_with(|| conn.clone());
-    }
-
     /// `ClientHousekeepingService.onChannelClose`: the connection leaves every table.
     pub(crate) fn connection_closed(&self, conn: &Arc<Connection>) {
         let id = ConnectionId(conn.id());
-        self.connections.remove(&id);
+        self.broker2client.connection_closed(id);
         let closed =
             housekeeping::connection_closed(&self.consumer_manager, &self.producer_manager, id);
         for change in &closed.consumer_groups {
@@ -194,11 +185,12 @@ impl BrokerController {
                 change.remaining.len()
             );
             if self.broker_config.notify_consumer_ids_changed_enable && !change.group_removed {
-                crate::processor::notify_consumer_ids_changed(
-                    self,
-                    &change.group,
-                    &change.remaining,
-                );
+                let (clients, change) = (self.broker2client.clone(), change.clone());
+                tokio::spawn(async move {
+                    clients
+                        .notify_consumer_ids_changed(&change.group, &change.remaining)
+                        .await
+                });
             }
         }
     }
@@ -218,7 +210,7 @@ impl BrokerController {
             crate::now_millis(),
         );
         for id in expired.connections_to_close() {
-            if let Some(conn) = self.connection(id) {
+            if let Some(conn) = self.broker2client.connection(id) {
                 tracing::warn!("{:?}: no heartbeat for 120 s, closing", conn);
                 conn.close();
             }

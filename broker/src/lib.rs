@@ -16,6 +16,7 @@
 //! | [`paths`] | `BrokerPathConfigHelper` |
 //! | [`config_file`] | `ConfigManager` (load with `.bak` fallback, whole-file writes) |
 //! | [`controller`] | `BrokerController` (state and wiring) |
+//! | [`broker2client`] | `Broker2Client`: every request the broker sends to a client, and the open connections |
 //! | [`processor`] | the request processors, one module per family |
 //! | [`long_polling`] | `PullRequestHoldService` |
 //! | [`schedule`] | `ScheduleMessageService` (delayed delivery, delayOffset.json) |
@@ -25,6 +26,7 @@
 //! | [`stats`] | `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
 //! | [`stop_signal`] | the stop flag the broker's service threads sleep on (`ServiceThread.waitForRunning`) |
 
+pub mod broker2client;
 pub mod client;
 pub mod config;
 pub mod config_file;

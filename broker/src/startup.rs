@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use crate::controller::BrokerController;
 use crate::namesrv_link::BrokerIdentity;
 use crate::processor::BrokerProcessor;
+use crate::transaction::CheckConfig;
 
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
@@ -141,7 +142,7 @@ impl BoundBroker {
                 tracing::error!("schedule message service not started: {e}");
             }
             // Java's `startProcessorByHa`: only a master checks half messages.
-            if let Err(e) = crate::transaction::TransactionalMessageCheckService::start(&ctrl) {
+            if let Err(e) = start_transaction_check(&ctrl) {
                 tracing::error!("transaction check service not started: {e}");
             }
         }
@@ -154,6 +155,30 @@ impl BoundBroker {
             tasks,
         }
     }
+}
+
+/// The transaction check thread: a pass with the broker's settings every
+/// `transactionCheckInterval`, checks sent on this runtime.
+fn start_transaction_check(ctrl: &Arc<BrokerController>) -> std::io::Result<()> {
+    let interval =
+        Duration::from_millis(ctrl.broker_config.transaction_check_interval.max(1) as u64);
+    let runtime = tokio::runtime::Handle::current();
+    let c = ctrl.clone();
+    ctrl.transactional_message_check_service
+        .start(interval, move || {
+            let config = CheckConfig {
+                transaction_timeout_ms: c.broker_config.transaction_time_out,
+                transaction_check_max: c.broker_config.transaction_check_max,
+                file_reserved_hours: c.store.config().file_reserved_time as i64,
+            };
+            crate::transaction::check_once(
+                &c.transaction_bridge(),
+                config,
+                &c.producer_manager,
+                &c.broker2client,
+                &runtime,
+            )
+        })
 }
 
 /// A serving broker; [`run_until`](Self::run_until) stops it.

@@ -12,16 +12,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp, version};
-use remoting_codec::fastjson;
 use remoting_codec::protocol::common::KvTable;
 use remoting_codec::RemotingCommand;
 use store::clean::{DiskUsageProbe, StatvfsProbe};
 
-use super::HandlerResult;
+use super::body::json_response;
+use super::{Refusal, Route};
 use crate::controller::BrokerController;
 
 /// The broker version reported (the wire version this broker speaks).
@@ -40,12 +38,11 @@ pub fn get_all_delay_offset(ctrl: &BrokerController, request: &RemotingCommand) 
 pub fn get_broker_runtime_info(
     ctrl: &BrokerController,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let table = KvTable {
         table: runtime_info(ctrl, crate::now_millis()),
     };
-    let body = fastjson::to_vec(&table).map_err(|e| ProcessError::Failed(e.to_string()))?;
-    Ok(RemotingCommand::response_to(request, resp::SUCCESS).with_body(body))
+    json_response(request, &table)
 }
 
 /// Java's `prepareRuntimeInfo`, restricted to what is measured here.
@@ -236,18 +233,15 @@ fn disk_space(path: &Path) -> Option<(i64, i64)> {
     Some((st.f_blocks as i64 * unit, st.f_bavail as i64 * unit))
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    _conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let response = match request.code {
-        req::GET_ALL_DELAY_OFFSET => get_all_delay_offset(ctrl, &request),
-        req::GET_BROKER_RUNTIME_INFO => get_broker_runtime_info(ctrl, &request)?,
-        _ => return Err(ProcessError::NotSupported),
-    };
-    Ok(Some(response))
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::GET_ALL_DELAY_OFFSET, |cx, r| {
+        Ok(get_all_delay_offset(&cx.ctrl, &r).into())
+    }),
+    // Reads disk usage (statvfs) and the earliest message's store time.
+    Route::blocking(req::GET_BROKER_RUNTIME_INFO, |cx, r| {
+        Ok(get_broker_runtime_info(&cx.ctrl, &r)?.into())
+    }),
+];
 
 #[cfg(test)]
 mod tests {

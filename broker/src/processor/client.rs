@@ -5,28 +5,25 @@
 //! `ClientHousekeepingService` is the controller's).
 //!
 //! The handlers are synchronous and never touch sockets: a handler that changes a group's
-//! membership returns the [`ConsumerIdsChanged`] notices to send, and the server sends them with
-//! `send_notices` before it sends the handler's response (the Java broker
+//! membership returns the [`ConsumerIdsChanged`] notices to send, and its route sends them
+//! through [`crate::broker2client`] before the handler's response (the Java broker
 //! writes the notice from inside the heartbeat handler, so in the recorded traffic the NOTIFY
 //! precedes the HEART_BEAT response on the same connection).
 
-use std::sync::Arc;
-
-use remoting::{Connection, ProcessError};
+use remoting::Connection;
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::fastjson;
-use remoting_codec::protocol::callback::NotifyConsumerIdsChangedRequestHeader;
 use remoting_codec::protocol::client::{
     CheckClientRequestBody, ConsumeFromWhere, ConsumeType, GetConsumerListByGroupRequestHeader,
     GetConsumerListByGroupResponseBody, HeartbeatData, MessageModel, UnregisterClientRequestHeader,
 };
 use remoting_codec::protocol::perm;
-use remoting_codec::{ExtFields, RemotingCommand};
+use remoting_codec::RemotingCommand;
 
-use super::HandlerResult;
+use super::body::{decode_body, empty_header_response};
+use super::{Refusal, Reply, RequestContext, Route};
 use crate::client::{ClientChannelInfo, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
-use crate::controller::BrokerController;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::retry_topic;
 use crate::topic::TopicConfigManager;
@@ -71,28 +68,6 @@ pub struct ConsumerIdsChanged {
 /// A response plus the notices the change behind it calls for.
 pub type Handled = (RemotingCommand, Vec<ConsumerIdsChanged>);
 
-/// A response whose Java header class has no fields: `extFields` is `{}`, not absent.
-pub(crate) fn empty_header_response(request: &RemotingCommand, code: i32) -> RemotingCommand {
-    let mut response = RemotingCommand::response_to(request, code);
-    response.ext_fields = Some(ExtFields::new());
-    response
-}
-
-/// Java decodes a body with fastjson and fails the request (SYSTEM_ERROR with the exception
-/// text) when it is missing or unreadable.
-pub(crate) fn decode_body<T: serde::de::DeserializeOwned>(
-    request: &RemotingCommand,
-    what: &str,
-) -> Result<T, ProcessError> {
-    if request.body.is_empty() {
-        return Err(ProcessError::Failed(format!(
-            "the request body ({what}) is missing"
-        )));
-    }
-    fastjson::from_slice(&request.body)
-        .map_err(|e| ProcessError::Failed(format!("the request body is not a valid {what}: {e}")))
-}
-
 /// HEART_BEAT: registers the client's producer groups and consumer groups. For each consumer
 /// group the subscription group is found or auto-created, its `%RETRY%` topic created (the
 /// group's `retryQueueNums`, perm RW), and the membership recorded; a member that joined or a
@@ -104,7 +79,7 @@ pub fn heart_beat(
     peer: &Peer,
     request: &RemotingCommand,
     now: i64,
-) -> Result<Handled, ProcessError> {
+) -> Result<Handled, Refusal> {
     let heartbeat: HeartbeatData = decode_body(request, "HeartbeatData")?;
     let info = ClientChannelInfo::new(
         peer.id,
@@ -170,7 +145,7 @@ pub fn unregister_client(
     m: ClientManagers<'_>,
     peer: &Peer,
     request: &RemotingCommand,
-) -> Result<Handled, ProcessError> {
+) -> Result<Handled, Refusal> {
     let header: UnregisterClientRequestHeader = request.decode_header()?;
     if let Some(group) = &header.producer_group {
         m.producers
@@ -202,7 +177,7 @@ pub fn unregister_client(
 pub fn get_consumer_list_by_group(
     consumers: &ConsumerManager,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let header: GetConsumerListByGroupRequestHeader = request.decode_header()?;
     let group = &header.consumer_group;
     match consumers.consumer_id_list(group) {
@@ -210,7 +185,7 @@ pub fn get_consumer_list_by_group(
             let body = GetConsumerListByGroupResponseBody {
                 consumer_id_list: ids,
             };
-            let body = fastjson::to_vec(&body).map_err(|e| ProcessError::Failed(e.to_string()))?;
+            let body = fastjson::to_vec(&body)?;
             Ok(empty_header_response(request, resp::SUCCESS).with_body(body))
         }
         _ => {
@@ -229,7 +204,7 @@ pub fn get_consumer_list_by_group(
 pub fn check_client_config(
     config: &BrokerConfig,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let body: CheckClientRequestBody = decode_body(request, "CheckClientRequestBody")?;
     if let Some(sub) = &body.subscription_data {
         let kind = sub.expression_type.as_deref().unwrap_or("");
@@ -258,60 +233,49 @@ pub fn check_client_config(
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
 }
 
-/// The NOTIFY_CONSUMER_IDS_CHANGED request: header `consumerGroup`, JSON-serialized whatever
-/// the client's own requests use (as the s02b capture shows).
-pub fn notify_request(group: &str) -> RemotingCommand {
-    RemotingCommand::request(
-        req::NOTIFY_CONSUMER_IDS_CHANGED,
-        &NotifyConsumerIdsChangedRequestHeader {
-            consumer_group: group.to_owned(),
-        },
-    )
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::HEART_BEAT, |cx, r| {
+        let handled = heart_beat(managers(cx), &Peer::of(&cx.conn), &r, crate::now_millis())?;
+        Ok(with_notices(cx, handled))
+    }),
+    Route::inline(req::UNREGISTER_CLIENT, |cx, r| {
+        let handled = unregister_client(managers(cx), &Peer::of(&cx.conn), &r)?;
+        Ok(with_notices(cx, handled))
+    }),
+    Route::inline(req::GET_CONSUMER_LIST_BY_GROUP, |cx, r| {
+        Ok(get_consumer_list_by_group(&cx.ctrl.consumer_manager, &r)?.into())
+    }),
+    Route::inline(req::CHECK_CLIENT_CONFIG, |cx, r| {
+        Ok(check_client_config(&cx.ctrl.broker_config, &r)?.into())
+    }),
+];
 
-/// Queues each notice, oneway, on every listed connection that is still open. Awaited before
-/// the handler's response is queued, so the notice goes first, as in Java. A failed send is
-/// logged, as Java logs it.
-async fn send_notices(ctrl: &BrokerController, notices: Vec<ConsumerIdsChanged>) {
-    for notice in notices {
-        for id in notice.connections {
-            let Some(conn) = ctrl.connection(id) else {
-                continue;
-            };
-            if let Err(e) = conn.invoke_oneway(notify_request(&notice.group)).await {
-                tracing::warn!(
-                    "notifyConsumerIdsChanged exception. group={}, {e}",
-                    notice.group
-                );
-            }
-        }
+fn managers(cx: &RequestContext) -> ClientManagers<'_> {
+    let c = &cx.ctrl;
+    ClientManagers {
+        config: &c.broker_config,
+        topics: &c.topic_config_manager,
+        groups: &c.subscription_group_manager,
+        consumers: &c.consumer_manager,
+        producers: &c.producer_manager,
     }
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let m = ClientManagers {
-        config: &ctrl.broker_config,
-        topics: &ctrl.topic_config_manager,
-        groups: &ctrl.subscription_group_manager,
-        consumers: &ctrl.consumer_manager,
-        producers: &ctrl.producer_manager,
-    };
-    let (response, notices) = match request.code {
-        req::HEART_BEAT => heart_beat(m, &Peer::of(conn), &request, crate::now_millis())?,
-        req::UNREGISTER_CLIENT => unregister_client(m, &Peer::of(conn), &request)?,
-        req::GET_CONSUMER_LIST_BY_GROUP => (
-            get_consumer_list_by_group(m.consumers, &request)?,
-            Vec::new(),
-        ),
-        req::CHECK_CLIENT_CONFIG => (check_client_config(m.config, &request)?, Vec::new()),
-        _ => return Err(ProcessError::NotSupported),
-    };
-    send_notices(ctrl, notices).await;
-    Ok(Some(response))
+/// The response, after the notices are queued: Java writes the notice from inside the handler,
+/// so the NOTIFY precedes the response on the same connection.
+fn with_notices(cx: &RequestContext, (response, notices): Handled) -> Reply {
+    if notices.is_empty() {
+        return response.into();
+    }
+    let clients = cx.ctrl.broker2client.clone();
+    Reply::later(async move {
+        for notice in notices {
+            clients
+                .notify_consumer_ids_changed(&notice.group, &notice.connections)
+                .await;
+        }
+        Ok(Some(response))
+    })
 }
 
 #[cfg(test)]

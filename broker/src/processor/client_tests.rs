@@ -3,6 +3,7 @@ use crate::client::ConsumerManager;
 use crate::test_util::TempDir;
 use remoting_codec::protocol::client::{ConsumerData, ProducerData};
 use remoting_codec::protocol::SubscriptionData;
+use remoting_codec::ExtFields;
 
 struct Fixture {
     _dir: TempDir,
@@ -194,17 +195,23 @@ fn bad_bodies_and_headers_fail_without_panicking() {
     let empty = RemotingCommand::request_without_header(req::HEART_BEAT);
     assert!(matches!(
         heart_beat(f.m(), &peer(1), &empty, 0),
-        Err(ProcessError::Failed(_))
+        Err(Refusal {
+            code: remoting_codec::code::response::SYSTEM_ERROR,
+            ..
+        })
     ));
     let garbage = empty.clone().with_body(&b"\x00\xffnot json"[..]);
     assert!(matches!(
         heart_beat(f.m(), &peer(1), &garbage, 0),
-        Err(ProcessError::Failed(_))
+        Err(Refusal {
+            code: remoting_codec::code::response::SYSTEM_ERROR,
+            ..
+        })
     ));
     let unregister = RemotingCommand::request_without_header(req::UNREGISTER_CLIENT);
     assert_eq!(
         unregister_client(f.m(), &peer(1), &unregister).unwrap_err(),
-        ProcessError::Failed("the custom field <clientID> is null".into())
+        Refusal::system_error("the custom field <clientID> is null")
     );
 }
 
@@ -252,12 +259,4 @@ fn check_client_config_follows_enable_property_filter() {
     );
     let r = check_client_config(&config, &check(Some("GROOVY"))).unwrap();
     assert_eq!(r.code, resp::SUBSCRIPTION_PARSE_FAILED);
-}
-
-#[test]
-fn notify_request_is_javas_frame() {
-    let r = notify_request("qs_consumer_group");
-    assert_eq!(r.code, 40);
-    assert_eq!(r.ext_field("consumerGroup"), Some("qs_consumer_group"));
-    assert_eq!(r.serialize_type, remoting_codec::SerializeType::Json);
 }

@@ -18,9 +18,7 @@
 //! The request is oneway from Java clients, so the answer is only seen by a client that asks
 //! for one.
 
-use std::sync::Arc;
-
-use remoting_codec::code::response;
+use remoting_codec::code::{request, response};
 use remoting_codec::message::message_const::PROPERTY_PRODUCER_GROUP;
 use remoting_codec::message::sysflag::message_sys_flag::{
     reset_transaction_value, TRANSACTION_COMMIT_TYPE, TRANSACTION_ROLLBACK_TYPE,
@@ -30,38 +28,31 @@ use remoting_codec::protocol::transaction::EndTransactionRequestHeader;
 use remoting_codec::RemotingCommand;
 use store::{PutMessageResult, PutMessageStatus};
 
-use super::HandlerResult;
-use crate::controller::BrokerController;
+use super::{Refusal, Reply, Route};
 use crate::transaction::TransactionalMessageBridge;
 
-/// Java's code and remark; `None`: no answer at all.
-pub(crate) type Answer = Option<(i32, Option<String>)>;
+/// `None`: no answer at all; else success or Java's refusal.
+pub(crate) type Answer = Option<Result<(), Refusal>>;
 
-pub(super) async fn process(ctrl: Arc<BrokerController>, req: RemotingCommand) -> HandlerResult {
+/// The lookup reads the mapped commitlog at random and the puts take the store's lock (and may
+/// wait for a sync flush): a blocking thread.
+pub(super) const ROUTES: &[Route] = &[Route::blocking(request::END_TRANSACTION, |cx, req| {
     let header: EndTransactionRequestHeader = req.decode_header()?;
-    // The lookup reads the mapped commitlog and the puts take the store's lock (and may wait
-    // for a sync flush): a blocking thread, as CONSUMER_SEND_MSG_BACK.
-    let answer = tokio::task::spawn_blocking(move || {
-        EndTransaction {
-            bridge: ctrl.transaction_bridge(),
-            is_slave: !ctrl.is_master(),
-            max_message_size: ctrl.store.config().max_message_size,
+    let c = &cx.ctrl;
+    let answer = EndTransaction {
+        bridge: c.transaction_bridge(),
+        is_slave: !c.is_master(),
+        max_message_size: c.store.config().max_message_size,
+    }
+    .end_transaction(&header, crate::now_millis());
+    match answer {
+        None => Ok(Reply::None),
+        Some(result) => {
+            result?;
+            Ok(RemotingCommand::response_to(&req, response::SUCCESS).into())
         }
-        .end_transaction(&header, crate::now_millis())
-    })
-    .await
-    .unwrap_or_else(|e| {
-        Some((
-            response::SYSTEM_ERROR,
-            Some(format!("end transaction failed: {e}")),
-        ))
-    });
-    Ok(answer.map(|(code, remark)| {
-        let mut resp = RemotingCommand::response_to(&req, code);
-        resp.remark = remark;
-        resp
-    }))
-}
+    }
+})];
 
 pub(crate) struct EndTransaction<'a> {
     pub bridge: TransactionalMessageBridge<'a>,
@@ -73,7 +64,7 @@ impl EndTransaction<'_> {
     pub(crate) fn end_transaction(&self, header: &EndTransactionRequestHeader, now: i64) -> Answer {
         if self.is_slave {
             tracing::warn!("Message store is slave mode, so end transaction is forbidden.");
-            return Some((response::SLAVE_NOT_AVAILABLE, None));
+            return Some(Err(Refusal::code_only(response::SLAVE_NOT_AVAILABLE)));
         }
         let kind = header.commit_or_rollback;
         if kind != TRANSACTION_COMMIT_TYPE && kind != TRANSACTION_ROLLBACK_TYPE {
@@ -87,29 +78,26 @@ impl EndTransaction<'_> {
         }
         let half = match self.find_half(header) {
             Ok(half) => half,
-            Err(refusal) => return Some(refusal),
+            Err(refusal) => return Some(Err(refusal)),
         };
         if kind == TRANSACTION_ROLLBACK_TYPE {
             self.bridge.put_op_message(&half, now);
-            return Some((response::SUCCESS, None));
+            return Some(Ok(()));
         }
         let inner = match end_message_transaction(&half, header.commit_log_offset) {
             Ok(inner) => inner,
-            Err(why) => return Some((response::SYSTEM_ERROR, Some(why))),
+            Err(why) => return Some(Err(Refusal::system_error(why))),
         };
         let answer = self.send_final_message(self.bridge.put_message_return_result(inner));
-        if answer.0 == response::SUCCESS {
+        if answer.is_ok() {
             self.bridge.put_op_message(&half, now);
         }
         Some(answer)
     }
 
     /// `commitMessage`/`rollbackMessage` (the lookup) and `checkPrepareMessage`.
-    fn find_half(
-        &self,
-        header: &EndTransactionRequestHeader,
-    ) -> Result<StoredMessage, (i32, Option<String>)> {
-        let refuse = |remark: &str| (response::SYSTEM_ERROR, Some(remark.to_owned()));
+    fn find_half(&self, header: &EndTransactionRequestHeader) -> Result<StoredMessage, Refusal> {
+        let refuse = Refusal::system_error;
         let half = self
             .bridge
             .look_message_by_offset(header.commit_log_offset)
@@ -128,12 +116,12 @@ impl EndTransaction<'_> {
     }
 
     /// `sendFinalMessage`: the put outcome as Java answers it.
-    fn send_final_message(&self, result: PutMessageResult) -> (i32, Option<String>) {
+    fn send_final_message(&self, result: PutMessageResult) -> Result<(), Refusal> {
         let (code, remark) = match result.status {
             PutMessageStatus::PutOk
             | PutMessageStatus::FlushDiskTimeout
             | PutMessageStatus::FlushSlaveTimeout
-            | PutMessageStatus::SlaveNotAvailable => return (response::SUCCESS, None),
+            | PutMessageStatus::SlaveNotAvailable => return Ok(()),
             PutMessageStatus::CreateMappedFileFailed => {
                 (response::SYSTEM_ERROR, "Create mapped file failed.".to_owned())
             }
@@ -154,7 +142,7 @@ impl EndTransaction<'_> {
             ),
             PutMessageStatus::UnknownError => (response::SYSTEM_ERROR, "UNKNOWN_ERROR".to_owned()),
         };
-        (code, Some(remark))
+        Err(Refusal::new(code, remark))
     }
 }
 

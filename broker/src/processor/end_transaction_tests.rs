@@ -39,7 +39,7 @@ fn commit_stores_the_real_message_and_an_op_message() {
     let half = f.read(RMQ_SYS_TRANS_HALF_TOPIC, 0).remove(1);
     assert_eq!(
         end(&f, &header(cl, qo, TRANSACTION_COMMIT_TYPE)),
-        Some((resp::SUCCESS, None))
+        Some(Ok(()))
     );
     settle(&f);
     let delivered = f.read("TxTopic", 2);
@@ -76,7 +76,7 @@ fn rollback_writes_only_the_op_message() {
     let (cl, qo) = f.put_half("k", 7, &[]);
     assert_eq!(
         end(&f, &header(cl, qo, TRANSACTION_ROLLBACK_TYPE)),
-        Some((resp::SUCCESS, None))
+        Some(Ok(()))
     );
     settle(&f);
     assert!(f.read("TxTopic", 2).is_empty());
@@ -105,7 +105,7 @@ fn unknown_and_other_values_do_nothing_and_answer_nothing() {
 fn refusals_in_java_s_order() {
     let f = Fixture::new();
     let (cl, qo) = f.put_half("k", 7, &[]);
-    let refused = |remark: &str| Some((resp::SYSTEM_ERROR, Some(remark.to_owned())));
+    let refused = |remark: &str| Some(Err(Refusal::system_error(remark)));
 
     let mut wrong_group = header(cl, qo, TRANSACTION_COMMIT_TYPE);
     wrong_group.producer_group = "other".into();
@@ -135,7 +135,7 @@ fn refusals_in_java_s_order() {
     };
     assert_eq!(
         slave.end_transaction(&header(cl, qo, TRANSACTION_COMMIT_TYPE), 0),
-        Some((resp::SLAVE_NOT_AVAILABLE, None))
+        Some(Err(Refusal::code_only(resp::SLAVE_NOT_AVAILABLE)))
     );
 }
 
@@ -146,9 +146,9 @@ fn a_commit_that_cannot_be_stored_leaves_the_half_open() {
     f.store.shutdown().unwrap();
     assert_eq!(
         end(&f, &header(cl, qo, TRANSACTION_COMMIT_TYPE)),
-        Some((
+        Some(Err(Refusal::new(
             resp::SERVICE_NOT_AVAILABLE,
-            Some("Service not available now.".into())
-        ))
+            "Service not available now."
+        )))
     );
 }

@@ -2,19 +2,15 @@
 //! dashboard's group list): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), DELETE_SUBSCRIPTIONGROUP
 //! (207) and GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) of Java's `AdminBrokerProcessor`.
 
-use std::sync::Arc;
-
-use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::group_admin::{
     DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig,
 };
 use remoting_codec::RemotingCommand;
 
-use super::client::decode_body;
+use super::body::decode_body;
 use super::topic_admin::slave_refusal;
-use super::HandlerResult;
-use crate::controller::BrokerController;
+use super::{Refusal, Route};
 use crate::offset::ConsumerOffsetManager;
 use crate::subscription::SubscriptionGroupManager;
 
@@ -24,7 +20,7 @@ pub fn update_and_create_subscription_group(
     groups: &SubscriptionGroupManager,
     is_slave: bool,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     if is_slave {
         return Ok(slave_refusal(request));
     }
@@ -41,7 +37,7 @@ pub fn delete_subscription_group(
     offsets: &ConsumerOffsetManager,
     is_slave: bool,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     if is_slave {
         return Ok(slave_refusal(request));
     }
@@ -58,33 +54,30 @@ pub fn delete_subscription_group(
 pub fn get_all_subscription_group(
     groups: &SubscriptionGroupManager,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     Ok(
         RemotingCommand::response_to(request, resp::SUCCESS)
             .with_body(groups.encode().into_bytes()),
     )
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let (groups, is_slave) = (&ctrl.subscription_group_manager, !ctrl.is_master());
-    let response = match request.code {
-        req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
-            tracing::info!("updateAndCreateSubscriptionGroup called by {:?}", conn);
-            update_and_create_subscription_group(groups, is_slave, &request)?
-        }
-        req::DELETE_SUBSCRIPTIONGROUP => {
-            tracing::info!("deleteSubscriptionGroup called by {:?}", conn);
-            delete_subscription_group(groups, &ctrl.consumer_offset_manager, is_slave, &request)?
-        }
-        req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => get_all_subscription_group(groups, &request)?,
-        _ => return Err(ProcessError::NotSupported),
-    };
-    Ok(Some(response))
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, |cx, r| {
+        tracing::info!("updateAndCreateSubscriptionGroup called by {:?}", cx.conn);
+        let c = &cx.ctrl;
+        let groups = &c.subscription_group_manager;
+        Ok(update_and_create_subscription_group(groups, !c.is_master(), &r)?.into())
+    }),
+    Route::inline(req::DELETE_SUBSCRIPTIONGROUP, |cx, r| {
+        tracing::info!("deleteSubscriptionGroup called by {:?}", cx.conn);
+        let c = &cx.ctrl;
+        let (groups, offsets) = (&c.subscription_group_manager, &c.consumer_offset_manager);
+        Ok(delete_subscription_group(groups, offsets, !c.is_master(), &r)?.into())
+    }),
+    Route::inline(req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, |cx, r| {
+        Ok(get_all_subscription_group(&cx.ctrl.subscription_group_manager, &r)?.into())
+    }),
+];
 
 #[cfg(test)]
 mod tests {
@@ -160,8 +153,8 @@ mod tests {
         let delete = RemotingCommand::request_without_header(req::DELETE_SUBSCRIPTIONGROUP);
         assert_eq!(
             delete_subscription_group(&groups, &offsets, false, &delete),
-            Err(ProcessError::Failed(
-                "the custom field <groupName> is null".into()
+            Err(Refusal::system_error(
+                "the custom field <groupName> is null"
             ))
         );
     }

@@ -3,9 +3,6 @@
 //!
 //! 4.9.8 ignores the 5.x `onlyThisBroker` flag (it has no other broker to forward to).
 
-use std::sync::Arc;
-
-use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::fastjson;
 use remoting_codec::protocol::lock::{
@@ -13,9 +10,8 @@ use remoting_codec::protocol::lock::{
 };
 use remoting_codec::RemotingCommand;
 
-use super::client::decode_body;
-use super::HandlerResult;
-use crate::controller::BrokerController;
+use super::body::decode_body;
+use super::{Refusal, Route};
 use crate::lock::RebalanceLockManager;
 
 /// LOCK_BATCH_MQ: the body lists the queues the client asks for; the answer lists the ones it
@@ -24,13 +20,13 @@ pub fn lock_batch_mq(
     locks: &RebalanceLockManager,
     request: &RemotingCommand,
     now: i64,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let body: LockBatchRequestBody = decode_body(request, "LockBatchRequestBody")?;
     let granted = locks.try_lock_batch(&body.consumer_group, &body.mq_set, &body.client_id, now);
     let answer = LockBatchResponseBody {
         lock_ok_mq_set: granted,
     };
-    let answer = fastjson::to_vec(&answer).map_err(|e| ProcessError::Failed(e.to_string()))?;
+    let answer = fastjson::to_vec(&answer)?;
     Ok(RemotingCommand::response_to(request, resp::SUCCESS).with_body(answer))
 }
 
@@ -38,25 +34,21 @@ pub fn lock_batch_mq(
 pub fn unlock_batch_mq(
     locks: &RebalanceLockManager,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let body: UnlockBatchRequestBody = decode_body(request, "UnlockBatchRequestBody")?;
     locks.unlock_batch(&body.consumer_group, &body.mq_set, &body.client_id);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    _conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let locks = &ctrl.rebalance_lock_manager;
-    let response = match request.code {
-        req::LOCK_BATCH_MQ => lock_batch_mq(locks, &request, crate::now_millis())?,
-        req::UNLOCK_BATCH_MQ => unlock_batch_mq(locks, &request)?,
-        _ => return Err(ProcessError::NotSupported),
-    };
-    Ok(Some(response))
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::LOCK_BATCH_MQ, |cx, r| {
+        let locks = &cx.ctrl.rebalance_lock_manager;
+        Ok(lock_batch_mq(locks, &r, crate::now_millis())?.into())
+    }),
+    Route::inline(req::UNLOCK_BATCH_MQ, |cx, r| {
+        Ok(unlock_batch_mq(&cx.ctrl.rebalance_lock_manager, &r)?.into())
+    }),
+];
 
 #[cfg(test)]
 mod tests {
@@ -131,12 +123,18 @@ mod tests {
         let empty = RemotingCommand::request_without_header(req::LOCK_BATCH_MQ);
         assert!(matches!(
             lock_batch_mq(&locks, &empty, 0),
-            Err(ProcessError::Failed(_))
+            Err(Refusal {
+                code: remoting_codec::code::response::SYSTEM_ERROR,
+                ..
+            })
         ));
         let garbage = empty.clone().with_body(&b"{not json"[..]);
         assert!(matches!(
             unlock_batch_mq(&locks, &garbage),
-            Err(ProcessError::Failed(_))
+            Err(Refusal {
+                code: remoting_codec::code::response::SYSTEM_ERROR,
+                ..
+            })
         ));
     }
 }

@@ -1,12 +1,22 @@
-//! The broker's request processor: one module per request family, and the dispatch by code.
+//! The broker's request processor: one module per request family, one table from request code
+//! to handler, one handler signature.
 //!
-//! Both listening ports share the controller; the VIP port (`listenPort - 2`) serves every
-//! family except pull, as Java registers the pull processor on the main port only.
+//! Every family module exports `ROUTES`, its rows of the table: the code, the handler, the
+//! ports it is served on and whether it may block a thread. [`routes`] concatenates them, and
+//! [`BrokerProcessor`] looks each request up there. A new family (filtering, replication, ACL,
+//! 5.x codes) adds a module and one line to [`FAMILIES`], nothing else.
 //!
-//! A handler reads its typed header (a missing or unparsable field becomes SYSTEM_ERROR with
-//! Java's remark, through [`ProcessError`]), calls the store or a manager, and returns the
-//! response Java builds. ACL fields some clients always send (`AccessKey`, `Signature`, …) are
-//! extra extFields no header reads, so they are ignored while ACL is off.
+//! A handler is a plain function `fn(&RequestContext, RemotingCommand) -> HandlerResult`. It
+//! reads its typed header, calls the store or a manager, and returns [`Reply::Now`] with the
+//! response Java builds, [`Reply::None`] where Java answers nothing, or [`Reply::Later`] when
+//! the answer waits for something (a parked pull, a SYNC_FLUSH put, a call to a client). Java's
+//! refusals (a code and a remark) are a [`Refusal`]; a missing or unparsable header field is
+//! SYSTEM_ERROR with Java's remark. A handler marked [`Run::Blocking`] (it reads mapped files
+//! at random or takes the store's put lock) runs on a blocking thread.
+//!
+//! The VIP port (`listenPort - 2`) serves every code except pull, as Java registers the pull
+//! processor on the main port only. ACL fields some clients always send (`AccessKey`,
+//! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off.
 //!
 //! | module | codes |
 //! |---|---|
@@ -21,6 +31,7 @@
 //! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
 
+mod body;
 mod broker_admin;
 mod client;
 mod end_transaction;
@@ -28,28 +39,155 @@ mod group_admin;
 mod lock;
 mod offset;
 mod pull;
+mod refusal;
 mod send;
 mod send_back;
 mod topic_admin;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
 use remoting::{Connection, ProcessError, RequestProcessor};
-use remoting_codec::code::request;
-use remoting_codec::protocol::callback::NotifyConsumerIdsChangedRequestHeader;
 use remoting_codec::RemotingCommand;
 
-use crate::client::ConnectionId;
+pub use refusal::Refusal;
+
 use crate::controller::BrokerController;
 
-/// What every handler returns: the response, `None` for no answer, or an error the server
-/// turns into Java's SYSTEM_ERROR / REQUEST_CODE_NOT_SUPPORTED.
-pub(crate) type HandlerResult = Result<Option<RemotingCommand>, ProcessError>;
+/// What a handler is given besides the request: the broker's state and the connection the
+/// request came on. Cheap to clone (two `Arc`s), so a [`Reply::Later`] can own one.
+#[derive(Clone)]
+pub struct RequestContext {
+    pub ctrl: Arc<BrokerController>,
+    pub conn: Arc<Connection>,
+}
+
+/// The answer of a handler.
+pub enum Reply {
+    /// This response (nothing is sent for a oneway request).
+    Now(RemotingCommand),
+    /// No response, as where Java's processor returns `null`.
+    None,
+    /// The response once this resolves: the handler returned, the wait goes on in the
+    /// request's task (Java's `AsyncNettyRequestProcessor` and `PullRequestHoldService`).
+    Later(Pin<Box<dyn Future<Output = Result<Option<RemotingCommand>, Refusal>> + Send>>),
+}
+
+impl Reply {
+    /// [`Reply::Later`] from any future.
+    pub fn later(
+        f: impl Future<Output = Result<Option<RemotingCommand>, Refusal>> + Send + 'static,
+    ) -> Self {
+        Reply::Later(Box::pin(f))
+    }
+}
+
+impl From<RemotingCommand> for Reply {
+    fn from(response: RemotingCommand) -> Self {
+        Reply::Now(response)
+    }
+}
+
+/// What every handler returns.
+pub type HandlerResult = Result<Reply, Refusal>;
+
+/// The one handler signature.
+pub type Handler = fn(&RequestContext, RemotingCommand) -> HandlerResult;
+
+/// The listening ports a code is served on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ports {
+    /// `listenPort` and the VIP port `listenPort - 2`.
+    Both,
+    /// `listenPort` only (PULL_MESSAGE, as Java registers it).
+    MainOnly,
+}
+
+/// Where a handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// In the request's task: in-memory managers, or sequential reads of what was just written.
+    Inline,
+    /// On a blocking thread: random reads of mapped files (page faults), the store's put lock
+    /// with a possible flush wait, index file scans.
+    Blocking,
+}
+
+/// One row of the table.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub code: i32,
+    pub handler: Handler,
+    pub ports: Ports,
+    pub run: Run,
+}
+
+impl Route {
+    /// Both ports, inline.
+    pub const fn inline(code: i32, handler: Handler) -> Self {
+        Route {
+            code,
+            handler,
+            ports: Ports::Both,
+            run: Run::Inline,
+        }
+    }
+
+    /// Both ports, on a blocking thread.
+    pub const fn blocking(code: i32, handler: Handler) -> Self {
+        Route {
+            code,
+            handler,
+            ports: Ports::Both,
+            run: Run::Blocking,
+        }
+    }
+
+    pub const fn main_port_only(self) -> Self {
+        Route {
+            ports: Ports::MainOnly,
+            ..self
+        }
+    }
+}
+
+/// Every family's rows.
+const FAMILIES: &[&[Route]] = &[
+    send::ROUTES,
+    send_back::ROUTES,
+    end_transaction::ROUTES,
+    pull::ROUTES,
+    client::ROUTES,
+    offset::ROUTES,
+    lock::ROUTES,
+    topic_admin::ROUTES,
+    group_admin::ROUTES,
+    broker_admin::ROUTES,
+];
+
+/// The table, by code. A code listed twice is a programming error, caught by the table test.
+pub fn routes() -> &'static HashMap<i32, Route> {
+    static TABLE: OnceLock<HashMap<i32, Route>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        FAMILIES
+            .iter()
+            .flat_map(|family| family.iter())
+            .map(|route| (route.code, *route))
+            .collect()
+    })
+}
+
+/// Every row in declaration order (duplicates kept), for the table test.
+pub fn all_routes() -> impl Iterator<Item = &'static Route> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
 
 /// The processor of one listening port.
 pub struct BrokerProcessor {
     controller: Arc<BrokerController>,
-    /// The VIP port: no pull.
+    /// The VIP port: [`Ports::MainOnly`] codes are not served.
     vip: bool,
 }
 
@@ -57,48 +195,45 @@ impl BrokerProcessor {
     pub fn new(controller: Arc<BrokerController>, vip: bool) -> Self {
         Self { controller, vip }
     }
+
+    fn route(&self, code: i32) -> Option<Route> {
+        let route = routes().get(&code)?;
+        (!self.vip || route.ports == Ports::Both).then_some(*route)
+    }
 }
 
 impl RequestProcessor for BrokerProcessor {
-    async fn process(&self, conn: &Arc<Connection>, req: RemotingCommand) -> HandlerResult {
-        let ctrl = &*self.controller;
-        ctrl.connection_opened(conn);
+    async fn process(
+        &self,
+        conn: &Arc<Connection>,
+        req: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessError> {
+        self.controller.broker2client.connection_opened(conn);
         tracing::trace!("request {} from {:?}", req.code, conn);
-        match req.code {
-            request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
-                send::process(ctrl, conn, req).await
-            }
-            request::CONSUMER_SEND_MSG_BACK => {
-                send_back::process(self.controller.clone(), req).await
-            }
-            request::END_TRANSACTION => {
-                end_transaction::process(self.controller.clone(), req).await
-            }
-            request::PULL_MESSAGE if !self.vip => pull::process(ctrl, conn, req).await,
-            request::HEART_BEAT
-            | request::UNREGISTER_CLIENT
-            | request::GET_CONSUMER_LIST_BY_GROUP
-            | request::CHECK_CLIENT_CONFIG => client::process(ctrl, conn, req).await,
-            request::QUERY_CONSUMER_OFFSET
-            | request::UPDATE_CONSUMER_OFFSET
-            | request::SEARCH_OFFSET_BY_TIMESTAMP
-            | request::GET_MAX_OFFSET
-            | request::GET_MIN_OFFSET
-            | request::GET_EARLIEST_MSG_STORETIME => offset::process(ctrl, conn, req).await,
-            request::LOCK_BATCH_MQ | request::UNLOCK_BATCH_MQ => {
-                lock::process(ctrl, conn, req).await
-            }
-            request::UPDATE_AND_CREATE_TOPIC
-            | request::GET_ALL_TOPIC_CONFIG
-            | request::DELETE_TOPIC_IN_BROKER => topic_admin::process(ctrl, conn, req).await,
-            request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
-            | request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
-            | request::DELETE_SUBSCRIPTIONGROUP => group_admin::process(ctrl, conn, req).await,
-            request::GET_BROKER_RUNTIME_INFO | request::GET_ALL_DELAY_OFFSET => {
-                broker_admin::process(ctrl, conn, req).await
-            }
-            _ => Err(ProcessError::NotSupported),
-        }
+        let Some(route) = self.route(req.code) else {
+            return Err(ProcessError::NotSupported);
+        };
+        let template = RemotingCommand::response_to(&req, 0);
+        let cx = RequestContext {
+            ctrl: self.controller.clone(),
+            conn: conn.clone(),
+        };
+        let result = match route.run {
+            Run::Inline => (route.handler)(&cx, req),
+            Run::Blocking => tokio::task::spawn_blocking(move || (route.handler)(&cx, req))
+                .await
+                .unwrap_or_else(|e| Err(Refusal::system_error(e.to_string()))),
+        };
+        let answer = match result {
+            Ok(Reply::Now(response)) => Ok(Some(response)),
+            Ok(Reply::None) => Ok(None),
+            Ok(Reply::Later(answer)) => answer.await,
+            Err(refusal) => Err(refusal),
+        };
+        Ok(answer.unwrap_or_else(|refusal| {
+            tracing::debug!("{:?}: request {} refused: {refusal}", conn, route.code);
+            Some(refusal.response_to(&template))
+        }))
     }
 
     fn on_connection_closed(&self, conn: &Arc<Connection>) {
@@ -106,32 +241,11 @@ impl RequestProcessor for BrokerProcessor {
     }
 }
 
-/// NOTIFY_CONSUMER_IDS_CHANGED (40), oneway, to each given connection of `group`
-/// (Java's `Broker2Client.notifyConsumerIdsChanged`).
-pub(crate) fn notify_consumer_ids_changed(
-    ctrl: &BrokerController,
-    group: &str,
-    connections: &[ConnectionId],
-) {
-    for id in connections {
-        let Some(conn) = ctrl.connection(*id) else {
-            continue;
-        };
-        let request = RemotingCommand::request(
-            request::NOTIFY_CONSUMER_IDS_CHANGED,
-            &NotifyConsumerIdsChangedRequestHeader {
-                consumer_group: group.to_owned(),
-            },
-        );
-        tokio::spawn(async move {
-            if let Err(e) = conn.invoke_oneway(request).await {
-                tracing::debug!("notifyConsumerIdsChanged to {:?} failed: {e}", conn);
-            }
-        });
-    }
-}
-
 /// Java's `FAQUrl.suggestTodo(...)`: every FAQ constant of 4.9.8 is the same page.
 pub(crate) fn faq_suggest_todo() -> &'static str {
     "\nSee http://rocketmq.apache.org/docs/faq/ for further details."
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod table_tests;

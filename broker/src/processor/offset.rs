@@ -5,9 +5,6 @@
 //! All answer SUCCESS with a one-field header; 4.9.8 checks neither that the topic exists nor
 //! that the queue id is in range here (an unknown queue reads as empty).
 
-use std::sync::Arc;
-
-use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::offset::{
     GetEarliestMsgStoretimeRequestHeader, GetEarliestMsgStoretimeResponseHeader,
@@ -19,9 +16,8 @@ use remoting_codec::protocol::offset::{
 use remoting_codec::RemotingCommand;
 use store::MessageStore;
 
-use super::client::empty_header_response;
-use super::HandlerResult;
-use crate::controller::BrokerController;
+use super::body::empty_header_response;
+use super::{Refusal, Route};
 use crate::offset::{ConsumerOffsetManager, QueryOffsetAnswer};
 
 /// QUERY_CONSUMER_OFFSET's remark when a group has no offset and the client must decide.
@@ -35,7 +31,7 @@ pub fn query_consumer_offset(
     offsets: &ConsumerOffsetManager,
     store: &MessageStore,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: QueryConsumerOffsetRequestHeader = request.decode_header()?;
     let answer = offsets.query_for_client(
         &h.consumer_group,
@@ -57,7 +53,7 @@ pub fn update_consumer_offset(
     offsets: &ConsumerOffsetManager,
     client_host: &str,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: UpdateConsumerOffsetRequestHeader = request.decode_header()?;
     offsets.commit_offset(
         client_host,
@@ -73,7 +69,7 @@ pub fn update_consumer_offset(
 pub fn search_offset_by_timestamp(
     store: &MessageStore,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: SearchOffsetRequestHeader = request.decode_header()?;
     let offset = store.offset_in_queue_by_time(&h.topic, h.queue_id, h.timestamp);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS)
@@ -84,7 +80,7 @@ pub fn search_offset_by_timestamp(
 pub fn get_max_offset(
     store: &MessageStore,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: GetMaxOffsetRequestHeader = request.decode_header()?;
     let offset = store.max_offset_in_queue(&h.topic, h.queue_id);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS)
@@ -96,7 +92,7 @@ pub fn get_max_offset(
 pub fn get_min_offset(
     store: &MessageStore,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: GetMinOffsetRequestHeader = request.decode_header()?;
     let offset = store.min_offset_in_queue(&h.topic, h.queue_id).max(0);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS)
@@ -107,32 +103,36 @@ pub fn get_min_offset(
 pub fn get_earliest_msg_storetime(
     store: &MessageStore,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     let h: GetEarliestMsgStoretimeRequestHeader = request.decode_header()?;
     let timestamp = store.earliest_message_time_in_queue(&h.topic, h.queue_id);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS)
         .with_header(&GetEarliestMsgStoretimeResponseHeader { timestamp }))
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let (offsets, store) = (&ctrl.consumer_offset_manager, &*ctrl.store);
-    let response = match request.code {
-        req::QUERY_CONSUMER_OFFSET => query_consumer_offset(offsets, store, &request)?,
-        req::UPDATE_CONSUMER_OFFSET => {
-            update_consumer_offset(offsets, &conn.peer_addr().to_string(), &request)?
-        }
-        req::SEARCH_OFFSET_BY_TIMESTAMP => search_offset_by_timestamp(store, &request)?,
-        req::GET_MAX_OFFSET => get_max_offset(store, &request)?,
-        req::GET_MIN_OFFSET => get_min_offset(store, &request)?,
-        req::GET_EARLIEST_MSG_STORETIME => get_earliest_msg_storetime(store, &request)?,
-        _ => return Err(ProcessError::NotSupported),
-    };
-    Ok(Some(response))
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::QUERY_CONSUMER_OFFSET, |cx, r| {
+        let c = &cx.ctrl;
+        Ok(query_consumer_offset(&c.consumer_offset_manager, &c.store, &r)?.into())
+    }),
+    Route::inline(req::UPDATE_CONSUMER_OFFSET, |cx, r| {
+        let peer = cx.conn.peer_addr().to_string();
+        Ok(update_consumer_offset(&cx.ctrl.consumer_offset_manager, &peer, &r)?.into())
+    }),
+    // These walk consume queues and read commitlog records at random: blocking threads.
+    Route::blocking(req::SEARCH_OFFSET_BY_TIMESTAMP, |cx, r| {
+        Ok(search_offset_by_timestamp(&cx.ctrl.store, &r)?.into())
+    }),
+    Route::inline(req::GET_MAX_OFFSET, |cx, r| {
+        Ok(get_max_offset(&cx.ctrl.store, &r)?.into())
+    }),
+    Route::inline(req::GET_MIN_OFFSET, |cx, r| {
+        Ok(get_min_offset(&cx.ctrl.store, &r)?.into())
+    }),
+    Route::blocking(req::GET_EARLIEST_MSG_STORETIME, |cx, r| {
+        Ok(get_earliest_msg_storetime(&cx.ctrl.store, &r)?.into())
+    }),
+];
 
 #[cfg(test)]
 #[path = "offset_tests.rs"]

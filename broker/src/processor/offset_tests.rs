@@ -144,7 +144,7 @@ fn queue_offsets_and_times() {
         RemotingCommand::request_without_header(req::GET_MAX_OFFSET).with_ext_field("topic", "T");
     assert_eq!(
         get_max_offset(&store, &bad).unwrap_err(),
-        ProcessError::Failed("the custom field <queueId> is null".into())
+        Refusal::system_error("the custom field <queueId> is null")
     );
     store.shutdown().unwrap();
 }

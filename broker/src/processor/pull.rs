@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use remoting::{Connection, ProcessError};
-use remoting_codec::code::response;
+use remoting::Connection;
+use remoting_codec::code::{request, response};
 use remoting_codec::message::java_string_hash_code;
 use remoting_codec::message::sysflag::pull_sys_flag::{
     has_commit_offset_flag, has_suspend_flag, FLAG_SUBSCRIPTION,
@@ -42,7 +42,7 @@ use remoting_codec::protocol::{perm, SubscriptionData};
 use remoting_codec::RemotingCommand;
 use store::{GetMessageResult, GetMessageStatus};
 
-use super::{faq_suggest_todo, HandlerResult};
+use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
 use crate::controller::BrokerController;
 use crate::long_polling::TagCodes;
 
@@ -51,46 +51,51 @@ const SUB_ALL: &str = "*";
 /// `MixAll.MASTER_ID`.
 const MASTER_ID: i64 = 0;
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    req: RemotingCommand,
-) -> HandlerResult {
+/// Java registers the pull processor on the main port only. A pull reads what was just
+/// written (in the page cache), so it runs inline.
+pub(super) const ROUTES: &[Route] =
+    &[Route::inline(request::PULL_MESSAGE, pull_message).main_port_only()];
+
+fn pull_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     let header: PullMessageRequestHeader = req.decode_header()?;
-    let first = run(ctrl, conn, &req, &header, true)?;
+    let first = run(&cx.ctrl, &cx.conn, &req, &header, true)?;
     let Outcome::Suspend { tag_codes } = first else {
-        return Ok(Some(first.into_response()));
+        return Ok(first.into_response().into());
     };
-    let timeout = if ctrl.broker_config.long_polling_enable {
-        Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
-    } else {
-        Duration::from_millis(ctrl.broker_config.short_polling_time_mills.max(0) as u64)
-    };
-    if ctrl.broker_config.long_polling_enable {
-        let mut held = ctrl.pull_request_hold_service.hold(
-            &header.topic,
-            header.queue_id,
-            header.queue_offset,
-            tag_codes,
-        );
-        // A message dispatched between the first run and the registration did not see us.
-        let max = ctrl
-            .store
-            .max_offset_in_queue(&header.topic, header.queue_id);
-        if max <= header.queue_offset {
+    let cx = cx.clone();
+    Ok(Reply::later(async move {
+        let (ctrl, conn) = (&cx.ctrl, &cx.conn);
+        let timeout = if ctrl.broker_config.long_polling_enable {
+            Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
+        } else {
+            Duration::from_millis(ctrl.broker_config.short_polling_time_mills.max(0) as u64)
+        };
+        if ctrl.broker_config.long_polling_enable {
+            let mut held = ctrl.pull_request_hold_service.hold(
+                &header.topic,
+                header.queue_id,
+                header.queue_offset,
+                tag_codes,
+            );
+            // A message dispatched between the first run and the registration did not see us.
+            let max = ctrl
+                .store
+                .max_offset_in_queue(&header.topic, header.queue_id);
+            if max <= header.queue_offset {
+                tokio::select! {
+                    _ = held.woken() => {}
+                    _ = tokio::time::sleep(timeout) => {}
+                    _ = conn.closed() => return Ok(None),
+                }
+            }
+        } else {
             tokio::select! {
-                _ = held.woken() => {}
                 _ = tokio::time::sleep(timeout) => {}
                 _ = conn.closed() => return Ok(None),
             }
         }
-    } else {
-        tokio::select! {
-            _ = tokio::time::sleep(timeout) => {}
-            _ = conn.closed() => return Ok(None),
-        }
-    }
-    Ok(Some(run(ctrl, conn, &req, &header, false)?.into_response()))
+        Ok(Some(run(ctrl, conn, &req, &header, false)?.into_response()))
+    }))
 }
 
 enum Outcome {
@@ -161,7 +166,7 @@ fn run(
     req: &RemotingCommand,
     header: &PullMessageRequestHeader,
     allow_suspend: bool,
-) -> Result<Outcome, ProcessError> {
+) -> Result<Outcome, Refusal> {
     let config = &ctrl.broker_config;
     if !perm::is_readable(config.broker_permission) {
         return Ok(fail(

@@ -25,7 +25,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use remoting::{Connection, ProcessError};
+use remoting::Connection;
 use remoting_codec::code::{request, response, version};
 use remoting_codec::message::message_const::{
     PROPERTY_CLUSTER, PROPERTY_TRANSACTION_PREPARED, PROPERTY_WAIT_STORE_MSG_OK,
@@ -41,48 +41,62 @@ use remoting_codec::RemotingCommand;
 use store::{FlushDiskType, MessageStore, PutMessageResult, PutMessageStatus};
 
 use super::send_back::DLQ_NUMS_PER_GROUP;
-use super::{faq_suggest_todo, HandlerResult};
+use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
 use crate::controller::BrokerController;
 use crate::topic::validator::{self, dlq_topic, RETRY_GROUP_TOPIC_PREFIX};
 use crate::transaction::bridge::parse_half_message_inner;
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    req: RemotingCommand,
-) -> HandlerResult {
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(request::SEND_MESSAGE, send_message),
+    Route::inline(request::SEND_MESSAGE_V2, send_message),
+    Route::inline(request::SEND_BATCH_MESSAGE, send_message),
+];
+
+/// With ASYNC_FLUSH a put only copies into the mapped commitlog, so the send runs right here: a
+/// hop to a blocking thread and back costs more than the copy (two thread switches per
+/// message). With SYNC_FLUSH a put waits for its group commit, so the send runs on a blocking
+/// thread and answers later, and the worker keeps serving other connections.
+fn send_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
+    if cx.ctrl.store.config().flush_disk_type != FlushDiskType::SyncFlush {
+        return Ok(answer(cx, &req)?.into());
+    }
+    let cx = cx.clone();
+    Ok(Reply::later(async move {
+        tokio::task::spawn_blocking(move || answer(&cx, &req))
+            .await
+            .map_err(|e| Refusal::system_error(format!("store put failed: {e}")))?
+            .map(Some)
+    }))
+}
+
+/// The response to one send: its header, or Java's code and remark, with the ext fields every
+/// send response carries.
+fn answer(cx: &RequestContext, req: &RemotingCommand) -> Result<RemotingCommand, Refusal> {
+    let ctrl = &cx.ctrl;
     let empty = Default::default();
     let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
-        .ok_or(ProcessError::NotSupported)?;
-    let mut resp = RemotingCommand::response_to(&req, response::SUCCESS);
+        .ok_or_else(|| Refusal::not_supported(req.code))?;
+    let mut resp = RemotingCommand::response_to(req, response::SUCCESS);
     add_send_response_ext_fields(
         resp.ext_fields_mut(),
         &ctrl.broker_config.region_id,
         ctrl.broker_config.trace_on,
     );
-    let answer = match send(ctrl, conn, &req, &header).await {
+    Ok(match send(ctrl, &cx.conn, req, &header) {
         Ok((code, header)) => {
             let mut r = resp.with_header(&header);
             r.code = code;
             r
         }
-        Err((code, remark)) => {
-            resp.code = code;
-            resp.remark = remark;
+        Err(refusal) => {
+            resp.code = refusal.code;
+            resp.remark = refusal.remark;
             resp
         }
-    };
-    Ok(Some(answer))
+    })
 }
 
-/// A refused or failed send: Java's code and remark.
-type Refusal = (i32, Option<String>);
-
-fn refuse(code: i32, remark: impl Into<String>) -> Refusal {
-    (code, Some(remark.into()))
-}
-
-async fn send(
+fn send(
     ctrl: &BrokerController,
     conn: &Arc<Connection>,
     req: &RemotingCommand,
@@ -90,7 +104,7 @@ async fn send(
 ) -> Result<(i32, SendMessageResponseHeader), Refusal> {
     let start = ctrl.broker_config.start_accept_send_request_time_stamp;
     if crate::now_millis() < start {
-        return Err(refuse(
+        return Err(Refusal::new(
             response::SYSTEM_ERROR,
             format!("broker unable to service, until {start}"),
         ));
@@ -121,13 +135,13 @@ async fn send(
 
     let (result, queue_id) = if req.code == request::SEND_BATCH_MESSAGE {
         if header.topic.len() > i8::MAX as usize {
-            return Err(refuse(
+            return Err(Refusal::new(
                 response::MESSAGE_ILLEGAL,
                 format!("message topic length too long {}", header.topic.len()),
             ));
         }
         let entries = decode_batch(&req.body).map_err(|e| {
-            refuse(
+            Refusal::new(
                 response::MESSAGE_ILLEGAL,
                 format!("the batch body cannot be decoded: {e}"),
             )
@@ -149,7 +163,7 @@ async fn send(
                 }
             })
             .collect();
-        (put(ctrl, PutRequest::Batch(msgs)).await, queue_id)
+        (put_now(&ctrl.store, PutRequest::Batch(msgs)), queue_id)
     } else {
         let mut msg = StoredMessage {
             flag: header.flag,
@@ -167,7 +181,7 @@ async fn send(
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
             if ctrl.broker_config.reject_transaction_message {
-                return Err(refuse(
+                return Err(Refusal::new(
                     response::NO_PERMISSION,
                     format!(
                         "the broker[{}] sending transaction message is forbidden",
@@ -185,17 +199,17 @@ async fn send(
             parse_half_message_inner(&mut msg);
             return put_result_to_response(
                 ctrl,
-                put(ctrl, PutRequest::One(Box::new(msg), None)).await?,
+                put_now(&ctrl.store, PutRequest::One(Box::new(msg), None)),
                 queue_id,
             );
         }
         let queue_id = msg.queue_id;
         (
-            put(ctrl, PutRequest::One(Box::new(msg), wait)).await,
+            put_now(&ctrl.store, PutRequest::One(Box::new(msg), wait)),
             queue_id,
         )
     };
-    put_result_to_response(ctrl, result?, queue_id)
+    put_result_to_response(ctrl, result, queue_id)
 }
 
 /// `msgCheck`: the checks before anything is stored; returns the topic's config.
@@ -208,7 +222,7 @@ fn msg_check(
     if !perm::is_writeable(ctrl.broker_config.broker_permission)
         && topics.is_order_topic(&header.topic)
     {
-        return Err(refuse(
+        return Err(Refusal::new(
             response::NO_PERMISSION,
             format!(
                 "the broker[{}] sending message is forbidden",
@@ -218,7 +232,7 @@ fn msg_check(
     }
     validator::validate_topic(&header.topic)
         .and_then(|()| validator::check_send_allowed(&header.topic))
-        .map_err(|e| refuse(e.response_code(), e.to_string()))?;
+        .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
     let config = match topics.select_topic_config(&header.topic) {
         Some(config) => config,
         None => {
@@ -251,7 +265,7 @@ fn msg_check(
                     })
                 });
             created.ok_or_else(|| {
-                refuse(
+                Refusal::new(
                     response::TOPIC_NOT_EXIST,
                     format!(
                         "topic[{}] not exist, apply first please!{}",
@@ -264,7 +278,7 @@ fn msg_check(
     };
     let valid = config.write_queue_nums.max(config.read_queue_nums);
     if header.queue_id >= valid {
-        return Err(refuse(
+        return Err(Refusal::new(
             response::SYSTEM_ERROR,
             format!(
                 "request queueId[{}] is illegal, {} Producer: {}",
@@ -291,7 +305,7 @@ fn retry_and_dlq(
         .subscription_group_manager
         .find_subscription_group_config(group)
     else {
-        return Err(refuse(
+        return Err(Refusal::new(
             response::SUBSCRIPTION_GROUP_NOT_EXIST,
             format!(
                 "subscription group not exist, {group} {}",
@@ -329,20 +343,6 @@ enum PutRequest {
     /// The message and the WAIT value taken out of its properties.
     One(Box<StoredMessage>, Option<String>),
     Batch(Vec<StoredMessage>),
-}
-
-/// Stores the request. With ASYNC_FLUSH a put only copies into the mapped commitlog, so it runs
-/// right here: a hop to a blocking thread and back costs more than the copy (two thread
-/// switches per message). With SYNC_FLUSH a put waits for its group commit, so it runs on a
-/// blocking thread and the worker keeps serving other connections.
-async fn put(ctrl: &BrokerController, request: PutRequest) -> Result<PutMessageResult, Refusal> {
-    let store = ctrl.store.clone();
-    if store.config().flush_disk_type != FlushDiskType::SyncFlush {
-        return Ok(put_now(&store, request));
-    }
-    tokio::task::spawn_blocking(move || put_now(&store, request))
-        .await
-        .map_err(|e| refuse(response::SYSTEM_ERROR, format!("store put failed: {e}")))
 }
 
 /// The put itself.
@@ -386,13 +386,13 @@ fn put_result_to_response(
         PutMessageStatus::FlushSlaveTimeout => response::FLUSH_SLAVE_TIMEOUT,
         PutMessageStatus::SlaveNotAvailable => response::SLAVE_NOT_AVAILABLE,
         PutMessageStatus::CreateMappedFileFailed => {
-            return Err(refuse(
+            return Err(Refusal::new(
                 response::SYSTEM_ERROR,
                 "create mapped file failed, server is busy or broken.",
             ))
         }
         PutMessageStatus::MessageIllegal | PutMessageStatus::PropertiesSizeExceeded => {
-            return Err(refuse(
+            return Err(Refusal::new(
                 response::MESSAGE_ILLEGAL,
                 format!(
                     "the message is illegal, maybe msg body or properties length not matched. msg body length limit {}B, msg properties length limit 32KB.",
@@ -401,25 +401,25 @@ fn put_result_to_response(
             ))
         }
         PutMessageStatus::ServiceNotAvailable => {
-            return Err(refuse(
+            return Err(Refusal::new(
                 response::SERVICE_NOT_AVAILABLE,
                 "service not available now. It may be caused by one of the following reasons: the broker's disk is full [-1], messages are put to the slave, message store has been shut down, etc.",
             ))
         }
         PutMessageStatus::OsPageCacheBusy => {
-            return Err(refuse(
+            return Err(Refusal::new(
                 response::SYSTEM_ERROR,
                 "[PC_SYNCHRONIZED]broker busy, start flow control for a while",
             ))
         }
         PutMessageStatus::UnknownError => {
-            return Err(refuse(response::SYSTEM_ERROR, "UNKNOWN_ERROR"))
+            return Err(Refusal::new(response::SYSTEM_ERROR, "UNKNOWN_ERROR"))
         }
     };
     // Every stored outcome carries the append result; its absence is a store bug.
     let append = result
         .append
-        .ok_or_else(|| refuse(response::SYSTEM_ERROR, "store putMessage return null"))?;
+        .ok_or_else(|| Refusal::new(response::SYSTEM_ERROR, "store putMessage return null"))?;
     Ok((
         code,
         SendMessageResponseHeader {

@@ -30,9 +30,7 @@
 //! status name as remark. 5.x differences a client could see: none on a single master (5.x
 //! writes this broker as store host, where 4.9.8 keeps the original's; the same address here).
 
-use std::sync::Arc;
-
-use remoting_codec::code::{response, version};
+use remoting_codec::code::{request, response, version};
 use remoting_codec::message::ids::OffsetMessageId;
 use remoting_codec::message::message_const::{
     PROPERTY_DELAY_TIME_LEVEL, PROPERTY_ORIGIN_MESSAGE_ID, PROPERTY_RETRY_TOPIC,
@@ -44,8 +42,7 @@ use remoting_codec::protocol::transaction::ConsumerSendMsgBackRequestHeader;
 use remoting_codec::RemotingCommand;
 use store::{MessageStore, PutMessageResult, PutMessageStatus};
 
-use super::{faq_suggest_todo, HandlerResult};
-use crate::controller::BrokerController;
+use super::{faq_suggest_todo, Refusal, Route};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::{dlq_topic, retry_topic};
 use crate::topic::TopicConfigManager;
@@ -66,34 +63,26 @@ pub(crate) struct SendBack<'a> {
 }
 
 /// The answer: Java's code and remark (the response has no header and no body).
-pub(crate) type Answer = (i32, Option<String>);
+pub(crate) type Answer = Result<(), Refusal>;
 
-pub(super) async fn process(ctrl: Arc<BrokerController>, req: RemotingCommand) -> HandlerResult {
-    let header: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
-    let version = req.version;
-    // The lookup reads the mapped commitlog and the put takes the store's lock: a blocking
-    // thread, as the send path's puts.
-    let (code, remark) = tokio::task::spawn_blocking(move || {
+/// The lookup reads the mapped commitlog at random and the put takes the store's lock: a
+/// blocking thread.
+pub(super) const ROUTES: &[Route] = &[Route::blocking(
+    request::CONSUMER_SEND_MSG_BACK,
+    |cx, req| {
+        let header: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
+        let c = &cx.ctrl;
         SendBack {
-            groups: &ctrl.subscription_group_manager,
-            topics: &ctrl.topic_config_manager,
-            store: &ctrl.store,
-            broker_permission: ctrl.broker_config.broker_permission,
-            broker_ip1: &ctrl.broker_config.broker_ip1,
+            groups: &c.subscription_group_manager,
+            topics: &c.topic_config_manager,
+            store: &c.store,
+            broker_permission: c.broker_config.broker_permission,
+            broker_ip1: &c.broker_config.broker_ip1,
         }
-        .consumer_send_msg_back(version, &header)
-    })
-    .await
-    .unwrap_or_else(|e| {
-        (
-            response::SYSTEM_ERROR,
-            Some(format!("send back failed: {e}")),
-        )
-    });
-    let mut resp = RemotingCommand::response_to(&req, code);
-    resp.remark = remark;
-    Ok(Some(resp))
-}
+        .consumer_send_msg_back(req.version, &header)?;
+        Ok(RemotingCommand::response_to(&req, response::SUCCESS).into())
+    },
+)];
 
 impl SendBack<'_> {
     /// The whole of `asyncConsumerSendMsgBack`: checks, the new message, the put, the answer.
@@ -104,8 +93,8 @@ impl SendBack<'_> {
     ) -> Answer {
         match self.build(request_version, header) {
             Ok(Some(msg)) => answer(self.store.put_message(msg)),
-            Ok(None) => (response::SUCCESS, None),
-            Err(refusal) => refusal,
+            Ok(None) => Ok(()),
+            Err(refusal) => Err(refusal),
         }
     }
 
@@ -114,24 +103,24 @@ impl SendBack<'_> {
         &self,
         request_version: i32,
         header: &ConsumerSendMsgBackRequestHeader,
-    ) -> Result<Option<StoredMessage>, Answer> {
+    ) -> Result<Option<StoredMessage>, Refusal> {
         let group = &header.group;
         let Some(group_config) = self.groups.find_subscription_group_config(group) else {
-            return Err((
+            return Err(Refusal::new(
                 response::SUBSCRIPTION_GROUP_NOT_EXIST,
-                Some(format!(
+                format!(
                     "subscription group not exist, {group} {}",
                     faq_suggest_todo()
-                )),
+                ),
             ));
         };
         if !perm::is_writeable(self.broker_permission) {
-            return Err((
+            return Err(Refusal::new(
                 response::NO_PERMISSION,
-                Some(format!(
+                format!(
                     "the broker[{}] sending message is forbidden",
                     self.broker_ip1
-                )),
+                ),
             ));
         }
         if group_config.retry_queue_nums <= 0 {
@@ -157,16 +146,16 @@ impl SendBack<'_> {
             )
             .config;
         if !perm::is_writeable(retry_config.perm) {
-            return Err((
+            return Err(Refusal::new(
                 response::NO_PERMISSION,
-                Some(format!("the topic[{topic}] sending message is forbidden")),
+                format!("the topic[{topic}] sending message is forbidden"),
             ));
         }
 
         let Some(original) = self.store.look_message_by_offset(header.offset) else {
-            return Err((
+            return Err(Refusal::new(
                 response::SYSTEM_ERROR,
-                Some(format!("look message by offset failed, {}", header.offset)),
+                format!("look message by offset failed, {}", header.offset),
             ));
         };
         let mut properties = original.properties.clone();
@@ -229,12 +218,9 @@ impl SendBack<'_> {
 /// Only PUT_OK is a success here; anything else is SYSTEM_ERROR named after the status.
 fn answer(result: PutMessageResult) -> Answer {
     if result.status == PutMessageStatus::PutOk {
-        return (response::SUCCESS, None);
+        return Ok(());
     }
-    (
-        response::SYSTEM_ERROR,
-        Some(put_status_name(result.status).to_owned()),
-    )
+    Err(Refusal::system_error(put_status_name(result.status)))
 }
 
 /// Java's `PutMessageStatus.name()`.

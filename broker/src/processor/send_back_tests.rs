@@ -107,7 +107,7 @@ fn header(offset: i64, group: &str, delay_level: i32) -> ConsumerSendMsgBackRequ
     }
 }
 
-const OK: Answer = (resp::SUCCESS, None);
+const OK: Answer = Ok(());
 
 #[test]
 fn first_retry_goes_to_the_schedule_topic_for_the_retry_topic() {
@@ -284,10 +284,10 @@ fn an_unknown_offset_is_a_system_error() {
     f.put(original(0));
     assert_eq!(
         f.send_back(&header(1_000_000, "g", 0)),
-        (
+        Err(Refusal::new(
             resp::SYSTEM_ERROR,
-            Some("look message by offset failed, 1000000".into())
-        )
+            "look message by offset failed, 1000000"
+        ))
     );
     // The retry topic was created before the lookup, as in Java.
     assert!(f.topics.contains("%RETRY%g"));
@@ -300,13 +300,10 @@ fn an_unknown_group_without_auto_create_is_refused() {
     let offset = f.put(original(0));
     assert_eq!(
         f.send_back(&header(offset, "nobody", 0)),
-        (
+        Err(Refusal::new(
             resp::SUBSCRIPTION_GROUP_NOT_EXIST,
-            Some(
-                "subscription group not exist, nobody \nSee http://rocketmq.apache.org/docs/faq/ for further details."
-                    .into()
-            )
-        )
+            "subscription group not exist, nobody \nSee http://rocketmq.apache.org/docs/faq/ for further details."
+        ))
     );
     assert!(!f.topics.contains("%RETRY%nobody"));
     // With auto-create on, the group is created with Java's defaults.
@@ -323,10 +320,10 @@ fn no_permission_on_the_broker_or_the_retry_topic() {
     f.broker_permission = perm::READ;
     assert_eq!(
         f.send_back(&header(offset, "g", 0)),
-        (
+        Err(Refusal::new(
             resp::NO_PERMISSION,
-            Some("the broker[10.1.2.3] sending message is forbidden".into())
-        )
+            "the broker[10.1.2.3] sending message is forbidden"
+        ))
     );
     f.broker_permission = perm::READ | perm::WRITE;
     f.topics.update_topic_config(TopicConfig {
@@ -337,10 +334,10 @@ fn no_permission_on_the_broker_or_the_retry_topic() {
     });
     assert_eq!(
         f.send_back(&header(offset, "g", 0)),
-        (
+        Err(Refusal::new(
             resp::NO_PERMISSION,
-            Some("the topic[%RETRY%g] sending message is forbidden".into())
-        )
+            "the topic[%RETRY%g] sending message is forbidden"
+        ))
     );
     assert!(f.queue(SCHEDULE, 2).is_empty());
 }
@@ -385,7 +382,7 @@ fn a_failed_put_is_a_system_error_named_after_the_status() {
     let offset = f.put(big);
     assert_eq!(
         f.send_back(&header(offset, "g", 0)),
-        (resp::SYSTEM_ERROR, Some("MESSAGE_ILLEGAL".into()))
+        Err(Refusal::new(resp::SYSTEM_ERROR, "MESSAGE_ILLEGAL"))
     );
 }
 

@@ -8,17 +8,13 @@
 
 use std::collections::HashSet;
 
-use std::sync::Arc;
-
-use remoting::{Connection, ProcessError};
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::topic_admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
 use remoting_codec::RemotingCommand;
 use store::MessageStore;
 
-use super::client::empty_header_response;
-use super::HandlerResult;
-use crate::controller::BrokerController;
+use super::body::empty_header_response;
+use super::{Refusal, Route};
 use crate::topic::validator::{validate_topic, TopicError};
 use crate::topic::TopicConfigManager;
 
@@ -54,7 +50,7 @@ pub fn update_and_create_topic(
     topics: &TopicConfigManager,
     is_slave: bool,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     if is_slave {
         return Ok(slave_refusal(request));
     }
@@ -64,7 +60,7 @@ pub fn update_and_create_topic(
     }
     let Some(mut config) = h.to_topic_config() else {
         // Java's TopicFilterType.valueOf throws; the exception becomes a SYSTEM_ERROR.
-        return Err(ProcessError::Failed(format!(
+        return Err(Refusal::system_error(format!(
             "java.lang.IllegalArgumentException: No enum constant org.apache.rocketmq.common.TopicFilterType.{}",
             h.topic_filter_type
         )));
@@ -84,7 +80,7 @@ pub fn delete_topic(
     store: &MessageStore,
     is_slave: bool,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     if is_slave {
         return Ok(slave_refusal(request));
     }
@@ -102,30 +98,26 @@ pub fn delete_topic(
 pub fn get_all_topic_config(
     topics: &TopicConfigManager,
     request: &RemotingCommand,
-) -> Result<RemotingCommand, ProcessError> {
+) -> Result<RemotingCommand, Refusal> {
     Ok(empty_header_response(request, resp::SUCCESS).with_body(topics.encode().into_bytes()))
 }
 
-pub(super) async fn process(
-    ctrl: &BrokerController,
-    conn: &Arc<Connection>,
-    request: RemotingCommand,
-) -> HandlerResult {
-    let (topics, is_slave) = (&ctrl.topic_config_manager, !ctrl.is_master());
-    let response = match request.code {
-        req::UPDATE_AND_CREATE_TOPIC => {
-            tracing::info!("updateAndCreateTopic called by {:?}", conn);
-            update_and_create_topic(topics, is_slave, &request)?
-        }
-        req::DELETE_TOPIC_IN_BROKER => {
-            tracing::info!("deleteTopic called by {:?}", conn);
-            delete_topic(topics, &ctrl.store, is_slave, &request)?
-        }
-        req::GET_ALL_TOPIC_CONFIG => get_all_topic_config(topics, &request)?,
-        _ => return Err(ProcessError::NotSupported),
-    };
-    Ok(Some(response))
-}
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::UPDATE_AND_CREATE_TOPIC, |cx, r| {
+        tracing::info!("updateAndCreateTopic called by {:?}", cx.conn);
+        let c = &cx.ctrl;
+        Ok(update_and_create_topic(&c.topic_config_manager, !c.is_master(), &r)?.into())
+    }),
+    // Deleting a topic removes its consume-queue files.
+    Route::blocking(req::DELETE_TOPIC_IN_BROKER, |cx, r| {
+        tracing::info!("deleteTopic called by {:?}", cx.conn);
+        let c = &cx.ctrl;
+        Ok(delete_topic(&c.topic_config_manager, &c.store, !c.is_master(), &r)?.into())
+    }),
+    Route::inline(req::GET_ALL_TOPIC_CONFIG, |cx, r| {
+        Ok(get_all_topic_config(&cx.ctrl.topic_config_manager, &r)?.into())
+    }),
+];
 
 #[cfg(test)]
 #[path = "topic_admin_tests.rs"]

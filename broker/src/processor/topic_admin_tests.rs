@@ -150,12 +150,12 @@ fn names_system_topics_slave_and_bad_filter_type() {
     assert!(!topics.contains("T"));
     assert!(matches!(
         update_and_create_topic(&topics, false, &create("T", 4, "NOPE")),
-        Err(ProcessError::Failed(text)) if text.contains("TopicFilterType.NOPE")
+        Err(Refusal { remark: Some(text), .. }) if text.contains("TopicFilterType.NOPE")
     ));
     let missing = RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_TOPIC);
     assert_eq!(
         update_and_create_topic(&topics, false, &missing).unwrap_err(),
-        ProcessError::Failed("the custom field <topic> is null".into())
+        Refusal::system_error("the custom field <topic> is null")
     );
     store.shutdown().unwrap();
 }

@@ -30,15 +30,12 @@ pub mod check;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use remoting_codec::code::request;
-use remoting_codec::RemotingCommand;
-
-use crate::client::{ChannelState, ConnectionId};
-use crate::controller::BrokerController;
+use crate::broker2client::Broker2Client;
+use crate::client::{ChannelState, ConnectionId, ProducerManager};
 use crate::stop_signal::StopSignal;
 pub use bridge::TransactionalMessageBridge;
 pub use check::{CheckConfig, CheckRequest};
@@ -57,23 +54,24 @@ impl TransactionalMessageCheckService {
         Self::default()
     }
 
-    /// Starts the thread (once). Checks go out through `runtime`, the server's.
-    pub fn start(ctrl: &Arc<BrokerController>) -> std::io::Result<()> {
-        let service = &ctrl.transactional_message_check_service;
-        let mut thread = service.thread.lock().unwrap_or_else(|e| e.into_inner());
+    /// Starts the thread (once): `pass` every `interval`, the first one interval from now.
+    /// `pass` gets the service back to see whether it was stopped meanwhile.
+    pub fn start(
+        self: &std::sync::Arc<Self>,
+        interval: Duration,
+        mut pass: impl FnMut() + Send + 'static,
+    ) -> std::io::Result<()> {
+        let mut thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
         if thread.is_some() {
             return Ok(());
         }
-        let interval =
-            Duration::from_millis(ctrl.broker_config.transaction_check_interval.max(1) as u64);
-        let runtime = tokio::runtime::Handle::current();
-        let c = ctrl.clone();
+        let service = self.clone();
         *thread = Some(
             std::thread::Builder::new()
                 .name("TransactionalMessageCheckService".into())
                 .spawn(move || {
-                    while c.transactional_message_check_service.stop.sleep(interval) {
-                        check_once(&c, &runtime);
+                    while service.stop.sleep(interval) {
+                        pass();
                     }
                 })?,
         );
@@ -90,48 +88,46 @@ impl TransactionalMessageCheckService {
     }
 }
 
-/// Java's `onWaitEnd`: one pass with the broker's settings, checks sent as they are found.
-fn check_once(ctrl: &BrokerController, runtime: &tokio::runtime::Handle) {
-    let config = CheckConfig {
-        transaction_timeout_ms: ctrl.broker_config.transaction_time_out,
-        transaction_check_max: ctrl.broker_config.transaction_check_max,
-        file_reserved_hours: ctrl.store.config().file_reserved_time as i64,
-    };
+/// Java's `onWaitEnd`: one pass, checks sent as they are found through `clients` on `runtime`
+/// (the server's: the pass runs on the service's own thread).
+pub fn check_once(
+    bridge: &TransactionalMessageBridge<'_>,
+    config: CheckConfig,
+    producers: &ProducerManager,
+    clients: &std::sync::Arc<Broker2Client>,
+    runtime: &tokio::runtime::Handle,
+) {
     let begin = crate::now_millis();
-    ctrl.transaction_bridge()
-        .check(config, &crate::now_millis, &mut |request| {
-            send_check_message(ctrl, runtime, request)
-        });
+    bridge.check(config, &crate::now_millis, &mut |request| {
+        send_check_message(producers, clients, runtime, request)
+    });
     tracing::debug!("check prepare messages: {} ms", crate::now_millis() - begin);
 }
 
-/// `sendCheckMessage` + `Broker2Client.checkProducerTransactionState`: CHECK_TRANSACTION_STATE
-/// (oneway) to a live connection of the group; none → logged, as Java.
+/// `sendCheckMessage`: CHECK_TRANSACTION_STATE to a live connection of the group; none →
+/// logged, as Java.
 fn send_check_message(
-    ctrl: &BrokerController,
+    producers: &ProducerManager,
+    clients: &std::sync::Arc<Broker2Client>,
     runtime: &tokio::runtime::Handle,
     request: CheckRequest,
 ) {
     let group = request.group.unwrap_or_default();
-    let channel = ctrl
-        .producer_manager
-        .get_available_channel(&group, |id: ConnectionId| {
-            let active = ctrl.connection(id).is_some_and(|c| !c.is_closed());
-            ChannelState {
-                active,
-                writable: active,
-            }
-        })
-        .and_then(|id| ctrl.connection(id));
-    let Some(conn) = channel else {
+    let channel = producers.get_available_channel(&group, |id: ConnectionId| {
+        let active = clients.connection(id).is_some();
+        ChannelState {
+            active,
+            writable: active,
+        }
+    });
+    let Some(id) = channel else {
         tracing::warn!("Check transaction failed, channel is null. groupId={group}");
         return;
     };
-    let command = RemotingCommand::request(request::CHECK_TRANSACTION_STATE, &request.header)
-        .with_body(request.body);
+    let clients = clients.clone();
     runtime.spawn(async move {
-        if let Err(e) = conn.invoke_oneway(command).await {
-            tracing::error!("Check transaction failed because invoke producer exception. group={group}, error={e}");
-        }
+        clients
+            .check_producer_transaction_state(&group, id, &request.header, request.body)
+            .await
     });
 }
