@@ -40,10 +40,10 @@ use remoting_codec::protocol::{perm, TopicConfig, TopicFilterType};
 use remoting_codec::RemotingCommand;
 use store::{FlushDiskType, MessageStore, PutMessageResult, PutMessageStatus};
 
-use super::send_back::DLQ_NUMS_PER_GROUP;
 use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
 use crate::controller::BrokerController;
 use crate::topic::validator::{self, dlq_topic, RETRY_GROUP_TOPIC_PREFIX};
+use crate::topic::{random_queue_id, DLQ_NUMS_PER_GROUP};
 use crate::transaction::bridge::parse_half_message_inner;
 
 pub(super) const ROUTES: &[Route] = &[
@@ -449,12 +449,4 @@ fn topic_config_to_string(c: &TopicConfig) -> String {
         c.topic_sys_flag,
         c.order
     )
-}
-
-/// `randomQueueId`: any queue of the topic (Java draws a random number).
-pub(super) fn random_queue_id(write_queue_nums: i32) -> i32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos % write_queue_nums.max(1) as u32) as i32
 }

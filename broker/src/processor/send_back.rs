@@ -45,10 +45,7 @@ use store::{MessageStore, PutMessageResult, PutMessageStatus};
 use super::{faq_suggest_todo, Refusal, Route};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::{dlq_topic, retry_topic};
-use crate::topic::TopicConfigManager;
-
-/// `MixAll.DLQ_NUMS_PER_GROUP`.
-pub(super) const DLQ_NUMS_PER_GROUP: i32 = 1;
+use crate::topic::{random_queue_id, TopicConfigManager, DLQ_NUMS_PER_GROUP};
 
 /// `TopicSysFlag.buildSysFlag(false, true)`: a unit-mode consumer's retry topic.
 const TOPIC_SYS_FLAG_UNIT_SUB: i32 = 0x2;
@@ -128,7 +125,7 @@ impl SendBack<'_> {
         }
 
         let mut topic = retry_topic(group);
-        let mut queue_id = super::send::random_queue_id(group_config.retry_queue_nums);
+        let mut queue_id = random_queue_id(group_config.retry_queue_nums);
         let topic_sys_flag = if header.unit_mode {
             TOPIC_SYS_FLAG_UNIT_SUB
         } else {
@@ -173,7 +170,7 @@ impl SendBack<'_> {
         let delay_level =
             if original.reconsume_times >= max_reconsume_times || header.delay_level < 0 {
                 topic = dlq_topic(group);
-                queue_id = super::send::random_queue_id(DLQ_NUMS_PER_GROUP);
+                queue_id = random_queue_id(DLQ_NUMS_PER_GROUP);
                 self.topics.create_topic_in_send_message_back_method(
                     &topic,
                     DLQ_NUMS_PER_GROUP,
