@@ -30,10 +30,14 @@
 //! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215 |
 //! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
+//! | [`consumer_admin`] | GET_CONSUMER_CONNECTION_LIST 203, GET_PRODUCER_CONNECTION_LIST 204, QUERY_TOPIC_CONSUME_BY_WHO 300, CLONE_GROUP_OFFSET 314, GET_ALL_PRODUCER_INFO 328 |
+//! | [`consumer_calls`] | INVOKE_BROKER_TO_RESET_OFFSET 222, INVOKE_BROKER_TO_GET_CONSUMER_STATUS 223, GET_CONSUMER_RUNNING_INFO 307, CONSUME_MESSAGE_DIRECTLY 309 (answered by calling the consumers) |
 
 mod body;
 mod broker_admin;
 mod client;
+mod consumer_admin;
+mod consumer_calls;
 mod end_transaction;
 mod group_admin;
 mod lock;
@@ -165,6 +169,8 @@ const FAMILIES: &[&[Route]] = &[
     topic_admin::ROUTES,
     group_admin::ROUTES,
     broker_admin::ROUTES,
+    consumer_admin::ROUTES,
+    consumer_calls::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.
