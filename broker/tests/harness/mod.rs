@@ -6,6 +6,8 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod admin;
+pub mod admin_compare;
 pub mod clock;
 pub mod compare;
 pub mod replay;
