@@ -27,16 +27,20 @@
 //! | [`client`] | HEART_BEAT 34, UNREGISTER_CLIENT 35, GET_CONSUMER_LIST_BY_GROUP 38, CHECK_CLIENT_CONFIG 46 |
 //! | [`offset`] | QUERY_CONSUMER_OFFSET 14, UPDATE_CONSUMER_OFFSET 15, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32 |
 //! | [`lock`] | LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42 |
-//! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215 |
+//! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, UPDATE_AND_CREATE_TOPIC_LIST 18, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215, GET_SYSTEM_TOPIC_LIST_FROM_BROKER 305, GET_TOPIC_CONFIG 351 |
 //! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
-//! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
+//! | [`broker_config`] | UPDATE_BROKER_CONFIG 25, GET_BROKER_CONFIG 26 |
+//! | [`maintenance`] | CLEAN_EXPIRED_CONSUMEQUEUE 306, CLEAN_UNUSED_TOPIC 316, DELETE_EXPIRED_COMMITLOG 329 |
+//! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225 |
 
 mod body;
 mod broker_admin;
+mod broker_config;
 mod client;
 mod end_transaction;
 mod group_admin;
 mod lock;
+mod maintenance;
 mod offset;
 mod pull;
 mod refusal;
@@ -165,6 +169,8 @@ const FAMILIES: &[&[Route]] = &[
     topic_admin::ROUTES,
     group_admin::ROUTES,
     broker_admin::ROUTES,
+    broker_config::ROUTES,
+    maintenance::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.
