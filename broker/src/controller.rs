@@ -15,7 +15,7 @@ use store::{MessageStore, MessageStoreConfig};
 
 use crate::broker2client::Broker2Client;
 use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
-use crate::config::{BrokerConfig, LoadedConfig, NettyServerConfig};
+use crate::config::{BrokerConfig, Configuration, LoadedConfig, NettyServerConfig};
 use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
 use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
@@ -38,7 +38,12 @@ pub enum StartError {
 }
 
 pub struct BrokerController {
+    /// The broker settings as started. Those UPDATE_BROKER_CONFIG may change are read through
+    /// [`configuration`](Self::configuration) (see `processor::broker_config`).
     pub broker_config: BrokerConfig,
+    /// Java's `Configuration`: the four config objects as they are now, their data version and
+    /// the `-c` file updates are written to (GET/UPDATE_BROKER_CONFIG).
+    pub configuration: Configuration,
     pub netty_server_config: NettyServerConfig,
     /// The whole broker.conf as loaded (store keys included), for `-p` and admin listings.
     pub loaded_config: LoadedConfig,
@@ -99,6 +104,11 @@ impl BrokerController {
             })?;
 
         let boot_timestamp = crate::now_millis();
+        let config_path = loaded
+            .config_file
+            .clone()
+            .unwrap_or_else(crate::config::configuration::default_config_path);
+        let configuration = Configuration::new(&loaded, config_path, boot_timestamp);
         let store = Arc::new(MessageStore::open(store_config)?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
         store.set_message_arriving_listener(pull_request_hold_service.clone());
@@ -121,6 +131,7 @@ impl BrokerController {
         let namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
         Ok(BrokerController {
             broker_config,
+            configuration,
             netty_server_config: netty,
             loaded_config: loaded,
             store,
@@ -184,7 +195,10 @@ impl BrokerController {
                 change.group,
                 change.remaining.len()
             );
-            if self.broker_config.notify_consumer_ids_changed_enable && !change.group_removed {
+            let notify = self
+                .configuration
+                .broker(|b| b.notify_consumer_ids_changed_enable);
+            if notify && !change.group_removed {
                 let (clients, change) = (self.broker2client.clone(), change.clone());
                 tokio::spawn(async move {
                     clients

@@ -32,7 +32,8 @@ pub fn table_size(initial_buckets: usize, len: usize) -> usize {
     n
 }
 
-fn bucket(key: &str, table: usize) -> usize {
+/// The bucket of `key` in a table of `table` buckets (`spread(hashCode) & (table - 1)`).
+pub fn bucket(key: &str, table: usize) -> usize {
     let h = java_string_hash_code(key) as u32;
     (((h ^ (h >> 16)) & 0x7fff_ffff) as usize) & (table - 1)
 }
@@ -75,6 +76,105 @@ impl<V: Serialize> Serialize for JavaMap<'_, V> {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+/// One bucket: `(spread hash, key)` in list order.
+type Bin = Vec<(u32, String)>;
+
+/// The iteration order of a Java `ConcurrentHashMap` (JDK 8–17) built by inserting keys one
+/// by one, simulated exactly: the table starts at `tableSizeFor(1.5 × capacity + 1)` buckets,
+/// doubles when the count reaches 3/4 of it, and each resize moves a bucket's list as
+/// `transfer` does (the tail run that stays together keeps its order, the nodes before it are
+/// prepended, so their order flips). Within a bucket a new key goes to the end. Buckets that
+/// would be turned into trees (8 keys in one bucket of a table of 64 or more) are not
+/// modelled. `java.util.Properties` (JDK 9+) is a `ConcurrentHashMap(8)` inside.
+#[derive(Clone, Debug)]
+pub struct ChmOrder {
+    table: Vec<Bin>,
+    count: usize,
+}
+
+impl ChmOrder {
+    /// `new ConcurrentHashMap(initial_capacity)`.
+    pub fn new(initial_capacity: usize) -> Self {
+        let n = (initial_capacity + (initial_capacity >> 1) + 1)
+            .next_power_of_two()
+            .max(1);
+        ChmOrder {
+            table: vec![Vec::new(); n],
+            count: 0,
+        }
+    }
+
+    fn spread(key: &str) -> u32 {
+        let h = java_string_hash_code(key) as u32;
+        (h ^ (h >> 16)) & 0x7fff_ffff
+    }
+
+    /// `put(key, …)`: a new key is appended to its bucket; an existing one stays where it is.
+    pub fn insert(&mut self, key: &str) {
+        let h = Self::spread(key);
+        let n = self.table.len();
+        let bin = &mut self.table[h as usize & (n - 1)];
+        if bin.iter().any(|(_, k)| k == key) {
+            return;
+        }
+        bin.push((h, key.to_owned()));
+        self.count += 1;
+        while self.count >= n - (n >> 2) && self.table.len() == n {
+            self.transfer();
+        }
+    }
+
+    fn transfer(&mut self) {
+        let n = self.table.len();
+        let mut next: Vec<Bin> = vec![Vec::new(); 2 * n];
+        for i in (0..n).rev() {
+            let bin = std::mem::take(&mut self.table[i]);
+            if bin.is_empty() {
+                continue;
+            }
+            let bit = |h: u32| h as usize & n;
+            // lastRun: the start of the tail whose nodes all go the same way.
+            let mut last_run = 0;
+            for j in 1..bin.len() {
+                if bit(bin[j].0) != bit(bin[j - 1].0) {
+                    last_run = j;
+                }
+            }
+            let run_bit = bit(bin[last_run].0);
+            let (mut lo, mut hi): (Bin, Bin) = (Vec::new(), Vec::new());
+            if run_bit == 0 {
+                lo.extend(bin[last_run..].iter().cloned());
+            } else {
+                hi.extend(bin[last_run..].iter().cloned());
+            }
+            for node in &bin[..last_run] {
+                // new Node(p, ln): prepended.
+                if bit(node.0) == 0 {
+                    lo.insert(0, node.clone());
+                } else {
+                    hi.insert(0, node.clone());
+                }
+            }
+            next[i] = lo;
+            next[i + n] = hi;
+        }
+        self.table = next;
+    }
+
+    /// The keys in iteration order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.table.iter().flatten().map(|(_, k)| k.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 

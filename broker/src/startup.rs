@@ -86,7 +86,7 @@ impl BrokerController {
             return;
         }
         let mut topics = self.topic_config_manager.serialize_wrapper();
-        let broker_perm = self.broker_config.broker_permission;
+        let broker_perm = self.configuration.broker(|b| b.broker_permission);
         use remoting_codec::protocol::perm;
         if !perm::is_writeable(broker_perm) || !perm::is_readable(broker_perm) {
             for config in topics.topic_config_table.values_mut() {
@@ -167,9 +167,9 @@ fn start_transaction_check(ctrl: &Arc<BrokerController>) -> std::io::Result<()> 
     ctrl.transactional_message_check_service
         .start(interval, move || {
             let config = CheckConfig {
-                transaction_timeout_ms: c.broker_config.transaction_time_out,
-                transaction_check_max: c.broker_config.transaction_check_max,
-                file_reserved_hours: c.store.config().file_reserved_time as i64,
+                transaction_timeout_ms: c.configuration.broker(|b| b.transaction_time_out),
+                transaction_check_max: c.configuration.broker(|b| b.transaction_check_max),
+                file_reserved_hours: c.store.current_config().file_reserved_time as i64,
             };
             crate::transaction::check_once(
                 &c.transaction_bridge(),

@@ -34,7 +34,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::commit_log::CommitLog;
-use crate::config::MessageStoreConfig;
+use crate::config::{LiveConfig, MessageStoreConfig};
 use crate::dispatch::ConsumeQueueTable;
 use crate::flush::{spawn, Service};
 use crate::index::IndexService;
@@ -188,7 +188,8 @@ pub struct CleanReport {
 
 /// The clean logic; [`CleanService`] runs it on its thread, [`crate::MessageStore`] on demand.
 pub(crate) struct Cleaner {
-    config: MessageStoreConfig,
+    /// Read at the start of every pass and check: the clean settings change at run time.
+    config: LiveConfig,
     commit_log: Arc<CommitLog>,
     queues: Arc<ConsumeQueueTable>,
     index: Option<Arc<IndexService>>,
@@ -203,7 +204,7 @@ pub(crate) struct Cleaner {
 
 impl Cleaner {
     pub(crate) fn new(
-        config: MessageStoreConfig,
+        config: LiveConfig,
         commit_log: Arc<CommitLog>,
         queues: Arc<ConsumeQueueTable>,
         index: Option<Arc<IndexService>>,
@@ -244,15 +245,16 @@ impl Cleaner {
     }
 
     fn clean_commit_log(&self, report: &mut CleanReport) {
-        let timeup = match is_it_time_to_do(&self.config.delete_when, (self.options.local_hour)()) {
+        let config = self.config.snapshot();
+        let timeup = match is_it_time_to_do(&config.delete_when, (self.options.local_hour)()) {
             Ok(t) => t,
             Err(e) => {
-                tracing::warn!(delete_when = %self.config.delete_when, error = %e,
+                tracing::warn!(delete_when = %config.delete_when, error = %e,
                     "bad deleteWhen; commitlog clean pass skipped");
                 return;
             }
         };
-        let spacefull = self.is_space_to_delete();
+        let spacefull = self.is_space_to_delete(&config);
         let manual = self.manual_times.load(Ordering::Acquire) > 0;
         report.timeup = timeup;
         report.spacefull = spacefull;
@@ -263,19 +265,19 @@ impl Cleaner {
             self.manual_times.fetch_sub(1, Ordering::AcqRel);
             report.manual = true;
         }
-        let clean_at_once = self.config.clean_file_forcibly_enable
-            && self.clean_immediately.load(Ordering::Acquire);
+        let clean_at_once =
+            config.clean_file_forcibly_enable && self.clean_immediately.load(Ordering::Acquire);
         report.clean_at_once = clean_at_once;
         tracing::info!(
-            hours = self.config.file_reserved_time,
+            hours = config.file_reserved_time,
             timeup,
             spacefull,
             manual,
             clean_at_once,
             "deleting expired commitlog files"
         );
-        let expired_ms = i64::from(self.config.file_reserved_time) * 60 * 60 * 1000;
-        let interval = Duration::from_millis(self.config.delete_commit_log_files_interval);
+        let expired_ms = i64::from(config.file_reserved_time) * 60 * 60 * 1000;
+        let interval = Duration::from_millis(config.delete_commit_log_files_interval);
         report.commit_log_files = self.commit_log.delete_expired_file(
             expired_ms,
             interval,
@@ -289,13 +291,10 @@ impl Cleaner {
 
     /// Java's `isSpaceToDelete`: measures the commitlog path, then the consume-queue path;
     /// sets `clean_immediately` and the disk-full flag on the way.
-    fn is_space_to_delete(&self) -> bool {
-        let ratio = f64::from(self.config.disk_max_used_space_ratio) / 100.0;
+    fn is_space_to_delete(&self, config: &MessageStoreConfig) -> bool {
+        let ratio = f64::from(config.disk_max_used_space_ratio) / 100.0;
         self.clean_immediately.store(false, Ordering::Release);
-        let paths = [
-            self.config.commit_log_dir(),
-            self.config.consume_queue_dir(),
-        ];
+        let paths = [config.commit_log_dir(), config.consume_queue_dir()];
         for (what, path) in ["commitlog", "consumequeue"].iter().zip(&paths) {
             let used = self.options.disk_probe.used_ratio(path);
             if used > self.warning_ratio() {
@@ -319,7 +318,7 @@ impl Cleaner {
     /// Java's `isSpaceFull` (the 10 s disk check): marks the disk full above the warning ratio
     /// and OK below it; returns whether it is full.
     pub(crate) fn is_space_full(&self) -> bool {
-        let path = self.config.commit_log_dir();
+        let path = self.config.with(|c| c.commit_log_dir());
         let used = self.options.disk_probe.used_ratio(&path);
         if used > self.warning_ratio() {
             if self.flags.get_and_make_disk_full() {
@@ -335,11 +334,11 @@ impl Cleaner {
     }
 
     fn warning_ratio(&self) -> f64 {
-        f64::from(self.config.disk_space_warning_level_ratio) / 100.0
+        f64::from(self.config.with(|c| c.disk_space_warning_level_ratio)) / 100.0
     }
 
     fn forcibly_ratio(&self) -> f64 {
-        f64::from(self.config.disk_space_clean_forcibly_ratio) / 100.0
+        f64::from(self.config.with(|c| c.disk_space_clean_forcibly_ratio)) / 100.0
     }
 
     /// Java's `CleanConsumeQueueService`: when the commitlog min offset moved, consume queues
@@ -350,7 +349,8 @@ impl Cleaner {
             return;
         }
         self.last_physical_min_offset.store(min, Ordering::Release);
-        let interval = Duration::from_millis(self.config.delete_consume_queue_files_interval);
+        let interval =
+            Duration::from_millis(self.config.with(|c| c.delete_consume_queue_files_interval));
         for cq in self.queues.all() {
             let deleted = cq.delete_expired_file(min);
             report.consume_queue_files += deleted;

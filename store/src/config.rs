@@ -6,6 +6,7 @@
 //! is reported, not silently replaced by the default.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use remoting_codec::protocol::properties_text;
@@ -284,6 +285,42 @@ impl MessageStoreConfig {
     /// The delay level table of `messageDelayLevel`.
     pub fn delay_levels(&self) -> DelayLevels {
         DelayLevels::parse(&self.message_delay_level).unwrap_or_default()
+    }
+}
+
+/// The store's settings as they are now: what the clean and flush services and the SYNC_FLUSH
+/// wait read each time they run, as Java's services call the `MessageStoreConfig` getters each
+/// time. The broker's UPDATE_BROKER_CONFIG changes them on a running store
+/// ([`crate::MessageStore::update_config`]); settings read only at open (file sizes, paths,
+/// flush type, role, delay levels, index sizes) keep the value the store was opened with.
+#[derive(Clone, Debug)]
+pub struct LiveConfig(Arc<RwLock<MessageStoreConfig>>);
+
+impl LiveConfig {
+    pub fn new(config: MessageStoreConfig) -> Self {
+        Self(Arc::new(RwLock::new(config)))
+    }
+
+    /// A copy of the current settings.
+    pub fn snapshot(&self) -> MessageStoreConfig {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reads one value without copying the rest.
+    pub fn with<T>(&self, f: impl FnOnce(&MessageStoreConfig) -> T) -> T {
+        f(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Applies `key=value` pairs as Java's `MixAll.properties2Object` does: each known key is
+    /// set, a value that does not parse leaves its field unchanged (Java swallows the parse
+    /// exception; the error is returned here so that the caller can log it), unknown keys are
+    /// ignored.
+    pub fn update(&self, pairs: &[(String, String)]) -> Vec<ConfigError> {
+        let mut config = self.0.write().unwrap_or_else(|e| e.into_inner());
+        pairs
+            .iter()
+            .filter_map(|(k, v)| config.set(k, v.trim()).err())
+            .collect()
     }
 }
 

@@ -207,6 +207,21 @@ impl ConsumeQueue {
         self.min_logic_offset.load(Ordering::Acquire) / CQ_STORE_UNIT_SIZE as i64
     }
 
+    /// Java's `getLastOffset`: the commitlog end (offset + size) of the last entry of the last
+    /// file, -1 when there is no file or the last file has no entry yet (just rolled).
+    pub fn last_offset(&self) -> i64 {
+        let Some(file) = self.queue.last_file() else {
+            return -1;
+        };
+        let pos = file.wrote_position().saturating_sub(CQ_STORE_UNIT_SIZE);
+        let entry = read_entry(&file, pos);
+        if entry.offset >= 0 && entry.size > 0 {
+            entry.offset + i64::from(entry.size)
+        } else {
+            -1
+        }
+    }
+
     /// The next entry number (Java's `getMaxOffsetInQueue`).
     pub fn max_offset_in_queue(&self) -> i64 {
         self.queue.max_offset() as i64 / CQ_STORE_UNIT_SIZE as i64

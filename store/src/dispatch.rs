@@ -204,6 +204,24 @@ impl ConsumeQueueTable {
             .collect()
     }
 
+    /// Takes out of the table every queue matching `pred` (topic left without queues go too)
+    /// and returns them.
+    pub fn remove_queues(&self, pred: impl Fn(&ConsumeQueue) -> bool) -> Vec<Arc<ConsumeQueue>> {
+        let mut map = self.queues.write().expect("cq table");
+        let mut removed = Vec::new();
+        map.retain(|_, queues| {
+            queues.retain(|_, cq| {
+                let hit = pred(cq);
+                if hit {
+                    removed.push(cq.clone());
+                }
+                !hit
+            });
+            !queues.is_empty()
+        });
+        removed
+    }
+
     /// Queue ids of a topic.
     pub fn queue_ids(&self, topic: &str) -> Vec<i32> {
         let map = self.queues.read().expect("cq table");

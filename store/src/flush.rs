@@ -26,14 +26,14 @@
 //!   are dirty, up to the thorough interval).
 //! - Everything is synced on clean shutdown.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::checkpoint::StoreCheckpoint;
 use crate::commit_log::CommitLog;
-use crate::config::MessageStoreConfig;
+use crate::config::LiveConfig;
 use crate::dispatch::ConsumeQueueTable;
 use crate::mapped_file::OS_PAGE_SIZE;
 
@@ -107,27 +107,41 @@ pub struct FlushRealTimeService {
     thread: Mutex<Option<JoinHandle<()>>>,
     commit_log: Arc<CommitLog>,
     /// Unflushed bytes that make an append wake the thread early (`flushCommitLogLeastPages`
-    /// pages); `None` when `flushCommitLogTimed` (the thread only runs on its interval).
-    wake_at_bytes: Option<u64>,
+    /// pages, kept current by the thread); `None` when `flushCommitLogTimed` (the thread only
+    /// runs on its interval).
+    wake_at_bytes: Option<Arc<AtomicU64>>,
 }
 
 impl FlushRealTimeService {
     pub fn start(
-        config: &MessageStoreConfig,
+        config: &LiveConfig,
         commit_log: Arc<CommitLog>,
         checkpoint: Arc<StoreCheckpoint>,
     ) -> std::io::Result<Self> {
         let service = Service::new();
         let s = service.clone();
-        let interval = Duration::from_millis(config.flush_interval_commit_log);
-        let least_pages = config.flush_commit_log_least_pages;
-        let thorough = config.flush_commit_log_thorough_interval as i64;
-        let timed = config.flush_commit_log_timed;
-        let wake_at_bytes = (!timed).then(|| least_pages as u64 * OS_PAGE_SIZE as u64);
+        // `flushCommitLogTimed` is read once: it decides whether appends wake the thread.
+        let timed = config.with(|c| c.flush_commit_log_timed);
+        let least_bytes = |pages: usize| pages as u64 * OS_PAGE_SIZE as u64;
+        let initial_pages = config.with(|c| c.flush_commit_log_least_pages);
+        let wake_at_bytes = (!timed).then(|| Arc::new(AtomicU64::new(least_bytes(initial_pages))));
+        let wake_at = wake_at_bytes.clone();
+        let live = config.clone();
         let flushed_log = commit_log.clone();
         let thread = spawn("FlushRealTimeService", move || {
             let mut last_thorough = now_ms();
             while !s.stopped() {
+                // Read every round, as Java's thread calls the getters each time.
+                let (interval, least_pages, thorough) = live.with(|c| {
+                    (
+                        Duration::from_millis(c.flush_interval_commit_log),
+                        c.flush_commit_log_least_pages,
+                        c.flush_commit_log_thorough_interval as i64,
+                    )
+                });
+                if let Some(wake_at) = &wake_at {
+                    wake_at.store(least_bytes(least_pages), Ordering::Relaxed);
+                }
                 let mut pages = least_pages;
                 if now_ms() >= last_thorough + thorough {
                     last_thorough = now_ms();
@@ -167,7 +181,11 @@ impl FlushRealTimeService {
     /// flushes only if `flushCommitLogLeastPages` pages are dirty; waking it only when they are
     /// gives the same flushes without two thread switches per message.
     pub fn wakeup(&self) {
-        let Some(wake_at) = self.wake_at_bytes else {
+        let Some(wake_at) = self
+            .wake_at_bytes
+            .as_ref()
+            .map(|w| w.load(Ordering::Relaxed))
+        else {
             return;
         };
         let queue = self.commit_log.queue();
@@ -313,18 +331,23 @@ pub struct FlushConsumeQueueService {
 
 impl FlushConsumeQueueService {
     pub fn start(
-        config: &MessageStoreConfig,
+        config: &LiveConfig,
         queues: Arc<ConsumeQueueTable>,
         checkpoint: Arc<StoreCheckpoint>,
     ) -> std::io::Result<Self> {
         let service = Service::new();
         let s = service.clone();
-        let interval = Duration::from_millis(config.flush_interval_consume_queue);
-        let least_pages = config.flush_consume_queue_least_pages;
-        let thorough = config.flush_consume_queue_thorough_interval as i64;
+        let live = config.clone();
         let thread = spawn("FlushConsumeQueueService", move || {
             let mut last_thorough = now_ms();
             while !s.stopped() {
+                let (interval, least_pages, thorough) = live.with(|c| {
+                    (
+                        Duration::from_millis(c.flush_interval_consume_queue),
+                        c.flush_consume_queue_least_pages,
+                        c.flush_consume_queue_thorough_interval as i64,
+                    )
+                });
                 s.wait(interval, false);
                 let mut pages = least_pages;
                 if now_ms() >= last_thorough + thorough {

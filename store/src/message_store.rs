@@ -25,7 +25,7 @@ use remoting_codec::message::StoredMessage;
 use crate::checkpoint::StoreCheckpoint;
 use crate::clean::{CleanReport, CleanService, Cleaner, Clock, StoreOptions};
 use crate::commit_log::{AppendMessageStatus, CommitLog};
-use crate::config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
+use crate::config::{BrokerRole, DelayLevels, FlushDiskType, LiveConfig, MessageStoreConfig};
 use crate::dispatch::{
     ConsumeQueueTable, Dispatcher, MessageArrivingListener, ReputService, SCHEDULE_TOPIC,
 };
@@ -53,7 +53,10 @@ enum CommitLogFlush {
 }
 
 pub struct MessageStore {
+    /// The settings the store was opened with.
     config: MessageStoreConfig,
+    /// The settings now (see [`LiveConfig`]).
+    live: LiveConfig,
     delay: DelayLevels,
     commit_log: Arc<CommitLog>,
     queues: Arc<ConsumeQueueTable>,
@@ -159,9 +162,10 @@ impl MessageStore {
 
         AbortFile::create(&root)?;
         reput.start()?;
+        let live = LiveConfig::new(config.clone());
         let flush = match config.flush_disk_type {
             FlushDiskType::AsyncFlush => CommitLogFlush::Async(FlushRealTimeService::start(
-                &config,
+                &live,
                 commit_log.clone(),
                 checkpoint.clone(),
             )?),
@@ -170,11 +174,10 @@ impl MessageStore {
                 checkpoint.clone(),
             )?),
         };
-        let cq_flush =
-            FlushConsumeQueueService::start(&config, queues.clone(), checkpoint.clone())?;
+        let cq_flush = FlushConsumeQueueService::start(&live, queues.clone(), checkpoint.clone())?;
         let flags = Arc::new(RunningFlags::default());
         let cleaner = Arc::new(Cleaner::new(
-            config.clone(),
+            live.clone(),
             commit_log.clone(),
             queues.clone(),
             index.clone(),
@@ -194,6 +197,7 @@ impl MessageStore {
             as i64;
         Ok(Self {
             config,
+            live,
             delay,
             commit_log,
             queues,
@@ -216,8 +220,26 @@ impl MessageStore {
         })
     }
 
+    /// The settings the store was opened with (file sizes, paths, flush type, role: what only
+    /// a restart changes). What changes at run time is in [`current_config`](Self::current_config).
     pub fn config(&self) -> &MessageStoreConfig {
         &self.config
+    }
+
+    /// The settings now: the open-time ones with every [`update_config`](Self::update_config)
+    /// applied.
+    pub fn current_config(&self) -> MessageStoreConfig {
+        self.live.snapshot()
+    }
+
+    /// Java's `properties2Object` on the running store's `MessageStoreConfig` (UPDATE_BROKER_CONFIG):
+    /// known keys are set, values that do not parse are left out (returned), unknown keys
+    /// ignored. The clean service (`fileReservedTime`, `deleteWhen`, `diskMaxUsedSpaceRatio`,
+    /// `cleanFileForciblyEnable`, the delete intervals), the flush services (intervals, least
+    /// pages, thorough intervals) and the SYNC_FLUSH wait (`syncFlushTimeout`) use the new
+    /// values from their next round; everything else in [`MessageStoreConfig`] is read at open.
+    pub fn update_config(&self, pairs: &[(String, String)]) -> Vec<crate::config::ConfigError> {
+        self.live.update(pairs)
     }
 
     pub fn delay_levels(&self) -> &DelayLevels {
@@ -368,7 +390,7 @@ impl MessageStore {
             CommitLogFlush::Sync(group) if wait_store_msg_ok => {
                 let end = (result.wrote_offset + result.wrote_bytes as i64) as u64;
                 let req = group.put_request(end);
-                let timeout = Duration::from_millis(self.config.sync_flush_timeout);
+                let timeout = Duration::from_millis(self.live.with(|c| c.sync_flush_timeout));
                 if req.wait(timeout) != Some(true) {
                     status = PutMessageStatus::FlushDiskTimeout;
                 }
@@ -464,6 +486,61 @@ impl MessageStore {
             names.push(topic);
         }
         names
+    }
+
+    /// Java's `cleanExpiredConsumerQueue` (CLEAN_EXPIRED_CONSUMEQUEUE): every consume queue
+    /// whose last entry ends below the commitlog's minimum offset (all its messages expired
+    /// with their commitlog files) is destroyed and forgotten, with its queue offset; a topic
+    /// left without queues leaves the table. SCHEDULE_TOPIC_XXXX is never touched, and a queue
+    /// without entries (`getLastOffset` -1: "maybe created just now") is kept. Returns the
+    /// `(topic, queueId)` removed.
+    pub fn clean_expired_consumer_queue(&self) -> Vec<(String, i32)> {
+        let min = self.commit_log.min_offset();
+        let removed = self.queues.remove_queues(|cq| {
+            if cq.topic() == "SCHEDULE_TOPIC_XXXX" {
+                return false;
+            }
+            let last = cq.last_offset();
+            if last == -1 {
+                tracing::warn!(
+                    "maybe ConsumeQueue was created just now. topic={} queueId={}",
+                    cq.topic(),
+                    cq.queue_id()
+                );
+            }
+            last != -1 && last < min
+        });
+        let mut out = Vec::with_capacity(removed.len());
+        for cq in removed {
+            tracing::info!(
+                "cleanExpiredConsumerQueue: {} {} consumer queue destroyed, minCommitLogOffset: {min} maxCLOffsetInConsumeQueue: {}",
+                cq.topic(),
+                cq.queue_id(),
+                cq.last_offset()
+            );
+            self.commit_log
+                .remove_queue_offset(cq.topic(), cq.queue_id());
+            if let Err(e) = cq.destroy() {
+                tracing::warn!(
+                    "cleanExpiredConsumerQueue: {} {}: {e}",
+                    cq.topic(),
+                    cq.queue_id()
+                );
+            }
+            let _ = std::fs::remove_dir(
+                self.config
+                    .consume_queue_dir()
+                    .join(cq.topic())
+                    .join(cq.queue_id().to_string()),
+            );
+            out.push((cq.topic().to_owned(), cq.queue_id()));
+        }
+        for (topic, _) in &out {
+            if self.queues.queue_ids(topic).is_empty() {
+                let _ = std::fs::remove_dir(self.config.consume_queue_dir().join(topic));
+            }
+        }
+        out
     }
 
     fn queue_ids_in(&self, dir: &std::path::Path) -> Vec<std::ffi::OsString> {

@@ -497,3 +497,92 @@ fn clean_thread_runs_passes_every_clean_resource_interval() {
     env.age(0..1, 2);
     wait_for("second expiry", || store.min_phy_offset() == 3 * FILE);
 }
+
+/// UPDATE_BROKER_CONFIG's part in the store: `fileReservedTime` and `deleteWhen` changed on the
+/// running store decide the next pass; a value that does not parse is refused and the old one
+/// kept.
+#[test]
+fn clean_settings_change_on_a_running_store() {
+    let env = Env::new();
+    let store = env.open();
+    let puts = fill(&store, 600);
+    let dir = env.commit_log_dir();
+    let files = names(&dir);
+    env.age(0..3, 2);
+    env.hour.store(5, Ordering::Release);
+
+    // Not the hour: nothing. deleteWhen=05 makes it the hour, but 3 h of reserve keeps the
+    // 2 h old files.
+    assert!(!store.clean_expired_files_now().timeup);
+    let set = |k: &str, v: &str| store.update_config(&[(k.to_owned(), v.to_owned())]);
+    assert!(set("deleteWhen", "05").is_empty());
+    assert!(set("fileReservedTime", "3").is_empty());
+    let r = store.clean_expired_files_now();
+    assert!(r.timeup);
+    assert_eq!(r.commit_log_files, 0);
+    assert_eq!(store.current_config().file_reserved_time, 3);
+    assert_eq!(
+        store.config().file_reserved_time,
+        1,
+        "the open-time settings stay"
+    );
+
+    // A bad value is refused and the 3 h kept; 1 h then lets the pass take the old files.
+    assert_eq!(set("fileReservedTime", "two").len(), 1);
+    assert_eq!(store.current_config().file_reserved_time, 3);
+    assert_eq!(store.clean_expired_files_now().commit_log_files, 0);
+    assert!(set("fileReservedTime", "1").is_empty());
+    assert_eq!(store.clean_expired_files_now().commit_log_files, 3);
+    assert_eq!(names(&dir), files[3..]);
+    check_reads(&store, &puts, 3 * FILE);
+}
+
+/// CLEAN_EXPIRED_CONSUMEQUEUE (`cleanExpiredConsumerQueue`): a queue whose every message is in
+/// deleted commitlog files goes (files, directory, queue offset); queues with a live message
+/// and SCHEDULE_TOPIC_XXXX stay.
+#[test]
+fn expired_consume_queues_go_when_all_their_messages_expired() {
+    let env = Env::new();
+    let store = env.open();
+    for i in 0..5 {
+        assert_eq!(
+            store.put_message(message("OldTopic", 0, i, 700)).status,
+            PutMessageStatus::PutOk
+        );
+        assert_eq!(
+            store
+                .put_message(message("SCHEDULE_TOPIC_XXXX", 1, i, 700))
+                .status,
+            PutMessageStatus::PutOk
+        );
+    }
+    let puts = fill(&store, 600);
+    let cq_dir = env.config.consume_queue_dir();
+    assert!(cq_dir.join("OldTopic").join("0").is_dir());
+
+    // Nothing expired yet: every queue has a live message.
+    assert_eq!(store.clean_expired_consumer_queue(), Vec::new());
+
+    env.age(0..3, 2);
+    env.hour.store(4, Ordering::Release);
+    assert_eq!(store.clean_expired_files_now().commit_log_files, 3);
+    let min = store.min_phy_offset();
+    assert_eq!(min, 3 * FILE);
+
+    assert_eq!(
+        store.clean_expired_consumer_queue(),
+        vec![("OldTopic".to_owned(), 0)]
+    );
+    assert!(!cq_dir.join("OldTopic").exists());
+    assert_eq!(store.queue_ids("OldTopic"), Vec::<i32>::new());
+    assert_eq!(store.max_offset_in_queue("OldTopic", 0), 0);
+    assert_eq!(store.queue_ids("SCHEDULE_TOPIC_XXXX"), vec![1]);
+    assert_eq!(store.queue_ids(TOPIC), vec![0, 1]);
+    check_reads(&store, &puts, min);
+    // A second call finds nothing more.
+    assert_eq!(store.clean_expired_consumer_queue(), Vec::new());
+    // The topic starts again at offset 0.
+    assert!(store.put_message(message("OldTopic", 0, 9, 100)).is_ok());
+    store.wait_dispatched().unwrap();
+    assert_eq!(store.max_offset_in_queue("OldTopic", 0), 1);
+}

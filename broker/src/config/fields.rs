@@ -7,6 +7,10 @@
 pub trait ConfigValue: Sized {
     fn parse_value(text: &str) -> Option<Self>;
     fn render(&self) -> String;
+    /// A null Java field: `MixAll.object2Properties` leaves it out of the properties.
+    fn is_null(&self) -> bool {
+        false
+    }
 }
 
 impl ConfigValue for String {
@@ -27,7 +31,38 @@ impl ConfigValue for Option<String> {
     fn render(&self) -> String {
         self.clone().unwrap_or_else(|| "null".to_owned())
     }
+    fn is_null(&self) -> bool {
+        self.is_none()
+    }
 }
+
+/// Java enum fields set by name (`setBrokerRole(String)` is `BrokerRole.valueOf`): an unknown
+/// name throws, which `properties2Object` swallows, so the field keeps its value.
+macro_rules! enum_value {
+    ($t:ty { $($name:literal => $variant:expr),* $(,)? }) => {
+        impl ConfigValue for $t {
+            fn parse_value(text: &str) -> Option<Self> {
+                match text {
+                    $( $name => Some($variant), )*
+                    _ => None,
+                }
+            }
+            fn render(&self) -> String {
+                $( if *self == $variant { return $name.to_owned(); } )*
+                unreachable!("every variant is listed")
+            }
+        }
+    };
+}
+enum_value!(store::BrokerRole {
+    "ASYNC_MASTER" => store::BrokerRole::AsyncMaster,
+    "SYNC_MASTER" => store::BrokerRole::SyncMaster,
+    "SLAVE" => store::BrokerRole::Slave,
+});
+enum_value!(store::FlushDiskType {
+    "ASYNC_FLUSH" => store::FlushDiskType::AsyncFlush,
+    "SYNC_FLUSH" => store::FlushDiskType::SyncFlush,
+});
 
 /// `Boolean.parseBoolean`: `true` in any case is true, anything else false (so a typo silently
 /// disables a flag in Java; we do the same so that a broker.conf means the same to both).
@@ -107,6 +142,14 @@ macro_rules! java_config {
             pub fn entries(&self) -> Vec<(&'static str, String)> {
                 use $crate::config::fields::ConfigValue;
                 vec![$( ($key, self.$field.render()) ),*]
+            }
+
+            /// `MixAll.object2Properties`: the non-null fields, in declaration order.
+            pub fn properties(&self) -> Vec<(&'static str, String)> {
+                use $crate::config::fields::ConfigValue;
+                let mut out = Vec::new();
+                $( if !self.$field.is_null() { out.push(($key, self.$field.render())); } )*
+                out
             }
         }
     };

@@ -17,13 +17,17 @@
 //! config type.
 
 mod broker;
+pub mod configuration;
 pub(crate) mod fields;
 pub mod host;
+pub mod store_props;
 
 use std::path::{Path, PathBuf};
 
 pub use broker::{BrokerConfig, NettyServerConfig, NETTY_CLIENT_KEYS, STARTUP_KEYS, STORE_KEYS};
+pub use configuration::Configuration;
 use remoting_codec::protocol::properties_text;
+pub use store_props::{MessageStoreProperties, NettyClientConfig};
 
 /// A value that does not parse for its field's type.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -58,8 +62,16 @@ pub enum ConfigError {
 pub struct LoadedConfig {
     pub broker: BrokerConfig,
     pub netty_server: NettyServerConfig,
+    /// The broker's client side (listed by GET_BROKER_CONFIG; not used otherwise).
+    pub netty_client: NettyClientConfig,
+    /// Every 4.9.8 store key with its value (GET_BROKER_CONFIG); the store's own typed config
+    /// is built from [`store_entries`](Self::store_entries).
+    pub store: MessageStoreProperties,
     /// `storePathRootDir` (default `$HOME/store`, as the store's).
     pub store_path_root_dir: PathBuf,
+    /// The `-c` file (Java's `BrokerPathConfigHelper.brokerConfigPath`), which
+    /// UPDATE_BROKER_CONFIG rewrites; `None`: started without one.
+    pub config_file: Option<PathBuf>,
     /// The file's store keys, in file order, for the store's config.
     pub store_entries: Vec<(String, String)>,
     /// Keys no Java config class has (logged once at load).
@@ -80,7 +92,10 @@ impl Default for LoadedConfig {
         LoadedConfig {
             broker: BrokerConfig::default(),
             netty_server: NettyServerConfig::default(),
+            netty_client: NettyClientConfig::default(),
+            store: MessageStoreProperties::default(),
             store_path_root_dir: default_store_root(),
+            config_file: None,
             store_entries: Vec::new(),
             unknown_keys: Vec::new(),
             invalid: Vec::new(),
@@ -95,7 +110,9 @@ impl LoadedConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_entries(&properties_text::parse_bytes(&bytes)?)
+        let mut loaded = Self::from_entries(&properties_text::parse_bytes(&bytes)?)?;
+        loaded.config_file = Some(path.to_path_buf());
+        Ok(loaded)
     }
 
     /// Reads broker.conf text.
@@ -130,6 +147,8 @@ impl LoadedConfig {
         for result in [
             self.broker.set(key, value),
             self.netty_server.set(key, value),
+            self.netty_client.set(key, value),
+            self.store.set_property(key, value),
         ] {
             match result {
                 Ok(hit) => known |= hit,

@@ -1,10 +1,13 @@
 //! Subscription group administration (mqadmin `updateSubGroup`, `deleteSubGroup`; the
 //! dashboard's group list): UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200), DELETE_SUBSCRIPTIONGROUP
-//! (207) and GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) of Java's `AdminBrokerProcessor`.
+//! (207) and GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201) of Java's `AdminBrokerProcessor`, and the
+//! 5.x UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225, mqadmin 5 `updateSubGroupList`) as the
+//! 5.3.3 broker answers it: body `SubscriptionGroupList`, every group stored as by 200 (no name
+//! check, no slave check, as 5.3.3), SUCCESS; a missing or unreadable body is SYSTEM_ERROR.
 
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::group_admin::{
-    DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig,
+    DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig, SubscriptionGroupList,
 };
 use remoting_codec::RemotingCommand;
 
@@ -27,6 +30,25 @@ pub fn update_and_create_subscription_group(
     let config: SubscriptionGroupConfig = decode_body(request, "SubscriptionGroupConfig")?;
     tracing::info!("updateAndCreateSubscriptionGroup {config:?}");
     groups.update_subscription_group_config(config);
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS))
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (5.x): each group of the list replaces or adds its
+/// config, persisted.
+pub fn update_and_create_subscription_group_list(
+    groups: &SubscriptionGroupManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let list: SubscriptionGroupList = decode_body(request, "SubscriptionGroupList")?;
+    let names: String = list
+        .group_config_list
+        .iter()
+        .map(|g| format!("{};", g.group_name))
+        .collect();
+    tracing::info!("updateAndCreateSubscriptionGroupList: groupNames: {names}");
+    for config in list.group_config_list {
+        groups.update_subscription_group_config(config);
+    }
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
 }
 
@@ -62,6 +84,15 @@ pub fn get_all_subscription_group(
 }
 
 pub(super) const ROUTES: &[Route] = &[
+    // Persists subscriptionGroup.json once per group.
+    Route::blocking(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST, |cx, r| {
+        tracing::info!(
+            "updateAndCreateSubscriptionGroupList called by {:?}",
+            cx.conn
+        );
+        let groups = &cx.ctrl.subscription_group_manager;
+        Ok(update_and_create_subscription_group_list(groups, &r)?.into())
+    }),
     Route::inline(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, |cx, r| {
         tracing::info!("updateAndCreateSubscriptionGroup called by {:?}", cx.conn);
         let c = &cx.ctrl;
@@ -132,6 +163,34 @@ mod tests {
         delete_subscription_group(&groups, &offsets, false, &delete(true)).unwrap();
         assert_eq!(offsets.query_offset("g1", "T", 0), -1);
         assert_eq!(offsets.query_offset("g2", "T", 0), 6);
+    }
+
+    #[test]
+    fn group_list_stores_every_group_as_5x() {
+        let dir = TempDir::new("group-list");
+        let groups = SubscriptionGroupManager::new(false, dir.path());
+        let mut g2 = SubscriptionGroupConfig::new("gl2");
+        g2.retry_queue_nums = 3;
+        let body = SubscriptionGroupList {
+            group_config_list: vec![SubscriptionGroupConfig::new("gl1"), g2],
+        };
+        let list =
+            RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST)
+                .with_body(fastjson::to_vec(&body).unwrap());
+        let r = update_and_create_subscription_group_list(&groups, &list).unwrap();
+        assert_eq!((r.code, r.remark.as_deref()), (resp::SUCCESS, None));
+        let again = SubscriptionGroupManager::open(false, dir.path()).unwrap();
+        assert!(again.contains("gl1"));
+        assert_eq!(again.get("gl2").unwrap().retry_queue_nums, 3);
+        // Missing and unreadable bodies fail the request.
+        for body in [&b""[..], b"{not json"] {
+            let bad = RemotingCommand::request_without_header(
+                req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST,
+            )
+            .with_body(body.to_vec());
+            assert!(update_and_create_subscription_group_list(&groups, &bad)
+                .is_err_and(|e| e.code == resp::SYSTEM_ERROR));
+        }
     }
 
     #[test]

@@ -65,12 +65,15 @@ fn pull_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     let cx = cx.clone();
     Ok(Reply::later(async move {
         let (ctrl, conn) = (&cx.ctrl, &cx.conn);
-        let timeout = if ctrl.broker_config.long_polling_enable {
+        let (long_polling, short_polling_ms) = ctrl
+            .configuration
+            .broker(|b| (b.long_polling_enable, b.short_polling_time_mills));
+        let timeout = if long_polling {
             Duration::from_millis(header.suspend_timeout_millis.max(0) as u64)
         } else {
-            Duration::from_millis(ctrl.broker_config.short_polling_time_mills.max(0) as u64)
+            Duration::from_millis(short_polling_ms.max(0) as u64)
         };
-        if ctrl.broker_config.long_polling_enable {
+        if long_polling {
             let mut held = ctrl.pull_request_hold_service.hold(
                 &header.topic,
                 header.queue_id,
@@ -168,7 +171,7 @@ fn run(
     allow_suspend: bool,
 ) -> Result<Outcome, Refusal> {
     let config = &ctrl.broker_config;
-    if !perm::is_readable(config.broker_permission) {
+    if !perm::is_readable(ctrl.configuration.broker(|b| b.broker_permission)) {
         return Ok(fail(
             req,
             response::NO_PERMISSION,

@@ -77,11 +77,8 @@ fn answer(cx: &RequestContext, req: &RemotingCommand) -> Result<RemotingCommand,
     let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
         .ok_or_else(|| Refusal::not_supported(req.code))?;
     let mut resp = RemotingCommand::response_to(req, response::SUCCESS);
-    add_send_response_ext_fields(
-        resp.ext_fields_mut(),
-        &ctrl.broker_config.region_id,
-        ctrl.broker_config.trace_on,
-    );
+    ctrl.configuration
+        .broker(|b| add_send_response_ext_fields(resp.ext_fields_mut(), &b.region_id, b.trace_on));
     Ok(match send(ctrl, &cx.conn, req, &header) {
         Ok((code, header)) => {
             let mut r = resp.with_header(&header);
@@ -102,7 +99,9 @@ fn send(
     req: &RemotingCommand,
     header: &SendMessageRequestHeader,
 ) -> Result<(i32, SendMessageResponseHeader), Refusal> {
-    let start = ctrl.broker_config.start_accept_send_request_time_stamp;
+    let start = ctrl
+        .configuration
+        .broker(|b| b.start_accept_send_request_time_stamp);
     if crate::now_millis() < start {
         return Err(Refusal::new(
             response::SYSTEM_ERROR,
@@ -180,7 +179,7 @@ fn send(
             .get(PROPERTY_TRANSACTION_PREPARED)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
         {
-            if ctrl.broker_config.reject_transaction_message {
+            if ctrl.configuration.broker(|b| b.reject_transaction_message) {
                 return Err(Refusal::new(
                     response::NO_PERMISSION,
                     format!(
@@ -219,7 +218,7 @@ fn msg_check(
     header: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, Refusal> {
     let topics = &ctrl.topic_config_manager;
-    if !perm::is_writeable(ctrl.broker_config.broker_permission)
+    if !perm::is_writeable(ctrl.configuration.broker(|b| b.broker_permission))
         && topics.is_order_topic(&header.topic)
     {
         return Err(Refusal::new(

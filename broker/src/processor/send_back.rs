@@ -73,7 +73,7 @@ pub(super) const ROUTES: &[Route] = &[Route::blocking(
             groups: &c.subscription_group_manager,
             topics: &c.topic_config_manager,
             store: &c.store,
-            broker_permission: c.broker_config.broker_permission,
+            broker_permission: c.configuration.broker(|b| b.broker_permission),
             broker_ip1: &c.broker_config.broker_ip1,
         }
         .consumer_send_msg_back(req.version, &header)?;

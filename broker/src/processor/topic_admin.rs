@@ -1,6 +1,24 @@
 //! Topic administration (mqadmin `updateTopic`, `deleteTopic`, the dashboard): the topic half of
-//! Java's `AdminBrokerProcessor` for UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215)
-//! and GET_ALL_TOPIC_CONFIG (21).
+//! Java's `AdminBrokerProcessor` for UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
+//! GET_ALL_TOPIC_CONFIG (21) and GET_SYSTEM_TOPIC_LIST_FROM_BROKER (305) as 4.9.8 answers them,
+//! and the 5.x codes GET_TOPIC_CONFIG (351) and UPDATE_AND_CREATE_TOPIC_LIST (18) as the 5.3.3
+//! broker answers them (a 4.9.8 broker answers " request type 351 not supported", recorded in
+//! s13 `mqadmin5-topicStatus`; the 5.3.3 mqadmin and dashboard send 351).
+//!
+//! - 305: a `TopicList` of `TopicValidator.getSystemTopicSet()`: Java's nine fixed names plus
+//!   the ones `TopicConfigManager` adds at start (cluster name, broker name,
+//!   `<cluster>_REPLY_TOPIC`, the trace topic when enabled), in `HashSet` order.
+//! - 351: header `topic` (required; the 5.x `lo` flag asks for static-topic mapping, which this
+//!   broker has none of, so `mappingDetail` is never written). A missing topic is
+//!   TOPIC_NOT_EXIST "No topic in this broker. topic: <t>"; otherwise SUCCESS with the
+//!   `TopicConfigAndQueueMapping` JSON (`attributes` always present).
+//! - 18: body `CreateTopicListRequestBody`. Each topic is checked in list order: a bad name or
+//!   a system topic is INVALID_PARAMETER with `validateTopic`'s remark or "The topic[<t>] is
+//!   conflict with system topic."; a `+message.type=MIXED` attribute is INVALID_PARAMETER
+//!   "MIXED message type is not supported.". 5.3.3 quirk kept: a topic whose config equals the
+//!   stored one answers SUCCESS at once and the topics after it are not created. Otherwise all
+//!   are stored (persisted, registered) and the answer is SUCCESS. No slave check (5.3.3 has
+//!   none).
 //!
 //! Creating or updating a topic persists topics.json and raises the topic manager's register
 //! request, which the controller answers with a REGISTER_BROKER to every namesrv (Java's
@@ -9,11 +27,16 @@
 use std::collections::HashSet;
 
 use remoting_codec::code::{request as req, response as resp};
-use remoting_codec::protocol::topic_admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
+use remoting_codec::protocol::route::TopicList;
+use remoting_codec::protocol::topic_admin::{
+    CreateTopicListRequestBody, CreateTopicRequestHeader, DeleteTopicRequestHeader,
+    GetTopicConfigRequestHeader, TopicConfigAndQueueMapping,
+};
+use remoting_codec::protocol::TopicConfig;
 use remoting_codec::RemotingCommand;
 use store::MessageStore;
 
-use super::body::empty_header_response;
+use super::body::{decode_body, empty_header_response, json_response};
 use super::{Refusal, Route};
 use crate::topic::validator::{validate_topic, TopicError};
 use crate::topic::TopicConfigManager;
@@ -102,7 +125,105 @@ pub fn get_all_topic_config(
     Ok(empty_header_response(request, resp::SUCCESS).with_body(topics.encode().into_bytes()))
 }
 
+/// GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
+pub fn get_system_topic_list(
+    topics: &TopicConfigManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    json_response(
+        request,
+        &TopicList {
+            broker_addr: None,
+            topic_list: topics.system_topic_list(),
+        },
+    )
+}
+
+/// GET_TOPIC_CONFIG (5.x).
+pub fn get_topic_config(
+    topics: &TopicConfigManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetTopicConfigRequestHeader = request.decode_header()?;
+    let Some(config) = topics.select_topic_config(&h.topic) else {
+        return Err(Refusal::new(
+            resp::TOPIC_NOT_EXIST,
+            format!("No topic in this broker. topic: {}", h.topic),
+        ));
+    };
+    json_response(request, &TopicConfigAndQueueMapping::new(config))
+}
+
+/// Java's `TopicConfig.equals` (a missing attribute map is Java's empty one).
+fn same_config(a: &TopicConfig, b: &TopicConfig) -> bool {
+    let attrs = |c: &TopicConfig| c.attributes.clone().unwrap_or_default();
+    TopicConfig {
+        attributes: None,
+        ..a.clone()
+    } == TopicConfig {
+        attributes: None,
+        ..b.clone()
+    } && attrs(a) == attrs(b)
+}
+
+/// UPDATE_AND_CREATE_TOPIC_LIST (5.x).
+pub fn update_and_create_topic_list(
+    topics: &TopicConfigManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let body: CreateTopicListRequestBody = decode_body(request, "CreateTopicListRequestBody")?;
+    let names: String = body
+        .topic_config_list
+        .iter()
+        .map(|c| format!("{};", c.topic_name))
+        .collect();
+    tracing::info!("updateAndCreateTopicList: topicNames: {names}");
+    for config in &body.topic_config_list {
+        let topic = &config.topic_name;
+        validate_topic(topic).map_err(|e| Refusal::new(resp::INVALID_PARAMETER, e.to_string()))?;
+        if topics.is_system_topic(topic) {
+            return Err(Refusal::new(
+                resp::INVALID_PARAMETER,
+                format!("The topic[{topic}] is conflict with system topic."),
+            ));
+        }
+        let mixed = config
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("+message.type"))
+            .is_some_and(|t| t == "MIXED");
+        if mixed {
+            return Err(Refusal::new(
+                resp::INVALID_PARAMETER,
+                "MIXED message type is not supported.",
+            ));
+        }
+        if topics
+            .select_topic_config(topic)
+            .is_some_and(|old| same_config(&old, config))
+        {
+            tracing::info!("updateAndCreateTopicList: {topic} has no changes, so idempotent");
+            return Ok(RemotingCommand::response_to(request, resp::SUCCESS));
+        }
+    }
+    for config in body.topic_config_list {
+        topics.update_topic_config(config);
+    }
+    Ok(RemotingCommand::response_to(request, resp::SUCCESS))
+}
+
 pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::GET_SYSTEM_TOPIC_LIST_FROM_BROKER, |cx, r| {
+        Ok(get_system_topic_list(&cx.ctrl.topic_config_manager, &r)?.into())
+    }),
+    Route::inline(req::GET_TOPIC_CONFIG, |cx, r| {
+        Ok(get_topic_config(&cx.ctrl.topic_config_manager, &r)?.into())
+    }),
+    // Persists topics.json.
+    Route::blocking(req::UPDATE_AND_CREATE_TOPIC_LIST, |cx, r| {
+        tracing::info!("updateAndCreateTopicList called by {:?}", cx.conn);
+        Ok(update_and_create_topic_list(&cx.ctrl.topic_config_manager, &r)?.into())
+    }),
     Route::inline(req::UPDATE_AND_CREATE_TOPIC, |cx, r| {
         tracing::info!("updateAndCreateTopic called by {:?}", cx.conn);
         let c = &cx.ctrl;

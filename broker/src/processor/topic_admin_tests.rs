@@ -3,6 +3,7 @@ use crate::config::BrokerConfig;
 use crate::processor::offset::tests::{open_store, put};
 use crate::test_util::TempDir;
 use remoting_codec::fastjson;
+use remoting_codec::protocol::topic_admin::CreateTopicListRequestBody;
 use remoting_codec::protocol::{TopicConfig, TopicConfigSerializeWrapper};
 
 fn create(topic: &str, queues: i32, filter: &str) -> RemotingCommand {
@@ -158,4 +159,149 @@ fn names_system_topics_slave_and_bad_filter_type() {
         Refusal::system_error("the custom field <topic> is null")
     );
     store.shutdown().unwrap();
+}
+
+#[test]
+fn system_topic_list_is_javas_hash_set() {
+    let dir = TempDir::new("system-topics");
+    let config = BrokerConfig {
+        broker_name: "broker-a".into(),
+        broker_cluster_name: "DefaultCluster".into(),
+        ..BrokerConfig::default()
+    };
+    let topics = TopicConfigManager::new(&config, &dir.path().join("store"));
+    let r = get_system_topic_list(
+        &topics,
+        &RemotingCommand::request_without_header(req::GET_SYSTEM_TOPIC_LIST_FROM_BROKER),
+    )
+    .unwrap();
+    assert_eq!((r.code, r.remark.as_deref()), (resp::SUCCESS, None));
+    let list: TopicList = fastjson::from_slice(&r.body).unwrap();
+    assert_eq!(list.broker_addr, None);
+    // The nine fixed names of 4.9.8's TopicValidator, then the start topics of this broker, in
+    // java.util.HashSet order: bucket (String.hashCode spread, 16 buckets for 12 names), then
+    // insertion order. No recording has a 305 answer; this list was worked out by hand with
+    // those rules (a Python one-liner over the names), not with the code under test.
+    assert_eq!(
+        list.topic_list,
+        [
+            "SCHEDULE_TOPIC_XXXX",
+            "RMQ_SYS_TRANS_HALF_TOPIC",
+            "RMQ_SYS_TRACE_TOPIC",
+            "DefaultCluster_REPLY_TOPIC",
+            "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+            "BenchmarkTest",
+            "TRANS_CHECK_MAX_TIME_TOPIC",
+            "OFFSET_MOVED_EVENT",
+            "TBW102",
+            "broker-a",
+            "SELF_TEST_TOPIC",
+            "DefaultCluster",
+        ]
+    );
+}
+
+fn get_topic(topic: Option<&str>) -> RemotingCommand {
+    let mut r = RemotingCommand::request_without_header(req::GET_TOPIC_CONFIG);
+    if let Some(t) = topic {
+        r.ext_fields_mut().insert("topic", t);
+        r.ext_fields_mut().insert("lo", "true");
+    }
+    r
+}
+
+#[test]
+fn get_topic_config_as_5x() {
+    let dir = TempDir::new("get-topic-config");
+    let topics = TopicConfigManager::new(&BrokerConfig::default(), &dir.path().join("store"));
+    update_and_create_topic(&topics, false, &create("T5", 4, "SINGLE_TAG")).unwrap();
+    let r = get_topic_config(&topics, &get_topic(Some("T5"))).unwrap();
+    assert_eq!(
+        (r.code, r.remark.as_deref(), r.ext_fields.as_ref()),
+        (resp::SUCCESS, None, None)
+    );
+    // fastjson's getter order, `attributes` always written, no mappingDetail.
+    assert_eq!(
+        std::str::from_utf8(&r.body).unwrap(),
+        r#"{"attributes":{},"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"T5","topicSysFlag":0,"writeQueueNums":4}"#
+    );
+    assert_eq!(
+        get_topic_config(&topics, &get_topic(Some("Nope"))),
+        Err(Refusal::new(
+            resp::TOPIC_NOT_EXIST,
+            "No topic in this broker. topic: Nope"
+        ))
+    );
+    assert_eq!(
+        get_topic_config(&topics, &get_topic(None)),
+        Err(Refusal::system_error("the custom field <topic> is null"))
+    );
+}
+
+fn topic_list(configs: &[TopicConfig]) -> RemotingCommand {
+    RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_TOPIC_LIST).with_body(
+        fastjson::to_vec(&CreateTopicListRequestBody {
+            topic_config_list: configs.to_vec(),
+        })
+        .unwrap(),
+    )
+}
+
+#[test]
+fn topic_list_creates_all_or_refuses_as_5x() {
+    let dir = TempDir::new("topic-list");
+    let root = dir.path().join("store");
+    let topics = TopicConfigManager::new(&BrokerConfig::default(), &root);
+    let t = |name: &str, q: i32| TopicConfig {
+        read_queue_nums: q,
+        write_queue_nums: q,
+        ..TopicConfig::new(name)
+    };
+    let r = update_and_create_topic_list(&topics, &topic_list(&[t("L1", 2), t("L2", 3)])).unwrap();
+    assert_eq!((r.code, r.remark.as_deref()), (resp::SUCCESS, None));
+    assert_eq!(
+        topics.select_topic_config("L2").unwrap().write_queue_nums,
+        3
+    );
+    assert!(TopicConfigManager::open(&BrokerConfig::default(), &root)
+        .unwrap()
+        .contains("L1"));
+
+    // Refusals stop before anything is stored.
+    let refused =
+        |configs: &[TopicConfig]| update_and_create_topic_list(&topics, &topic_list(configs));
+    assert_eq!(
+        refused(&[t("L3", 1), t("bad name", 1)]),
+        Err(Refusal::new(
+            resp::INVALID_PARAMETER,
+            "The specified topic contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        ))
+    );
+    assert_eq!(
+        refused(&[t("SCHEDULE_TOPIC_XXXX", 1)]),
+        Err(Refusal::new(
+            resp::INVALID_PARAMETER,
+            "The topic[SCHEDULE_TOPIC_XXXX] is conflict with system topic."
+        ))
+    );
+    let mut mixed = t("L4", 1);
+    mixed.attributes = Some([("+message.type".to_owned(), "MIXED".to_owned())].into());
+    assert_eq!(
+        refused(&[mixed]),
+        Err(Refusal::new(
+            resp::INVALID_PARAMETER,
+            "MIXED message type is not supported."
+        ))
+    );
+    assert!(!topics.contains("L3") && !topics.contains("L4"));
+    // 5.3.3's quirk: an unchanged topic answers SUCCESS at once; L5 after it is not created.
+    let r = update_and_create_topic_list(&topics, &topic_list(&[t("L1", 2), t("L5", 1)])).unwrap();
+    assert_eq!(r.code, resp::SUCCESS);
+    assert!(!topics.contains("L5"));
+    // No body.
+    assert!(update_and_create_topic_list(
+        &topics,
+        &RemotingCommand::request_without_header(req::UPDATE_AND_CREATE_TOPIC_LIST)
+    )
+    .is_err_and(|e| e.code == resp::SYSTEM_ERROR));
 }

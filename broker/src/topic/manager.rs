@@ -49,6 +49,9 @@ pub struct TopicConfigManager {
     auto_create_topic_enable: bool,
     /// Java's static system topic set plus the names added at start.
     system_topics: HashSet<String>,
+    /// The same names in the order Java's `HashSet` received them (static block first, then
+    /// `addSystemTopic` in the constructor's order), for GET_SYSTEM_TOPIC_LIST_FROM_BROKER.
+    system_topic_order: Vec<String>,
     table: RwLock<Table>,
     /// Java's `topicConfigTableLock`: serialises the create-if-absent paths.
     create_lock: Mutex<()>,
@@ -107,13 +110,22 @@ impl TopicConfigManager {
         }
         start.push(topic(&format!("{cluster}_{REPLY_TOPIC_POSTFIX}"), 1, rw));
 
-        let mut system_topics: HashSet<String> =
-            SYSTEM_TOPICS.iter().map(|s| s.to_string()).collect();
-        system_topics.extend(start.iter().map(|t| t.topic_name.clone()));
+        let mut system_topic_order: Vec<String> = Vec::new();
+        for name in SYSTEM_TOPICS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(start.iter().map(|t| t.topic_name.clone()))
+        {
+            if !system_topic_order.contains(&name) {
+                system_topic_order.push(name);
+            }
+        }
+        let system_topics: HashSet<String> = system_topic_order.iter().cloned().collect();
         TopicConfigManager {
             file: ConfigFile::new(crate::paths::topic_config_path(store_root)),
             auto_create_topic_enable: config.auto_create_topic_enable,
             system_topics,
+            system_topic_order,
             table: RwLock::new(Table {
                 topics: start
                     .into_iter()
@@ -176,6 +188,26 @@ impl TopicConfigManager {
 
     pub fn data_version(&self) -> DataVersion {
         self.read().data_version.clone()
+    }
+
+    /// `TopicValidator.getSystemTopicSet()`: the system topic names in the iteration order of
+    /// Java's `HashSet` (hash bucket, then insertion order).
+    pub fn system_topic_list(&self) -> Vec<String> {
+        let names = &self.system_topic_order;
+        let table = crate::java_order::table_size(16, names.len());
+        let mut keyed: Vec<(usize, usize, &String)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (crate::java_order::bucket(n, table), i, n))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, _, n)| n.clone()).collect()
+    }
+
+    /// `getDataVersion().nextVersion()` without a table change (UPDATE_BROKER_CONFIG with
+    /// `brokerPermission`, whose registration must carry a new version).
+    pub fn next_data_version(&self) {
+        crate::next_version(&mut self.write().data_version);
     }
 
     /// The table with its data version, taken together (REGISTER_BROKER, GET_ALL_TOPIC_CONFIG).
