@@ -30,6 +30,7 @@
 //! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215 |
 //! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
+//! | [`stats_admin`] | GET_ALL_CONSUMER_OFFSET 43, GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, VIEW_BROKER_STATS_DATA 315, GET_BROKER_CONSUME_STATS 317 |
 
 mod body;
 mod broker_admin;
@@ -42,6 +43,7 @@ mod pull;
 mod refusal;
 mod send;
 mod send_back;
+mod stats_admin;
 mod topic_admin;
 
 use std::collections::HashMap;
@@ -165,6 +167,7 @@ const FAMILIES: &[&[Route]] = &[
     topic_admin::ROUTES,
     group_admin::ROUTES,
     broker_admin::ROUTES,
+    stats_admin::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.
