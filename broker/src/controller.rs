@@ -21,7 +21,7 @@ use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
 use crate::offset::ConsumerOffsetManager;
 use crate::schedule::ScheduleMessageService;
-use crate::stats::BrokerStats;
+use crate::stats::{BrokerStats, BrokerStatsManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::TopicConfigManager;
 use crate::transaction::{TransactionalMessageBridge, TransactionalMessageCheckService};
@@ -68,6 +68,8 @@ pub struct BrokerController {
     pub boot_timestamp: i64,
     /// The day's message counts (`msgPutTotalTodayMorning`, …).
     pub broker_stats: BrokerStats,
+    /// Per topic / group / queue counters with minute, hour and day windows.
+    pub broker_stats_manager: Arc<BrokerStatsManager>,
 }
 
 impl BrokerController {
@@ -129,6 +131,16 @@ impl BrokerController {
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let store_host = SocketAddr::new(ip, netty.listen_port.clamp(0, 65535) as u16);
         let namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        let broker_stats_manager = Arc::new(BrokerStatsManager::new(
+            &broker_config.broker_cluster_name,
+            broker_config.enable_detail_stat,
+        ));
+        let schedule_stats = loaded
+            .store_value("enableScheduleMessageStats")
+            .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"));
+        if schedule_stats {
+            schedule_message_service.count_deliveries_in(broker_stats_manager.clone());
+        }
         Ok(BrokerController {
             broker_config,
             configuration,
@@ -149,6 +161,7 @@ impl BrokerController {
             store_host,
             boot_timestamp,
             broker_stats: BrokerStats::default(),
+            broker_stats_manager,
         })
     }
 

@@ -23,7 +23,7 @@
 //! | [`transaction`] | `TransactionalMessageServiceImpl`, `TransactionalMessageBridge`, `TransactionalMessageCheckService` |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
-//! | [`stats`] | `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
+//! | [`stats`] | `BrokerStatsManager`, `StatsItemSet`, `StatsItem` (per topic/group windows), `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
 //! | [`stop_signal`] | the stop flag the broker's service threads sleep on (`ServiceThread.waitForRunning`) |
 
 pub mod broker2client;

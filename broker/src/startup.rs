@@ -11,6 +11,7 @@
 //! | consumerOffset.json | 10 s | `flushConsumerOffsetInterval` (5 s) |
 //! | client housekeeping (120 s silence); the day's stats snapshot at local midnight | 10 s | 10 s |
 //! | oneway REGISTER_BROKER after a topic change | — | at once (the topic manager wakes the task) |
+//! | statistics sampling ([`crate::stats::BrokerStatsManager::on_tick`]) | 0 s | 10 s (10 min and 1 h windows inside) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
 //!
@@ -38,6 +39,8 @@ use crate::transaction::CheckConfig;
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
+/// `StatsItemSet`'s sampling timer (the 10-minute and hourly samplings ride on it).
+const STATS_SAMPLING_PERIOD: Duration = Duration::from_secs(10);
 
 /// A broker with its ports bound, ready to [`serve`](Self::serve).
 pub struct BoundBroker {
@@ -290,5 +293,11 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         );
         None
     });
-    vec![register, register_on_change, offsets, housekeeping]
+    // Java's BrokerStatsManager timers start with the broker (no delay), every 10 s.
+    let c = ctrl.clone();
+    let stats = every(Duration::ZERO, STATS_SAMPLING_PERIOD, move || {
+        c.broker_stats_manager.on_tick(crate::now_millis());
+        None
+    });
+    vec![register, register_on_change, offsets, housekeeping, stats]
 }

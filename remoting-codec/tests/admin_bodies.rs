@@ -335,3 +335,42 @@ fn bad_bodies_are_errors() {
             .is_err()
     );
 }
+
+/// Java writes `TopicStatsTable` and `ConsumeStats` from a `java.util.HashMap` keyed by
+/// `MessageQueue`; ours come out in the same order, so every recorded body (202, 208, and the
+/// `ConsumeStats` inside 317) is written back byte for byte.
+#[test]
+fn message_queue_maps_are_written_in_java_hash_map_order() {
+    let mut checked = 0;
+    for (code, f) in [202, 208, 317]
+        .into_iter()
+        .flat_map(|c| bodies(c, true).into_iter().map(move |f| (c, f)))
+    {
+        let written = match code {
+            202 => fastjson::to_vec(&fastjson::from_slice::<TopicStatsTable>(&f.body).unwrap()),
+            208 => fastjson::to_vec(&fastjson::from_slice::<ConsumeStats>(&f.body).unwrap()),
+            _ => fastjson::to_vec(&fastjson::from_slice::<ConsumeStatsList>(&f.body).unwrap()),
+        }
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&f.body),
+            "{}",
+            f.describe()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 10);
+}
+
+#[test]
+fn message_queue_hash_code_is_javas() {
+    // Java: new MessageQueue("AdminTopic", "broker-a", 2).hashCode(), by its formula.
+    let mq = MessageQueue::new("AdminTopic", "broker-a", 2);
+    let s = |t: &str| remoting_codec::message::java_string_hash_code(t);
+    let expected = 31i32
+        .wrapping_mul(31i32.wrapping_mul(31 + s("broker-a")).wrapping_add(2))
+        .wrapping_add(s("AdminTopic"));
+    assert_eq!(mq.java_hash_code(), expected);
+    assert_eq!(MessageQueue::default().java_hash_code(), 31 * 31 * 31);
+}

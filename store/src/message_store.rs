@@ -273,25 +273,36 @@ impl MessageStore {
         if let Some(refused) = self.refuse_single_put(&msg) {
             return refused;
         }
-        let tran = get_transaction_value(msg.sys_flag);
-        if tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE {
-            if let Some(level) = msg.properties.delay_time_level().filter(|&l| l > 0) {
-                let level = level.min(self.delay.max_level());
-                if level != msg.properties.delay_time_level().unwrap_or(0) {
-                    msg.properties.insert("DELAY", level.to_string());
-                }
-                msg.properties
-                    .insert(PROPERTY_REAL_TOPIC, msg.topic.clone());
-                msg.properties
-                    .insert(PROPERTY_REAL_QUEUE_ID, msg.queue_id.to_string());
-                msg.topic = SCHEDULE_TOPIC.to_owned();
-                msg.queue_id = level - 1;
-                // Java rewrites the properties string from the message's HashMap here.
-                msg.properties.sort_in_java_hash_map_order();
+        if let Some(level) = self.schedule_redirect_level(&msg) {
+            if level != msg.properties.delay_time_level().unwrap_or(0) {
+                msg.properties.insert("DELAY", level.to_string());
             }
+            msg.properties
+                .insert(PROPERTY_REAL_TOPIC, msg.topic.clone());
+            msg.properties
+                .insert(PROPERTY_REAL_QUEUE_ID, msg.queue_id.to_string());
+            msg.topic = SCHEDULE_TOPIC.to_owned();
+            msg.queue_id = level - 1;
+            // Java rewrites the properties string from the message's HashMap here.
+            msg.properties.sort_in_java_hash_map_order();
         }
         let wait = msg.properties.wait_store_msg_ok();
         self.append(std::slice::from_ref(&msg), wait)
+    }
+
+    /// The delay level [`put_message`](Self::put_message) parks `msg` at in
+    /// `SCHEDULE_TOPIC_XXXX` (queue level − 1), if it does: a NOT/COMMIT message with a `DELAY`
+    /// level > 0, capped at the highest level. Callers that count puts by stored topic (Java's
+    /// send statistics see the redirected topic) ask here.
+    pub fn schedule_redirect_level(&self, msg: &StoredMessage) -> Option<i32> {
+        let tran = get_transaction_value(msg.sys_flag);
+        if tran != TRANSACTION_NOT_TYPE && tran != TRANSACTION_COMMIT_TYPE {
+            return None;
+        }
+        msg.properties
+            .delay_time_level()
+            .filter(|&l| l > 0)
+            .map(|l| l.min(self.delay.max_level()))
     }
 
     /// Puts the copy of a due delayed message (Java's put of `ScheduleMessageService.messageTimeup`'s

@@ -259,12 +259,25 @@ impl ConsumerOffsetManager {
 
     /// consumerOffset.json text as 4.9.8 writes the same table.
     pub fn encode_pretty(&self) -> String {
+        self.encode_as(true)
+    }
+
+    /// Java's `encode()`: the same content on one line (the body of GET_ALL_CONSUMER_OFFSET).
+    pub fn encode(&self) -> String {
+        self.encode_as(false)
+    }
+
+    fn encode_as(&self, pretty: bool) -> String {
         let snapshot = self.snapshot();
         let file = OffsetsFile {
             offset_table: JavaMap::new(snapshot.iter().map(|(k, v)| (k, v)), TABLE_512),
         };
         // Invariant: string and integer keys always serialize.
-        fastjson::to_string_pretty(&file).expect("consumerOffset.json serializes")
+        if pretty {
+            fastjson::to_string_pretty(&file).expect("consumerOffset.json serializes")
+        } else {
+            fastjson::to_string(&file).expect("consumerOffset.json serializes")
+        }
     }
 
     /// Writes consumerOffset.json (the periodic flush and the shutdown call this).

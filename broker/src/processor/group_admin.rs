@@ -103,7 +103,13 @@ pub(super) const ROUTES: &[Route] = &[
         tracing::info!("deleteSubscriptionGroup called by {:?}", cx.conn);
         let c = &cx.ctrl;
         let (groups, offsets) = (&c.subscription_group_manager, &c.consumer_offset_manager);
-        Ok(delete_subscription_group(groups, offsets, !c.is_master(), &r)?.into())
+        let response = delete_subscription_group(groups, offsets, !c.is_master(), &r)?;
+        // Java: with `autoDeleteUnusedStats`, the group's statistics go too.
+        if response.code == resp::SUCCESS && c.broker_config.auto_delete_unused_stats {
+            let h: DeleteSubscriptionGroupRequestHeader = r.decode_header()?;
+            c.broker_stats_manager.on_group_deleted(&h.group_name);
+        }
+        Ok(response.into())
     }),
     Route::inline(req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG, |cx, r| {
         Ok(get_all_subscription_group(&cx.ctrl.subscription_group_manager, &r)?.into())

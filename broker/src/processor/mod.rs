@@ -34,6 +34,7 @@
 //! | [`broker_config`] | UPDATE_BROKER_CONFIG 25, GET_BROKER_CONFIG 26 |
 //! | [`maintenance`] | CLEAN_EXPIRED_CONSUMEQUEUE 306, CLEAN_UNUSED_TOPIC 316, DELETE_EXPIRED_COMMITLOG 329 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225 |
+//! | [`stats_admin`] | GET_ALL_CONSUMER_OFFSET 43, GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, VIEW_BROKER_STATS_DATA 315, GET_BROKER_CONSUME_STATS 317 |
 
 mod body;
 mod broker_admin;
@@ -50,6 +51,7 @@ mod pull;
 mod refusal;
 mod send;
 mod send_back;
+mod stats_admin;
 mod topic_admin;
 
 use std::collections::HashMap;
@@ -177,6 +179,7 @@ const FAMILIES: &[&[Route]] = &[
     consumer_calls::ROUTES,
     broker_config::ROUTES,
     maintenance::ROUTES,
+    stats_admin::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.

@@ -24,6 +24,9 @@
 //! see [`crate::long_polling`]), else `shortPollingTimeMills`; then it runs once more without
 //! suspending and that answer is sent. The commit offset piggy-backed with `FLAG_COMMIT_OFFSET`
 //! (0x1) is stored on the first run only, and only on a master.
+//!
+//! A SUCCESS answer is counted in the statistics as Java's: GROUP_GET_NUMS/SIZE
+//! (`topic@group`), BROKER_GET_NUMS and GROUP_GET_LATENCY ([`crate::stats::manager`]).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -170,6 +173,8 @@ fn run(
     header: &PullMessageRequestHeader,
     allow_suspend: bool,
 ) -> Result<Outcome, Refusal> {
+    // Java's `beginTimeMills`: each run of the request (a woken pull runs again) is timed.
+    let begin = std::time::Instant::now();
     let config = &ctrl.broker_config;
     if !perm::is_readable(ctrl.configuration.broker(|b| b.broker_permission)) {
         return Ok(fail(
@@ -362,6 +367,14 @@ fn run(
         });
     if code == response::SUCCESS {
         resp.body = concat(&result.messages, result.buffer_total_size);
+        ctrl.broker_stats_manager.on_pull_found(
+            group,
+            &header.topic,
+            header.queue_id,
+            result.messages.len() as i64,
+            result.buffer_total_size as i64,
+            begin.elapsed().as_millis() as i64,
+        );
     }
     Ok(Outcome::Answer(resp))
 }

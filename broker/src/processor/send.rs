@@ -21,6 +21,9 @@
 //! A transactional half message (TRAN_MSG=true) is refused with NO_PERMISSION when
 //! `rejectTransactionMessage` is set, else stored in RMQ_SYS_TRANS_HALF_TOPIC
 //! ([`crate::transaction`]).
+//!
+//! A stored send is counted as Java's `handlePutMessageResult` counts it (TOPIC_PUT_NUMS/SIZE
+//! under the topic as stored, BROKER_PUT_NUMS; [`crate::stats::manager`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -132,7 +135,7 @@ fn send(
         ..StoredMessage::default()
     };
 
-    let (result, queue_id) = if req.code == request::SEND_BATCH_MESSAGE {
+    let (result, queue_id, stored) = if req.code == request::SEND_BATCH_MESSAGE {
         if header.topic.len() > i8::MAX as usize {
             return Err(Refusal::new(
                 response::MESSAGE_ILLEGAL,
@@ -162,7 +165,12 @@ fn send(
                 }
             })
             .collect();
-        (put_now(&ctrl.store, PutRequest::Batch(msgs)), queue_id)
+        let stored = (header.topic.clone(), queue_id);
+        (
+            put_now(&ctrl.store, PutRequest::Batch(msgs)),
+            queue_id,
+            stored,
+        )
     } else {
         let mut msg = StoredMessage {
             flag: header.flag,
@@ -196,19 +204,33 @@ fn send(
                 msg.properties.insert(PROPERTY_WAIT_STORE_MSG_OK, wait);
             }
             parse_half_message_inner(&mut msg);
+            let stored = stored_at(&ctrl.store, &msg);
             return put_result_to_response(
                 ctrl,
                 put_now(&ctrl.store, PutRequest::One(Box::new(msg), None)),
                 queue_id,
+                stored,
             );
         }
         let queue_id = msg.queue_id;
+        let stored = stored_at(&ctrl.store, &msg);
         (
             put_now(&ctrl.store, PutRequest::One(Box::new(msg), wait)),
             queue_id,
+            stored,
         )
     };
-    put_result_to_response(ctrl, result, queue_id)
+    put_result_to_response(ctrl, result, queue_id, stored)
+}
+
+/// The topic and queue the store writes `msg` to: its own, or the `SCHEDULE_TOPIC_XXXX` queue
+/// of its delay level. Java counts a send's statistics under the message's topic after the put,
+/// which the store has changed for a parked delayed message.
+fn stored_at(store: &MessageStore, msg: &StoredMessage) -> (String, i32) {
+    match store.schedule_redirect_level(msg) {
+        Some(level) => (store::dispatch::SCHEDULE_TOPIC.to_owned(), level - 1),
+        None => (msg.topic.clone(), msg.queue_id),
+    }
 }
 
 /// `msgCheck`: the checks before anything is stored; returns the topic's config.
@@ -373,11 +395,13 @@ fn put_now(store: &MessageStore, request: PutRequest) -> PutMessageResult {
 
 /// Java's `handlePutMessageResult`: the response code, and the header when the message was
 /// stored (FLUSH_DISK_TIMEOUT and the slave codes are stored too: Java fills the header and
-/// clears the remark for them as for SUCCESS).
+/// clears the remark for them as for SUCCESS, and counts them in the statistics under the
+/// `stored` topic and queue).
 fn put_result_to_response(
     ctrl: &BrokerController,
     result: PutMessageResult,
     queue_id: i32,
+    stored: (String, i32),
 ) -> Result<(i32, SendMessageResponseHeader), Refusal> {
     let code = match result.status {
         PutMessageStatus::PutOk => response::SUCCESS,
@@ -419,6 +443,12 @@ fn put_result_to_response(
     let append = result
         .append
         .ok_or_else(|| Refusal::new(response::SYSTEM_ERROR, "store putMessage return null"))?;
+    ctrl.broker_stats_manager.on_message_put(
+        &stored.0,
+        stored.1,
+        append.msg_num as i64,
+        append.wrote_bytes as i64,
+    );
     Ok((
         code,
         SendMessageResponseHeader {

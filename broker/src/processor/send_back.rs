@@ -42,7 +42,10 @@ use remoting_codec::protocol::transaction::ConsumerSendMsgBackRequestHeader;
 use remoting_codec::RemotingCommand;
 use store::{MessageStore, PutMessageResult, PutMessageStatus};
 
+use store::dispatch::SCHEDULE_TOPIC;
+
 use super::{faq_suggest_todo, Refusal, Route};
+use crate::stats::BrokerStatsManager;
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::{dlq_topic, retry_topic};
 use crate::topic::{random_queue_id, TopicConfigManager, DLQ_NUMS_PER_GROUP};
@@ -57,6 +60,7 @@ pub(crate) struct SendBack<'a> {
     pub store: &'a MessageStore,
     pub broker_permission: i32,
     pub broker_ip1: &'a str,
+    pub stats: &'a BrokerStatsManager,
 }
 
 /// The answer: Java's code and remark (the response has no header and no body).
@@ -75,6 +79,7 @@ pub(super) const ROUTES: &[Route] = &[Route::blocking(
             store: &c.store,
             broker_permission: c.configuration.broker(|b| b.broker_permission),
             broker_ip1: &c.broker_config.broker_ip1,
+            stats: &c.broker_stats_manager,
         }
         .consumer_send_msg_back(req.version, &header)?;
         Ok(RemotingCommand::response_to(&req, response::SUCCESS).into())
@@ -89,10 +94,34 @@ impl SendBack<'_> {
         header: &ConsumerSendMsgBackRequestHeader,
     ) -> Answer {
         match self.build(request_version, header) {
-            Ok(Some(msg)) => answer(self.store.put_message(msg)),
+            Ok(Some(msg)) => {
+                let parked_in = self.store.schedule_redirect_level(&msg).map(|l| l - 1);
+                let back_topic = msg
+                    .properties
+                    .retry_topic()
+                    .unwrap_or(&msg.topic)
+                    .to_owned();
+                let result = self.store.put_message(msg);
+                if result.status == PutMessageStatus::PutOk {
+                    self.count(&header.group, &back_topic, parked_in, &result);
+                }
+                answer(result)
+            }
             Ok(None) => Ok(()),
             Err(refusal) => Err(refusal),
         }
+    }
+
+    /// Java's statistics of a stored send-back: SNDBCK_PUT_NUMS under the original topic
+    /// (its `RETRY_TOPIC` when it was a retry already) and the group; when the store parked
+    /// the message in `SCHEDULE_TOPIC_XXXX` (queue `parked_in`), one put of that topic.
+    fn count(&self, group: &str, back_topic: &str, parked_in: Option<i32>, r: &PutMessageResult) {
+        if let Some(queue_id) = parked_in {
+            let bytes = r.append.as_ref().map_or(0, |a| a.wrote_bytes as i64);
+            self.stats.inc_topic_put(SCHEDULE_TOPIC, bytes);
+            self.stats.inc_queue_put(SCHEDULE_TOPIC, queue_id, 1, bytes);
+        }
+        self.stats.inc_send_back_nums(group, back_topic);
     }
 
     /// The message to store, `None` when the group keeps no retry queues, or the refusal.

@@ -20,6 +20,7 @@ struct Fixture {
     topics: TopicConfigManager,
     store: MessageStore,
     broker_permission: i32,
+    stats: BrokerStatsManager,
 }
 
 impl Fixture {
@@ -32,6 +33,7 @@ impl Fixture {
             store: open_store(&dir),
             _dir: dir,
             broker_permission: perm::READ | perm::WRITE,
+            stats: BrokerStatsManager::new("DefaultCluster", true),
         }
     }
 
@@ -50,6 +52,7 @@ impl Fixture {
             store: &self.store,
             broker_permission: self.broker_permission,
             broker_ip1: "10.1.2.3",
+            stats: &self.stats,
         }
         .consumer_send_msg_back(request_version, header)
     }
@@ -426,4 +429,43 @@ fn the_parked_copy_has_java_s_properties_string() {
     assert_eq!(parked[0].reconsume_times, java_retry.reconsume_times);
     assert_eq!(parked[0].born_timestamp, java_retry.born_timestamp);
     assert_eq!(parked[0].body, java_retry.body);
+}
+
+/// Java's statistics of a send-back (`asyncConsumerSendMsgBack`): SNDBCK_PUT_NUMS under the
+/// original topic and the group; a copy parked in SCHEDULE_TOPIC_XXXX is one put of that topic
+/// (and of its queue); a DLQ copy is not a topic put.
+#[test]
+fn send_backs_are_counted_as_java_counts_them() {
+    use remoting_codec::protocol::broker_admin::stats_name as name;
+    let f = Fixture::new(true);
+    let offset = f.put(original(0));
+    assert_eq!(f.send_back(&header(offset, "g", 0)), OK);
+    let item = |stats: &str, key: &str| {
+        f.stats
+            .stats_item(stats, key)
+            .map(|i| (i.value(), i.times()))
+    };
+    assert_eq!(item(name::SNDBCK_PUT_NUMS, "T@g"), Some((1, 1)));
+    assert_eq!(item(name::TOPIC_PUT_NUMS, SCHEDULE), Some((1, 1)));
+    let (size, calls) = item(name::TOPIC_PUT_SIZE, SCHEDULE).unwrap();
+    assert!(size > 0 && calls == 1);
+    assert_eq!(
+        item(name::QUEUE_PUT_NUMS, "SCHEDULE_TOPIC_XXXX@2"),
+        Some((1, 1))
+    );
+    assert_eq!(item(name::BROKER_PUT_NUMS, "DefaultCluster"), None);
+
+    // Straight to the DLQ: a send-back, no topic put.
+    assert_eq!(f.send_back(&header(offset, "g", -1)), OK);
+    assert_eq!(item(name::SNDBCK_PUT_NUMS, "T@g"), Some((2, 2)));
+    assert_eq!(item(name::TOPIC_PUT_NUMS, SCHEDULE), Some((1, 1)));
+    assert_eq!(item(name::TOPIC_PUT_NUMS, "%DLQ%g"), None);
+
+    // A refused send-back counts nothing.
+    assert!(
+        f.send_back(&header(offset, "nobody", 0)).is_ok(),
+        "auto-created"
+    );
+    assert!(f.send_back(&header(1 << 40, "g", 0)).is_err());
+    assert_eq!(item(name::SNDBCK_PUT_NUMS, "T@g"), Some((2, 2)));
 }

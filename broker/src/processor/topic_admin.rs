@@ -233,7 +233,13 @@ pub(super) const ROUTES: &[Route] = &[
     Route::blocking(req::DELETE_TOPIC_IN_BROKER, |cx, r| {
         tracing::info!("deleteTopic called by {:?}", cx.conn);
         let c = &cx.ctrl;
-        Ok(delete_topic(&c.topic_config_manager, &c.store, !c.is_master(), &r)?.into())
+        let response = delete_topic(&c.topic_config_manager, &c.store, !c.is_master(), &r)?;
+        // Java: with `autoDeleteUnusedStats`, the topic's statistics go too.
+        if response.code == resp::SUCCESS && c.broker_config.auto_delete_unused_stats {
+            let h: DeleteTopicRequestHeader = r.decode_header()?;
+            c.broker_stats_manager.on_topic_deleted(&h.topic);
+        }
+        Ok(response.into())
     }),
     Route::inline(req::GET_ALL_TOPIC_CONFIG, |cx, r| {
         Ok(get_all_topic_config(&cx.ctrl.topic_config_manager, &r)?.into())

@@ -8,6 +8,9 @@ use store::dispatch::SCHEDULE_TOPIC;
 use super::ScheduleMessageService;
 use crate::topic::validator::RMQ_SYS_TRANS_HALF_TOPIC;
 
+/// `MixAll.SCHEDULE_CONSUMER_GROUP`: the group deliveries are counted under.
+const SCHEDULE_CONSUMER: &str = "SCHEDULE_CONSUMER";
+
 /// What a pass decided: the queue offset the next pass starts from and how long to wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NextPass {
@@ -82,7 +85,16 @@ impl ScheduleMessageService {
                 );
                 continue;
             }
+            let (topic, queue_id) = (inner.topic.clone(), inner.queue_id);
             let result = self.store.put_timeup_message(inner);
+            if let (Some(stats), Some(a)) = (self.stats.get(), result.append.as_ref()) {
+                if result.is_ok() {
+                    let (n, bytes) = (a.msg_num as i64, a.wrote_bytes as i64);
+                    stats.inc_queue_get(SCHEDULE_CONSUMER, SCHEDULE_TOPIC, level - 1, n, bytes);
+                    stats.inc_group_get(SCHEDULE_CONSUMER, SCHEDULE_TOPIC, n, bytes);
+                    stats.on_message_put(&topic, queue_id, n, bytes);
+                }
+            }
             if !result.is_ok() {
                 tracing::warn!(
                     "schedule level {level} offset {this_offset}: put failed ({:?}), retry later",

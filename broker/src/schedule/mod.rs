@@ -38,6 +38,7 @@ use store::dispatch::SCHEDULE_TOPIC;
 use store::{config_file, DelayLevels, MessageStore};
 
 use crate::config_file::ConfigFile;
+use crate::stats::BrokerStatsManager;
 use crate::stop_signal::StopSignal;
 
 pub use deliver::correct_deliver_timestamp;
@@ -61,6 +62,8 @@ pub struct ScheduleMessageService {
     /// Wakes sleeping timers at shutdown.
     stop: StopSignal,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Where deliveries are counted (`enableScheduleMessageStats`), once the broker set it.
+    stats: std::sync::OnceLock<Arc<BrokerStatsManager>>,
 }
 
 impl ScheduleMessageService {
@@ -78,7 +81,16 @@ impl ScheduleMessageService {
             started: AtomicBool::new(false),
             stop: StopSignal::default(),
             threads: Mutex::new(Vec::new()),
+            stats: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Counts every delivery from now on, as 4.9.8's `PutResultProcess.onSuccess` with
+    /// `enableScheduleMessageStats`: a get of the level's queue by `SCHEDULE_CONSUMER`
+    /// (QUEUE_GET_*, GROUP_GET_* of `SCHEDULE_TOPIC_XXXX@SCHEDULE_CONSUMER`) and a put of the
+    /// real topic (TOPIC_PUT_*, BROKER_PUT_NUMS).
+    pub fn count_deliveries_in(&self, stats: Arc<BrokerStatsManager>) {
+        let _ = self.stats.set(stats);
     }
 
     /// Java's `load()`: reads delayOffset.json (or its `.bak`), then clamps every level's offset

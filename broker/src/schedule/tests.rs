@@ -255,3 +255,54 @@ fn the_timers_deliver_and_shutdown_persists() {
     let text = std::fs::read_to_string(crate::paths::delay_offset_path(dir.path())).unwrap();
     assert_eq!(text, "{\n\t\"offsetTable\":{1:1\n\t}\n}");
 }
+
+/// 4.9.8's `PutResultProcess.onSuccess` with `enableScheduleMessageStats`: a delivery is a get
+/// of the level's queue by SCHEDULE_CONSUMER and a put of the real topic.
+#[test]
+fn deliveries_are_counted_in_the_broker_statistics() {
+    use remoting_codec::protocol::broker_admin::stats_name as name;
+    let dir = TempDir::new("schedule-stats");
+    let store = open_store(dir.path());
+    for i in 0..2 {
+        assert!(store
+            .put_message(delayed("RealTopic", 1, 2, &format!("K{i}")))
+            .is_ok());
+    }
+    store.wait_dispatched().unwrap();
+    let s = service(&store, dir.path());
+    let stats = Arc::new(BrokerStatsManager::new("DefaultCluster", true));
+    s.count_deliveries_in(stats.clone());
+    let last = store.message_store_timestamp(SCHEDULE_TOPIC, 1, 1);
+    assert_eq!(s.deliver_due(2, 0, &|| last + 2000).offset, 2);
+
+    let item = |stats_name: &str, key: &str| {
+        let i = stats.stats_item(stats_name, key).unwrap();
+        (i.value(), i.times())
+    };
+    let (bytes, calls) = item(name::TOPIC_PUT_SIZE, "RealTopic");
+    assert!(bytes > 0 && calls == 2);
+    assert_eq!(item(name::TOPIC_PUT_NUMS, "RealTopic"), (2, 2));
+    assert_eq!(item(name::BROKER_PUT_NUMS, "DefaultCluster"), (2, 0));
+    assert_eq!(
+        item(
+            name::GROUP_GET_NUMS,
+            "SCHEDULE_TOPIC_XXXX@SCHEDULE_CONSUMER"
+        ),
+        (2, 2)
+    );
+    assert_eq!(
+        item(
+            name::GROUP_GET_SIZE,
+            "SCHEDULE_TOPIC_XXXX@SCHEDULE_CONSUMER"
+        ),
+        (bytes, 2)
+    );
+    assert_eq!(
+        item(
+            name::QUEUE_GET_NUMS,
+            "SCHEDULE_TOPIC_XXXX@1@SCHEDULE_CONSUMER"
+        ),
+        (2, 2)
+    );
+    s.shutdown();
+}

@@ -62,10 +62,21 @@ pub mod stats_name {
     /// Whole-broker counters; key = the broker's cluster name.
     pub const BROKER_PUT_NUMS: &str = "BROKER_PUT_NUMS";
     pub const BROKER_GET_NUMS: &str = "BROKER_GET_NUMS";
-    /// Key = `queueId@topic`.
+    /// Key = `topic@queueId`.
     pub const QUEUE_PUT_NUMS: &str = "QUEUE_PUT_NUMS";
-    /// Key = `queueId@topic@group`.
+    pub const QUEUE_PUT_SIZE: &str = "QUEUE_PUT_SIZE";
+    /// Key = `topic@queueId@group` (Java's `buildStatsKey(topic, queueId, group)`).
     pub const QUEUE_GET_NUMS: &str = "QUEUE_GET_NUMS";
+    pub const QUEUE_GET_SIZE: &str = "QUEUE_GET_SIZE";
+    /// Pull latency (ms per pull); key = `queueId@topic@group` with `enableDetailStat`,
+    /// else `topic@group`.
+    pub const GROUP_GET_LATENCY: &str = "GROUP_GET_LATENCY";
+    /// Registered by 4.9.8's `BrokerStatsManager` but never counted: every key answers
+    /// "not exist".
+    pub const GROUP_GET_FROM_DISK_NUMS: &str = "GROUP_GET_FROM_DISK_NUMS";
+    pub const GROUP_GET_FROM_DISK_SIZE: &str = "GROUP_GET_FROM_DISK_SIZE";
+    pub const BROKER_GET_FROM_DISK_NUMS: &str = "BROKER_GET_FROM_DISK_NUMS";
+    pub const BROKER_GET_FROM_DISK_SIZE: &str = "BROKER_GET_FROM_DISK_SIZE";
 }
 
 /// One time window of a statistic: the sum over the window, per-second rate and average value

@@ -39,6 +39,54 @@ impl Ord for MessageQueue {
     }
 }
 
+impl MessageQueue {
+    /// Java's `MessageQueue.hashCode()`: `31 * (31 * (31 + brokerName) + queueId) + topic`
+    /// over `String.hashCode`, wrapping as Java's `int`.
+    pub fn java_hash_code(&self) -> i32 {
+        use crate::message::java_string_hash_code;
+        let mut h: i32 = 1;
+        h = h
+            .wrapping_mul(31)
+            .wrapping_add(java_string_hash_code(&self.broker_name));
+        h = h.wrapping_mul(31).wrapping_add(self.queue_id);
+        h.wrapping_mul(31)
+            .wrapping_add(java_string_hash_code(&self.topic))
+    }
+}
+
+/// Writes a `MessageQueue`-keyed map in the iteration order of the `java.util.HashMap` Java
+/// builds it in (`ConsumeStats.offsetTable`, `TopicStatsTable.offsetTable`): by bucket
+/// `(h ^ h >>> 16) & (n - 1)` of a table of `n` buckets (16, doubled while the map is more than
+/// 3/4 full). Within a bucket Java keeps insertion order; the brokers insert queue by queue in
+/// ascending id, which `MessageQueue`'s own order gives for one topic. The s12 recordings
+/// (`m05-topicStatus`, `m12-consumerProgress`) show this order.
+pub fn serialize_mq_map_in_java_order<V, S>(
+    map: &BTreeMap<MessageQueue, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error>
+where
+    V: Serialize,
+    S: serde::Serializer,
+{
+    use serde::ser::SerializeMap;
+    let mut buckets = 16usize;
+    while map.len() > buckets - buckets / 4 {
+        buckets *= 2;
+    }
+    let bucket = |mq: &MessageQueue| {
+        let h = mq.java_hash_code() as u32;
+        ((h ^ (h >> 16)) as usize) & (buckets - 1)
+    };
+    let mut entries: Vec<(&MessageQueue, &V)> = map.iter().collect();
+    // A stable sort keeps the BTreeMap order within a bucket.
+    entries.sort_by_key(|(mq, _)| bucket(mq));
+    let mut out = serializer.serialize_map(Some(entries.len()))?;
+    for (k, v) in entries {
+        out.serialize_entry(k, v)?;
+    }
+    out.end()
+}
+
 impl PartialOrd for MessageQueue {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))

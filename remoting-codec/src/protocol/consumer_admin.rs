@@ -205,7 +205,10 @@ pub struct OffsetWrapper {
 pub struct ConsumeStats {
     #[serde(default)]
     pub consume_tps: f64,
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "super::common::serialize_mq_map_in_java_order"
+    )]
     pub offset_table: BTreeMap<MessageQueue, OffsetWrapper>,
 }
 

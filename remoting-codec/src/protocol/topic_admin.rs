@@ -224,7 +224,10 @@ pub struct TopicOffset {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicStatsTable {
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "super::common::serialize_mq_map_in_java_order"
+    )]
     pub offset_table: BTreeMap<MessageQueue, TopicOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic_put_tps: Option<f64>,
