@@ -30,6 +30,7 @@
 //! | [`topic_admin`] | UPDATE_AND_CREATE_TOPIC 17, GET_ALL_TOPIC_CONFIG 21, DELETE_TOPIC_IN_BROKER 215 |
 //! | [`broker_admin`] | GET_BROKER_RUNTIME_INFO 28, GET_ALL_DELAY_OFFSET 45 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207 |
+//! | [`query`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33, QUERY_CONSUME_TIME_SPAN 303, QUERY_CONSUME_QUEUE 321 |
 
 mod body;
 mod broker_admin;
@@ -39,6 +40,7 @@ mod group_admin;
 mod lock;
 mod offset;
 mod pull;
+mod query;
 mod refusal;
 mod send;
 mod send_back;
@@ -165,6 +167,7 @@ const FAMILIES: &[&[Route]] = &[
     topic_admin::ROUTES,
     group_admin::ROUTES,
     broker_admin::ROUTES,
+    query::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.
