@@ -287,7 +287,7 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         c.scan_expired_clients();
         let stats = c.store.stats();
         c.broker_stats.on_tick(
-            store::clean::local_day(),
+            store::local_day(),
             stats.put_times_total(),
             stats.get_transferred_total(),
         );

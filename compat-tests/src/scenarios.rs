@@ -681,3 +681,36 @@ pub fn transactions(client: Clients, name: &str) {
         assert_eq!(p["REAL_TOPIC"], TOPIC, "{e}");
     }
 }
+
+/// What the client's query calls printed (the `query` command of a client program): its
+/// `sent` events and one event per call (`query`, `view`, `view-uniq`).
+pub struct QueryRun {
+    pub sent: Vec<serde_json::Value>,
+    pub events: BTreeMap<&'static str, serde_json::Value>,
+}
+
+/// 10 messages with keys `key-<i>` and bodies `msg-<i>`, then the client's query calls on them:
+/// QUERY_MESSAGE for `key-3`, VIEW_MESSAGE_BY_ID for message 0's offsetMsgId, and a view by
+/// message 0's msgId (QUERY_MESSAGE with `_UNIQUE_KEY_QUERY`).
+pub fn query_and_view(client: Clients, name: &str) -> QueryRun {
+    let _serial = serial();
+    let cluster = start(name);
+    let args = [
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", "RsCompatQueryProducer".to_owned()),
+        ("count", "10".to_owned()),
+        ("key", "key-3".to_owned()),
+    ];
+    let mut querier = client.spawn("query", &cluster.client_home("query"), "query", &args);
+    querier.wait_until("view-uniq", PHASE_TIMEOUT, |p| p.count("view-uniq") > 0);
+    querier.finish_ok(Duration::from_secs(60));
+    assert_eq!(querier.count("error"), 0, "{}", querier.diagnostics());
+    let sent = querier.events("sent");
+    assert_eq!(sent.len(), 10, "{}", querier.diagnostics());
+    let events = ["query", "view", "view-uniq"]
+        .into_iter()
+        .map(|kind| (kind, querier.events(kind).remove(0)))
+        .collect();
+    QueryRun { sent, events }
+}

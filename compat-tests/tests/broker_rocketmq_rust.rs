@@ -48,3 +48,71 @@ fn rust_client_failed_messages_retry_then_reach_the_dlq() {
 fn rust_client_transactions_deliver_only_committed_messages() {
     scenarios::transactions(RocketmqRust, "rs-tx");
 }
+
+/// `DefaultMQProducer::query_message(topic, "key-3", 32, 0, now + 60 s)`: QUERY_MESSAGE through
+/// the index; exactly the one message with that key comes back.
+#[test]
+fn rust_client_query_message_by_key() {
+    let run = scenarios::query_and_view(RocketmqRust, "rs-query-key");
+    let query = &run.events["query"];
+    let found = query["found"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{query}"));
+    assert_eq!(found.len(), 1, "{query}");
+    // A decoded record's msgId is its offsetMsgId; the producer's id is its UNIQ_KEY.
+    assert_eq!(
+        (
+            &found[0]["keys"],
+            &found[0]["body"],
+            &found[0]["msgId"],
+            &found[0]["properties"]["UNIQ_KEY"]
+        ),
+        (
+            &"key-3".into(),
+            &"msg-3".into(),
+            &run.sent[3]["offsetMsgId"],
+            &run.sent[3]["msgId"]
+        ),
+        "{query}"
+    );
+}
+
+/// `view_message(topic, offsetMsgId)`: VIEW_MESSAGE_BY_ID at the commitlog offset the id
+/// encodes, sent to the store host it encodes (our broker's address).
+#[test]
+fn rust_client_view_message_by_offset_msg_id() {
+    let run = scenarios::query_and_view(RocketmqRust, "rs-view-offset");
+    let view = &run.events["view"];
+    assert_eq!(view["id"], run.sent[0]["offsetMsgId"], "{view}");
+    assert_eq!(
+        (
+            &view["found"]["body"],
+            &view["found"]["msgId"],
+            &view["found"]["properties"]["UNIQ_KEY"]
+        ),
+        (
+            &"msg-0".into(),
+            &run.sent[0]["offsetMsgId"],
+            &run.sent[0]["msgId"]
+        ),
+        "{view}"
+    );
+}
+
+/// `view_message(topic, msgId)` with the client's UNIQ_KEY id: not an offsetMsgId of a
+/// reachable broker, so the crate asks QUERY_MESSAGE with `_UNIQUE_KEY_QUERY=true`.
+#[test]
+fn rust_client_view_message_by_unique_key() {
+    let run = scenarios::query_and_view(RocketmqRust, "rs-view-uniq");
+    let view = &run.events["view-uniq"];
+    assert_eq!(view["id"], run.sent[0]["msgId"], "{view}");
+    assert_eq!(
+        (
+            &view["found"]["body"],
+            &view["found"]["keys"],
+            &view["found"]["properties"]["UNIQ_KEY"]
+        ),
+        (&"msg-0".into(), &"key-0".into(), &run.sent[0]["msgId"]),
+        "{view}"
+    );
+}

@@ -71,6 +71,7 @@ impl StoreCheckpoint {
         })
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -59,6 +59,7 @@ pub struct DispatchRequest {
     pub store_timestamp: i64,
     pub consume_queue_offset: i64,
     pub sys_flag: i32,
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub prepared_transaction_offset: i64,
     pub properties: MessageProperties,
 }

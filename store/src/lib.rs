@@ -18,36 +18,67 @@
 //! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses (read path in `message_store/read.rs`) |
 //! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
 //! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
+//! | [`views`] | | read-only views for the broker ([`ConsumeQueueView`]) |
+//!
+//! Only `config`, `config_file` and `message_store` are public modules; the rest is reached
+//! through `MessageStore` and the re-exports below (the `internals` feature opens them to the
+//! store's own integration tests).
 //!
 //! Durability per flush mode is argued in [`flush`]; the zero-copy read choice in
 //! [`mapped_file`].
 
-pub mod checkpoint;
-pub mod clean;
-pub mod commit_log;
-pub mod config;
-pub mod config_file;
-pub mod consume_queue;
-pub mod dispatch;
-pub mod flush;
-pub mod index;
-pub mod lock;
-pub mod mapped_file;
-pub mod mapped_file_queue;
-pub mod message_store;
-pub mod recovery;
-pub mod results;
-pub mod running_flags;
-pub mod stats;
+// The broker sees the store through `MessageStore`, the result types, the views and the
+// settings; the modules below are its internals. The `internals` feature (enabled only by the
+// store's own dev-dependency on itself) opens them to the store's integration tests, examples
+// and benches, which check the file formats piece by piece.
+macro_rules! internal_mods {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[cfg(feature = "internals")]
+            pub mod $name;
+            #[cfg(not(feature = "internals"))]
+            pub(crate) mod $name;
+        )*
+    };
+}
 
-pub use clean::{CleanReport, Clock, DiskUsageProbe, StoreOptions};
+internal_mods!(
+    checkpoint,
+    clean,
+    commit_log,
+    consume_queue,
+    dispatch,
+    flush,
+    index,
+    lock,
+    mapped_file,
+    mapped_file_queue,
+    recovery,
+    results,
+    running_flags,
+    stats,
+);
+
+pub mod config;
+/// The JSON config-file helper (write `.tmp`, keep `.bak`, rename); the broker's managers
+/// (topics, groups, offsets, delay offsets) write their files through it too.
+pub mod config_file;
+pub mod message_store;
+mod views;
+
+pub use clean::{local_day, CleanReport, Clock, DiskUsageProbe, StatvfsProbe, StoreOptions};
+pub use commit_log::store_timestamp_of as record_store_timestamp;
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
-pub use dispatch::MessageArrivingListener;
+pub use consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
+pub use dispatch::{MessageArrivingListener, SCHEDULE_TOPIC};
 pub use message_store::{
     GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
     PutMessageStatus, QueryMessageResult,
 };
+pub use recovery::RecoveryReport;
 pub use running_flags::RunningFlags;
+pub use stats::StoreStats;
+pub use views::{ConsumeQueueView, CqEntries};
 
 use std::path::PathBuf;
 

@@ -85,6 +85,7 @@ impl StoreLock {
     }
 
     /// The canonical path of the lock file.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn path(&self) -> &Path {
         &self.path
     }

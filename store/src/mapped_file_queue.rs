@@ -38,6 +38,7 @@ impl MappedFileQueue {
         }
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -560,14 +560,13 @@ impl MessageStore {
             .unwrap_or_default()
     }
 
-    /// The consume queue of a topic queue, if it exists (Java's `findConsumeQueue`, without
-    /// creating it): the schedule service scans SCHEDULE_TOPIC_XXXX's entries through it.
-    pub fn find_consume_queue(
-        &self,
-        topic: &str,
-        queue_id: i32,
-    ) -> Option<Arc<crate::consume_queue::ConsumeQueue>> {
-        self.queues.find(topic, queue_id)
+    /// A read-only view of a topic queue's consume queue, if it exists (Java's
+    /// `getConsumeQueue`: nothing is created). QUERY_CONSUME_QUEUE and the schedule service
+    /// (SCHEDULE_TOPIC_XXXX) read entries through it.
+    pub fn consume_queue(&self, topic: &str, queue_id: i32) -> Option<crate::ConsumeQueueView> {
+        self.queues
+            .find(topic, queue_id)
+            .map(crate::ConsumeQueueView::new)
     }
 
     /// Queue ids of a topic that have a consume queue.

@@ -32,7 +32,7 @@ fn a_delay_level_above_the_table_is_clamped_to_the_last_level() {
     let got = store.get_message("SCHEDULE_TOPIC_XXXX", 2, 0, 1, None);
     assert_eq!(got.messages.len(), 1);
     let cq = store
-        .find_consume_queue("SCHEDULE_TOPIC_XXXX", 2)
+        .consume_queue("SCHEDULE_TOPIC_XXXX", 2)
         .unwrap()
         .entry(0)
         .unwrap();

@@ -16,7 +16,7 @@ use std::path::Path;
 use remoting_codec::code::{request as req, response as resp, version};
 use remoting_codec::protocol::common::KvTable;
 use remoting_codec::RemotingCommand;
-use store::clean::{DiskUsageProbe, StatvfsProbe};
+use store::{DiskUsageProbe, StatvfsProbe};
 
 use super::body::json_response;
 use super::{Refusal, Route};
@@ -170,7 +170,7 @@ fn earliest_message_time(ctrl: &BrokerController) -> i64 {
     let size = store.config().max_message_size.saturating_mul(2);
     store
         .select_one_message_by_offset_and_size(store.min_phy_offset(), size)
-        .and_then(|b| store::commit_log::store_timestamp_of(&b))
+        .and_then(|b| store::record_store_timestamp(&b))
         .unwrap_or(-1)
 }
 

@@ -228,7 +228,7 @@ fn send(
 /// which the store has changed for a parked delayed message.
 fn stored_at(store: &MessageStore, msg: &StoredMessage) -> (String, i32) {
     match store.schedule_redirect_level(msg) {
-        Some(level) => (store::dispatch::SCHEDULE_TOPIC.to_owned(), level - 1),
+        Some(level) => (store::SCHEDULE_TOPIC.to_owned(), level - 1),
         None => (msg.topic.clone(), msg.queue_id),
     }
 }

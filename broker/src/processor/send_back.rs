@@ -42,7 +42,7 @@ use remoting_codec::protocol::transaction::ConsumerSendMsgBackRequestHeader;
 use remoting_codec::RemotingCommand;
 use store::{MessageStore, PutMessageResult, PutMessageStatus};
 
-use store::dispatch::SCHEDULE_TOPIC;
+use store::SCHEDULE_TOPIC;
 
 use super::{faq_suggest_todo, Refusal, Route};
 use crate::stats::BrokerStatsManager;

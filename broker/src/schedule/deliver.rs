@@ -2,8 +2,7 @@
 //! the rebuilt copy of a due message (`messageTimeup`).
 
 use remoting_codec::message::StoredMessage;
-use store::consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
-use store::dispatch::SCHEDULE_TOPIC;
+use store::SCHEDULE_TOPIC;
 
 use super::ScheduleMessageService;
 use crate::topic::validator::RMQ_SYS_TRANS_HALF_TOPIC;
@@ -29,12 +28,12 @@ impl ScheduleMessageService {
             offset,
             put_failed: false,
         };
-        let Some(cq) = self.store.find_consume_queue(SCHEDULE_TOPIC, level - 1) else {
+        let Some(cq) = self.store.consume_queue(SCHEDULE_TOPIC, level - 1) else {
             return pass(offset);
         };
-        let Some(buf) = cq.get_index_buffer(offset) else {
+        let Some(entries) = cq.entries_from(offset) else {
             // Java: an offset below the queue's minimum or above its maximum is reset to it.
-            let (min, max) = (cq.min_offset_in_queue(), cq.max_offset_in_queue());
+            let (min, max) = (cq.min_offset(), cq.max_offset());
             let reset = if min > offset {
                 min
             } else if max < offset {
@@ -51,14 +50,11 @@ impl ScheduleMessageService {
             return pass(reset);
         };
         let delay_ms = self.levels.delay_ms(level).unwrap_or(0);
-        let entries = buf.len() / CQ_STORE_UNIT_SIZE;
-        for i in 0..entries {
+        let end = offset + entries.len() as i64;
+        for (this_offset, entry) in entries {
             if !self.is_started() {
-                return pass(offset + i as i64);
+                return pass(this_offset);
             }
-            let at = i * CQ_STORE_UNIT_SIZE;
-            let entry = CqEntry::decode(&buf[at..at + CQ_STORE_UNIT_SIZE]);
-            let this_offset = offset + i as i64;
             let now = now();
             if correct_deliver_timestamp(now, entry.tags_code, delay_ms) > now {
                 return pass(this_offset);
@@ -107,7 +103,7 @@ impl ScheduleMessageService {
             }
             self.update_offset(level, this_offset + 1);
         }
-        pass(offset + entries as i64)
+        pass(end)
     }
 }
 

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use remoting_codec::fastjson;
 use remoting_codec::protocol::config_files::DelayOffsetSerializeWrapper;
-use store::dispatch::SCHEDULE_TOPIC;
+use store::SCHEDULE_TOPIC;
 use store::{config_file, DelayLevels, MessageStore};
 
 use crate::config_file::ConfigFile;
@@ -113,13 +113,11 @@ impl ScheduleMessageService {
         for level in 1..=self.levels.max_level() {
             let (Some(current), Some(cq)) = (
                 table.get(&level).copied(),
-                self.store.find_consume_queue(SCHEDULE_TOPIC, level - 1),
+                self.store.consume_queue(SCHEDULE_TOPIC, level - 1),
             ) else {
                 continue;
             };
-            let corrected = current
-                .max(cq.min_offset_in_queue())
-                .min(cq.max_offset_in_queue());
+            let corrected = current.max(cq.min_offset()).min(cq.max_offset());
             if corrected != current {
                 tracing::error!(
                     "correct delay offset [ delayLevel {level} ] from {current} to {corrected}"

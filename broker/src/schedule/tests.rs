@@ -2,7 +2,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use remoting_codec::message::{MessageProperties, StoredMessage};
-use store::dispatch::SCHEDULE_TOPIC;
+use store::SCHEDULE_TOPIC;
 use store::{MessageStore, MessageStoreConfig, PutMessageStatus};
 
 use super::deliver::message_timeup;
@@ -120,7 +120,7 @@ fn due_messages_go_to_their_real_queue_in_order() {
         assert_eq!(d.body, p.body);
     }
     // Tags code of the delivered copy is the tag's hash again, not a time.
-    let cq = store.find_consume_queue("RealTopic", 1).unwrap();
+    let cq = store.consume_queue("RealTopic", 1).unwrap();
     assert_eq!(
         cq.entry(0).unwrap().tags_code,
         remoting_codec::message::java_string_hash_code("tagA") as i64

@@ -174,7 +174,7 @@ impl BrokerStatsManager {
     /// `queue_id`: TOPIC_PUT_NUMS/SIZE, BROKER_PUT_NUMS, and the queue counters for
     /// `SCHEDULE_TOPIC_XXXX` (`handlePutMessageResult` and the schedule service's delivery).
     pub fn on_message_put(&self, topic: &str, queue_id: i32, msg_num: i64, wrote_bytes: i64) {
-        if topic == store::dispatch::SCHEDULE_TOPIC {
+        if topic == store::SCHEDULE_TOPIC {
             self.inc_queue_put(topic, queue_id, msg_num, wrote_bytes);
         }
         self.add(name::TOPIC_PUT_NUMS, topic, msg_num, 1);

@@ -182,6 +182,7 @@ impl IndexFile {
         &self.name
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn header(&self) -> &IndexHeader {
         &self.header
     }

@@ -34,6 +34,7 @@ pub struct IndexRecord<'a> {
     pub commit_log_offset: i64,
     pub store_timestamp: i64,
     pub sys_flag: i32,
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub msg_size: i32,
 }
 
@@ -49,6 +50,7 @@ pub struct QueryOffsetResult {
 
 /// Name and header of one index file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
 pub struct IndexFileInfo {
     pub name: String,
     pub header: IndexHeader,
@@ -88,6 +90,7 @@ impl IndexService {
         })
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -284,16 +287,19 @@ impl IndexService {
     }
 
     /// endTimestamp of the newest file (0 without files).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn last_update_timestamp(&self) -> i64 {
         self.read().last().map_or(0, |f| f.end_timestamp())
     }
 
     /// endPhyOffset of the newest file (0 without files).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn last_update_phy_offset(&self) -> i64 {
         self.read().last().map_or(0, |f| f.end_phy_offset())
     }
 
     /// The files, oldest first.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn files(&self) -> Vec<IndexFileInfo> {
         self.read()
             .iter()

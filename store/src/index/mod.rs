@@ -8,8 +8,10 @@
 mod index_file;
 mod index_service;
 
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // the store's own tests use them
 pub use index_file::{
     index_key_hash, time_millis_to_human_string, IndexFile, IndexHeader, HASH_SLOT_SIZE,
     INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE,
 };
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))] // the store's own tests use them
 pub use index_service::{IndexFileInfo, IndexRecord, IndexService, QueryOffsetResult};

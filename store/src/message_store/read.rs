@@ -236,17 +236,31 @@ impl MessageStore {
         StoredMessage::decode(&self.commit_log.get_record(commit_log_offset)?).ok()
     }
 
-    /// The record's bytes at a commitlog offset (Java's `selectOneMessageByOffset`).
+    /// The record's bytes at a commitlog offset (Java's `selectOneMessageByOffset`): its first
+    /// four bytes are read as the size, then that many bytes, both within the written part of
+    /// the file holding `commit_log_offset` (the first file for offset 0). `None` when either
+    /// read falls outside it, or the size is negative (Java throws there).
     pub fn select_one_message_by_offset(&self, commit_log_offset: i64) -> Option<Bytes> {
-        self.commit_log.get_record(commit_log_offset)
+        let head = self.commit_log.get_message(commit_log_offset, 4)?;
+        let size = i32::from_be_bytes(head[..4].try_into().ok()?);
+        self.commit_log
+            .get_message(commit_log_offset, usize::try_from(size).ok()?)
     }
 
     pub fn select_one_message_by_offset_and_size(&self, offset: i64, size: usize) -> Option<Bytes> {
         self.commit_log.get_message(offset, size)
     }
 
-    /// Java's `queryMessage`: records whose index key is `topic#key` in the time range
-    /// (callers re-check the key: the index matches by hash).
+    /// Java's `DefaultMessageStore.queryMessage`: the records indexed under `topic#key` whose
+    /// index time lies in [`begin`, `end`], at most `max_num` capped at `maxMsgsNumBatch`.
+    ///
+    /// As Java: up to three index lookups; each sorts the offsets found ascending and reads
+    /// their records (a record that cannot be read or decoded is skipped); the first lookup
+    /// that yields a record ends it, else the next one ends at the store time of the lowest
+    /// offset found (and none follows once that time is before `begin`). The index's last
+    /// update (time and commitlog offset of its newest file's newest entry) is reported only
+    /// when a lookup found offsets; otherwise both stay 0. Keys are matched by hash, as in
+    /// Java: the client drops the records whose KEYS/UNIQ_KEY differ.
     pub fn query_message(
         &self,
         topic: &str,
@@ -260,12 +274,28 @@ impl MessageStore {
             return out;
         };
         let max = max_num.min(self.config.max_msgs_num_batch);
-        let found = index.query(topic, key, max, begin, end);
-        out.index_last_update_timestamp = found.index_last_update_timestamp;
-        out.index_last_update_phyoffset = found.index_last_update_phyoffset;
-        for offset in found.phy_offsets {
-            if let Some(record) = self.commit_log.get_record(offset) {
-                out.messages.push(record);
+        let mut last_query_msg_time = end;
+        for _ in 0..3 {
+            let mut found = index.query(topic, key, max, begin, last_query_msg_time);
+            if found.phy_offsets.is_empty() {
+                break;
+            }
+            found.phy_offsets.sort_unstable();
+            out.index_last_update_timestamp = found.index_last_update_timestamp;
+            out.index_last_update_phyoffset = found.index_last_update_phyoffset;
+            for (m, &offset) in found.phy_offsets.iter().enumerate() {
+                let Some(msg) = self.look_message_by_offset(offset) else {
+                    continue;
+                };
+                if m == 0 {
+                    last_query_msg_time = msg.store_timestamp;
+                }
+                if let Some(record) = self.commit_log.get_record(offset) {
+                    out.messages.push(record);
+                }
+            }
+            if !out.messages.is_empty() || last_query_msg_time < begin {
+                break;
             }
         }
         out

@@ -20,6 +20,12 @@
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
 //!           (unless --commit false) stores the next offset on the broker through the offset
 //!           store of a DefaultLitePullConsumer of the group (see `store_offset`)
+//!   query   --namesrv A --topic T --group G --count N --key K
+//!           sends N messages (key key-<i>, body msg-<i>), then with the producer's query
+//!           calls: query_message(T, K, 32, 0, now + 60 s) (QUERY_MESSAGE), view_message(T,
+//!           offsetMsgId of message 0) (VIEW_MESSAGE_BY_ID) and view_message(T, msgId of message
+//!           0) (its offsetMsgId decoding fails, so QUERY_MESSAGE with _UNIQUE_KEY_QUERY);
+//!           prints `sent`, `query`, `view` and `view-uniq` events
 //!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
@@ -205,6 +211,62 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
     }
     producer.shutdown().await;
     emit("summary", json!({"sent": count - failed, "failed": failed}));
+    Ok(())
+}
+
+async fn query(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let mut producer = DefaultMQProducer::builder(rt.client.clone())
+        .producer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .build();
+    producer.start().await?;
+    let topic = arg(a, "topic").to_owned();
+    let count: u64 = arg(a, "count").parse().expect("--count");
+    let mut first = None;
+    for i in 0..count {
+        let (key, body) = (format!("key-{i}"), format!("msg-{i}"));
+        let message = Message::builder()
+            .topic(topic.as_str())
+            .tags("q")
+            .key(key.clone())
+            .body_slice(body.as_bytes())
+            .build_unchecked();
+        let r = producer.send_with_timeout(message, 5000).await?;
+        let Some(r) = r else {
+            emit("error", json!({"message": "no send result", "body": body}));
+            continue;
+        };
+        let ids = (
+            r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
+            r.offset_msg_id.unwrap_or_default(),
+        );
+        emit(
+            "sent",
+            json!({"msgId": ids.0, "offsetMsgId": ids.1, "keys": key, "body": body}),
+        );
+        first.get_or_insert(ids);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    match producer
+        .query_message(&topic, arg(a, "key"), 32, 0, now + 60_000)
+        .await
+    {
+        Ok(r) => emit(
+            "query",
+            json!({"found": r.message_list().iter().map(describe).collect::<Vec<_>>()}),
+        ),
+        Err(e) => emit("query", json!({"error": e.to_string()})),
+    }
+    let (msg_id, offset_msg_id) = first.unwrap_or_default();
+    for (event, id) in [("view", offset_msg_id), ("view-uniq", msg_id)] {
+        match producer.view_message(&topic, &id).await {
+            Ok(m) => emit(event, json!({"id": id, "found": describe(&m)})),
+            Err(e) => emit(event, json!({"id": id, "error": e.to_string()})),
+        }
+    }
+    producer.shutdown().await;
     Ok(())
 }
 
@@ -521,6 +583,7 @@ fn main() -> ExitCode {
             "tx-produce" => tx_produce(&rt, &args).await,
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
+            "query" => query(&rt, &args).await,
             _ => {
                 eprintln!("usage: compat-client-rust produce|push|pull --key value ...");
                 return ExitCode::from(2);
