@@ -6,6 +6,11 @@ use std::time::{Duration, Instant};
 
 use remoting::RemotingClient;
 use remoting_codec::code::{request, response};
+use remoting_codec::message::{decode_records, StoredMessage};
+use remoting_codec::protocol::callback::{
+    ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
+    ResetOffsetRequestHeader,
+};
 use remoting_codec::protocol::client::{
     GetConsumerListByGroupRequestHeader, GetConsumerListByGroupResponseBody,
 };
@@ -14,9 +19,10 @@ use remoting_codec::protocol::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
     QueryConsumerOffsetResponseHeader,
 };
+use remoting_codec::protocol::query::QueryMessageRequestHeader;
 use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
 use remoting_codec::protocol::{perm, TopicConfig};
-use remoting_codec::RemotingCommand;
+use remoting_codec::{LanguageCode, RemotingCommand};
 
 use test_support::dirs::TempDir;
 
@@ -24,6 +30,8 @@ use crate::broker::{BrokerProcess, BrokerSettings};
 use crate::namesrv::{route, TestNamesrv};
 
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The limit of an admin request the broker relays to a client (it waits 10 s for the client).
+pub const RELAYED_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Name server + broker. Dropping it kills the broker and stops the name server.
 pub struct Cluster {
@@ -66,14 +74,111 @@ impl Cluster {
     }
 
     async fn invoke(&self, request: RemotingCommand) -> RemotingCommand {
+        self.invoke_within(request, ADMIN_TIMEOUT).await
+    }
+
+    async fn invoke_within(&self, request: RemotingCommand, timeout: Duration) -> RemotingCommand {
         let addr = self.broker.addr();
         let client = RemotingClient::connect(addr)
             .await
             .unwrap_or_else(|e| panic!("connect to broker {addr}: {e}"));
         let code = request.code;
-        let answer = client.invoke(request, ADMIN_TIMEOUT).await;
+        let answer = client.invoke(request, timeout).await;
         client.close();
         answer.unwrap_or_else(|e| panic!("request {code} to broker {addr}: {e}"))
+    }
+
+    /// Sends `request` to the broker as an admin tool would and returns its answer, whatever
+    /// the code. [`RELAYED_TIMEOUT`] allows for the broker's own 10 s wait on a client it calls.
+    pub fn admin(&self, request: RemotingCommand) -> RemotingCommand {
+        self.rt
+            .block_on(self.invoke_within(request, RELAYED_TIMEOUT))
+    }
+
+    /// GET_CONSUMER_RUNNING_INFO (307) for `client_id` of `group`: the broker relays it to that
+    /// client and answers what the client answered (mqadmin `consumerStatus`).
+    pub fn consumer_running_info(&self, group: &str, client_id: &str) -> RemotingCommand {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: client_id.to_owned(),
+            jstack_enable: false,
+        };
+        self.admin(RemotingCommand::request(
+            request::GET_CONSUMER_RUNNING_INFO,
+            &header,
+        ))
+    }
+
+    /// CONSUME_MESSAGE_DIRECTLY (309): the broker puts the message of `offset_msg_id` in the
+    /// body and relays it to `client_id`, which consumes it (mqadmin `queryMsgById -g -d`).
+    pub fn consume_message_directly(
+        &self,
+        group: &str,
+        client_id: &str,
+        offset_msg_id: &str,
+    ) -> RemotingCommand {
+        let header = ConsumeMessageDirectlyResultRequestHeader {
+            consumer_group: group.to_owned(),
+            client_id: Some(client_id.to_owned()),
+            msg_id: Some(offset_msg_id.to_owned()),
+            broker_name: None,
+            topic: None,
+            topic_sys_flag: None,
+            group_sys_flag: None,
+        };
+        self.admin(RemotingCommand::request(
+            request::CONSUME_MESSAGE_DIRECTLY,
+            &header,
+        ))
+    }
+
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222) as mqadmin `resetOffsetByTime` sends it: the broker
+    /// computes each queue's offset for `timestamp` and sends RESET_CONSUMER_CLIENT_OFFSET to
+    /// the group's clients. `language` is the admin's: a CPP admin gets the C++ body form sent
+    /// to the clients (Java's `isC`).
+    pub fn reset_offset(
+        &self,
+        topic: &str,
+        group: &str,
+        timestamp: i64,
+        force: bool,
+        language: LanguageCode,
+    ) -> RemotingCommand {
+        let header = ResetOffsetRequestHeader {
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            queue_id: None,
+            offset: None,
+            timestamp,
+            is_force: force,
+        };
+        let mut request = RemotingCommand::request(request::INVOKE_BROKER_TO_RESET_OFFSET, &header);
+        request.language = language;
+        self.admin(request)
+    }
+
+    /// QUERY_MESSAGE by `key` in `topic` (any time): the stored messages found, decoded.
+    pub fn messages_by_key(&self, topic: &str, key: &str) -> Vec<StoredMessage> {
+        let header = QueryMessageRequestHeader {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            max_num: 32,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+        };
+        let answer = self.admin(RemotingCommand::request(request::QUERY_MESSAGE, &header));
+        if answer.code == response::QUERY_NOT_FOUND {
+            return Vec::new();
+        }
+        assert_eq!(
+            answer.code,
+            response::SUCCESS,
+            "QUERY_MESSAGE {topic} {key}: {:?}",
+            answer.remark
+        );
+        decode_records(&answer.body)
+            .map(|r| r.expect("a stored record in the QUERY_MESSAGE body"))
+            .collect()
     }
 
     /// UPDATE_AND_CREATE_TOPIC with `queues` read and write queues (as `mqadmin updateTopic`),

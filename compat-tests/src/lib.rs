@@ -10,6 +10,7 @@
 //! - [`client`]: the third-party client programs under `clients/` as child processes printing
 //!   one JSON line per event;
 //! - [`scenarios`]: the broker proof, written once and run with each client;
+//! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
 //!   order, queue ownership).
 
@@ -19,6 +20,7 @@ pub mod broker;
 pub mod check;
 pub mod client;
 pub mod cluster;
+pub mod consumer_calls;
 pub mod namesrv;
 pub mod scenarios;
 

@@ -15,7 +15,7 @@ pub const QUEUES: i32 = 8;
 /// Messages of the main produce/consume run.
 pub const MESSAGES: u64 = 10_000;
 pub const TAGS: [&str; 3] = ["TagA", "TagB", "TagC"];
-const TOPIC: &str = "RsCompatTopic";
+pub const TOPIC: &str = "RsCompatTopic";
 
 fn all_queues() -> BTreeSet<i64> {
     (0..QUEUES as i64).collect()
@@ -57,7 +57,7 @@ pub fn produce(cluster: &Cluster, client: Clients, start: u64, count: u64, order
     }
 }
 
-fn push_consumer(
+pub(crate) fn push_consumer(
     cluster: &Cluster,
     client: Clients,
     name: &str,
@@ -76,12 +76,12 @@ fn push_consumer(
     consumer
 }
 
-fn received(consumer: &ClientProcess) -> Vec<Delivery> {
+pub(crate) fn received(consumer: &ClientProcess) -> Vec<Delivery> {
     deliveries(&consumer.events("msg"))
 }
 
 /// Polls until every body of `expected` was received by one of `consumers`.
-fn wait_all_received(consumers: &mut [&mut ClientProcess], expected: &BTreeSet<String>) {
+pub(crate) fn wait_all_received(consumers: &mut [&mut ClientProcess], expected: &BTreeSet<String>) {
     let deadline = Instant::now() + PHASE_TIMEOUT;
     loop {
         let seen: BTreeSet<String> = consumers
@@ -112,13 +112,13 @@ fn wait_all_received(consumers: &mut [&mut ClientProcess], expected: &BTreeSet<S
 /// which is all a 2-core machine can run without starving the long polls.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn start(name: &str) -> Cluster {
+pub(crate) fn start(name: &str) -> Cluster {
     let cluster = Cluster::start(name);
     cluster.create_topic(TOPIC, QUEUES);
     cluster

@@ -4,8 +4,10 @@
 //! API, the raw PULL_MESSAGE / UPDATE_CONSUMER_OFFSET calls its push consumer is built on,
 //! which `clients/node/client.js pull` uses as a pull consumer.
 
+use compat_tests::consumer_calls::{self, Answers};
 use compat_tests::scenarios;
 use compat_tests::Clients::AliOns;
+use remoting_codec::LanguageCode;
 
 #[test]
 fn ali_ons_produces_10000_and_push_consumes_each_once() {
@@ -39,4 +41,18 @@ fn ali_ons_pulls_a_queue_from_zero_and_stores_its_offset() {
 #[test]
 fn ali_ons_failed_messages_retry_then_reach_the_dlq() {
     scenarios::retry_to_dlq(AliOns, "ons-retry");
+}
+
+/// ali-ons answers no request of the broker (its `handleServerRequest` is commented out:
+/// GET_CONSUMER_RUNNING_INFO, CONSUME_MESSAGE_DIRECTLY and RESET_CONSUMER_CLIENT_OFFSET reach
+/// the socket and are dropped), so the two relayed calls end in the broker's
+/// CONSUME_MSG_TIMEOUT after 10 s, as with a Java broker; the reset is computed and answered.
+#[test]
+fn ali_ons_leaves_the_broker_s_consumer_calls_unanswered() {
+    let answers = Answers {
+        running_info: false,
+        consume_directly: false,
+        reset_offset: false,
+    };
+    consumer_calls::broker_calls_the_consumer(AliOns, "ons-calls", answers, LanguageCode::Java);
 }

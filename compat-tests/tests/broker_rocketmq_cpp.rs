@@ -4,8 +4,10 @@
 //! orderly) and a pull consumer whose offsets stay with the caller: the C API has no call that
 //! stores them on the broker, so its pull test checks the read only.
 
+use compat_tests::consumer_calls::{self, Answers};
 use compat_tests::scenarios;
 use compat_tests::Clients::RocketmqCpp;
+use remoting_codec::LanguageCode;
 
 #[test]
 fn cpp_client_produces_10000_and_push_consumes_each_once() {
@@ -39,4 +41,19 @@ fn cpp_client_pulls_a_queue_from_zero() {
 #[test]
 fn cpp_client_failed_messages_retry_then_reach_the_dlq() {
     scenarios::retry_to_dlq_by_group_config(RocketmqCpp, "cpp-retry");
+}
+
+/// The C++ client registers processors for GET_CONSUMER_RUNNING_INFO (its running info comes
+/// back through our broker) and RESET_CONSUMER_CLIENT_OFFSET (the C++ body form, which the
+/// broker sends when the admin is a CPP client: the consumer re-reads from offset 0); its
+/// CONSUME_MESSAGE_DIRECTLY processor returns nothing, so the broker answers
+/// CONSUME_MSG_TIMEOUT, as Java's.
+#[test]
+fn cpp_client_answers_the_broker_s_running_info_and_reset_calls() {
+    let answers = Answers {
+        running_info: true,
+        consume_directly: false,
+        reset_offset: true,
+    };
+    consumer_calls::broker_calls_the_consumer(RocketmqCpp, "cpp-calls", answers, LanguageCode::Cpp);
 }

@@ -6,8 +6,10 @@
 //! consumer, which stores the offset on the broker (the classic one of this crate only keeps it
 //! locally: see `store_offset` in `clients/rust/src/main.rs`).
 
+use compat_tests::consumer_calls::{self, Answers};
 use compat_tests::scenarios;
 use compat_tests::Clients::RocketmqRust;
+use remoting_codec::LanguageCode;
 
 #[test]
 fn rust_client_produces_10000_and_push_consumes_each_once() {
@@ -114,5 +116,23 @@ fn rust_client_view_message_by_unique_key() {
         ),
         (&"msg-0".into(), &"key-0".into(), &run.sent[0]["msgId"]),
         "{view}"
+    );
+}
+
+/// The crate's client processor answers all three calls the broker relays: its running info
+/// comes back, CONSUME_MESSAGE_DIRECTLY runs the listener on the stored message (CR_SUCCESS),
+/// and RESET_CONSUMER_CLIENT_OFFSET makes the consumer read every message again.
+#[test]
+fn rust_client_answers_the_broker_s_consumer_calls() {
+    let answers = Answers {
+        running_info: true,
+        consume_directly: true,
+        reset_offset: true,
+    };
+    consumer_calls::broker_calls_the_consumer(
+        RocketmqRust,
+        "rs-calls",
+        answers,
+        LanguageCode::Java,
     );
 }
