@@ -65,7 +65,7 @@ pub fn broker_calls_the_consumer(
     wait_all_received(&mut [&mut consumer], &bodies(0, MESSAGES));
     // A reset needs the group's committed offsets (Java refuses it for a group without), and
     // the client commits them on its own clock.
-    wait_committed_to_end(&cluster, &mut consumer);
+    wait_committed_to_end(&cluster, GROUP, &mut consumer);
     let ids = cluster.consumer_ids(GROUP);
     assert_eq!(ids.len(), 1, "members of {GROUP}: {ids:?}");
     let client_id = ids[0].clone();
@@ -221,15 +221,15 @@ fn assert_unanswered(answer: &RemotingCommand, client_id: &str) {
     );
 }
 
-/// Polls until the group's committed offset of every queue is the queue's end.
-fn wait_committed_to_end(cluster: &Cluster, consumer: &mut ClientProcess) {
+/// Polls until the committed offset of `group` on every queue of [`TOPIC`] is the queue's end.
+pub fn wait_committed_to_end(cluster: &Cluster, group: &str, consumer: &mut ClientProcess) {
     let deadline = Instant::now() + PHASE_TIMEOUT;
     loop {
         let behind: Vec<(i32, Option<i64>, i64)> = (0..QUEUES)
             .map(|q| {
                 (
                     q,
-                    cluster.consumer_offset(GROUP, TOPIC, q),
+                    cluster.consumer_offset(group, TOPIC, q),
                     cluster.max_offset(TOPIC, q),
                 )
             })

@@ -4,6 +4,7 @@
 //! API, the raw PULL_MESSAGE / UPDATE_CONSUMER_OFFSET calls its push consumer is built on,
 //! which `clients/node/client.js pull` uses as a pull consumer.
 
+use compat_tests::admin_calls;
 use compat_tests::consumer_calls::{self, Answers};
 use compat_tests::scenarios;
 use compat_tests::Clients::AliOns;
@@ -55,4 +56,13 @@ fn ali_ons_leaves_the_broker_s_consumer_calls_unanswered() {
         reset_offset: false,
     };
     consumer_calls::broker_calls_the_consumer(AliOns, "ons-calls", answers, LanguageCode::Java);
+}
+
+/// The query and admin calls of ali-ons' `MQClientAPI` (what it offers besides sending,
+/// pulling and offsets it uses itself): getMaxOffset, searchOffset, queryConsumerOffset,
+/// getConsumerIdListByGroup, createTopic against our broker, getKVConfigByValue against our
+/// name server (see `admin_calls::client_admin_calls`).
+#[test]
+fn ali_ons_admin_calls_answer_what_was_produced_and_consumed() {
+    admin_calls::client_admin_calls(AliOns, "ons-admin");
 }

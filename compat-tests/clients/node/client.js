@@ -13,6 +13,12 @@
 //   pull    --namesrv A --topic T --group G --queue Q [--commit true]
 //           reads queue Q from offset 0 with PULL_MESSAGE until nothing is left, then commits
 //           the next offset with UPDATE_CONSUMER_OFFSET and reads it back
+//   admin   --namesrv A --topic T --group G [--search ts1,ts2] [--create-topic C]
+//           the query/admin calls of ali-ons' MQClientAPI against the topic's broker:
+//           getMaxOffset and searchOffset (each timestamp) of every queue,
+//           getConsumerIdListByGroup(G), queryConsumerOffset(G) of every queue, createTopic(C, 4
+//           queues, from TBW102), and getKVConfigByValue on the name server (its
+//           getProjectGroupByIp); one `admin` event with the results, errors as {code, message}
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 const { Producer, Consumer, Message } = require('ali-ons');
 const MQClientAPI = require('ali-ons/lib/mq_client_api');
@@ -161,10 +167,57 @@ async function pull(a) {
   emit('summary', { received, nextOffset: offset, committed });
 }
 
-const commands = { produce, push, pull };
+// The result of a call, or its error as {code, message} (ali-ons throws MQClientException
+// with the response code).
+async function attempt(call) {
+  try {
+    return await call();
+  } catch (e) {
+    return { error: { code: e.code === undefined ? null : e.code, message: String(e && e.message) } };
+  }
+}
+
+async function admin(a) {
+  const api = new MQClientAPI({ httpclient, logger, nameSrv: a.namesrv });
+  await api.ready();
+  const route = await api.getTopicRouteInfoFromNameServer(a.topic, 5000);
+  const brokerAddr = route.brokerDatas[0].brokerAddrs['0'];
+  const queues = route.queueDatas[0].readQueueNums;
+  emit('ready', { brokerAddr, queues });
+  const maxOffsets = [];
+  const consumerOffsets = [];
+  const searches = {};
+  const stamps = a.search ? a.search.split(',') : [];
+  for (const ts of stamps) searches[ts] = [];
+  for (let q = 0; q < queues; q++) {
+    maxOffsets.push(await attempt(() => api.getMaxOffset(brokerAddr, a.topic, q, 5000)));
+    for (const ts of stamps) {
+      searches[ts].push(await attempt(() => api.searchOffset(brokerAddr, a.topic, q, ts, 5000)));
+    }
+    consumerOffsets.push(await attempt(() => api.queryConsumerOffset(brokerAddr, {
+      consumerGroup: a.group, topic: a.topic, queueId: q,
+    }, 5000)));
+  }
+  const consumerIds = await attempt(() => api.getConsumerIdListByGroup(brokerAddr, a.group, 5000));
+  let created = null;
+  if (a['create-topic']) {
+    created = await attempt(async () => {
+      await api.createTopic(brokerAddr, 'TBW102', {
+        topicName: a['create-topic'], readQueueNums: 4, writeQueueNums: 4, perm: 6,
+        topicFilterType: 'SINGLE_TAG', topicSysFlag: 0, order: false,
+      }, 5000);
+      return 'ok';
+    });
+  }
+  const kv = await attempt(() => api.getKVConfigByValue('PROJECT_CONFIG', '127.0.0.1', 5000));
+  await api.close();
+  emit('admin', { brokerAddr, maxOffsets, searches, consumerOffsets, consumerIds, created, kv });
+}
+
+const commands = { produce, push, pull, admin };
 const [ command, ...rest ] = process.argv.slice(2);
 if (!commands[command]) {
-  console.error('usage: node client.js produce|push|pull --key value ...');
+  console.error('usage: node client.js produce|push|pull|admin --key value ...');
   process.exit(2);
 }
 commands[command](parseArgs(rest)).then(() => process.exit(0), e => {
