@@ -6,6 +6,7 @@
 //! consumer, which stores the offset on the broker (the classic one of this crate only keeps it
 //! locally: see `store_offset` in `clients/rust/src/main.rs`).
 
+use compat_tests::admin_calls;
 use compat_tests::consumer_calls::{self, Answers};
 use compat_tests::scenarios;
 use compat_tests::Clients::RocketmqRust;
@@ -135,4 +136,11 @@ fn rust_client_answers_the_broker_s_consumer_calls() {
         answers,
         LanguageCode::Java,
     );
+}
+
+/// `DefaultMQAdminExt`'s offset, stats, consumer and broker-config calls (see
+/// `admin_calls::admin_ext_calls`).
+#[test]
+fn rust_client_admin_ext_calls_answer_what_was_produced_and_consumed() {
+    admin_calls::admin_ext_calls(RocketmqRust, "rs-admin");
 }

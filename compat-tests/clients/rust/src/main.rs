@@ -26,6 +26,12 @@
 //!           offsetMsgId of message 0) (VIEW_MESSAGE_BY_ID) and view_message(T, msgId of message
 //!           0) (its offsetMsgId decoding fails, so QUERY_MESSAGE with _UNIQUE_KEY_QUERY);
 //!           prints `sent`, `query`, `view` and `view-uniq` events
+//!   admin   --namesrv A --topic T --group G --broker ADDR --broker-name B --queues N
+//!           DefaultMQAdminExt calls: max_offset / min_offset / search_offset(0) of every queue,
+//!           examine_topic_stats, examine_consume_stats(G, T), query_topic_consume_by_who(T),
+//!           examine_consumer_connection_info(G), get_broker_config, update_broker_config
+//!           (flushIntervalCommitLog=777) then get_broker_config again,
+//!           view_broker_stats_data(TOPIC_PUT_NUMS, T); one `admin` event, errors as strings
 //!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
@@ -40,6 +46,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use cheetah_string::CheetahString;
 use rocketmq_client_rust::{
     ClientError, ClientResult, ClientRuntime, ClientRuntimeConfig, ConsumeConcurrentlyContext,
     ConsumeConcurrentlyStatus, ConsumeOrderlyContext, ConsumeOrderlyStatus,
@@ -267,6 +274,130 @@ async fn query(rt: &Runtime, a: &Args) -> ClientResult<()> {
         }
     }
     producer.shutdown().await;
+    Ok(())
+}
+
+fn outcome<T>(r: ClientResult<T>, ok: impl FnOnce(T) -> Value) -> Value {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => json!({"error": e.to_string()}),
+    }
+}
+
+async fn admin(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    use rocketmq_client_rust::{
+        BrokerAdmin, ConsumerAdmin, DefaultMQAdminExt, OffsetAdmin, TopicAdmin,
+    };
+    let mut admin = DefaultMQAdminExt::new(rt.client.clone());
+    admin.set_namesrv_addr(arg(a, "namesrv").to_owned());
+    admin.start().await?;
+    emit("ready", json!({}));
+    let topic = CheetahString::from(arg(a, "topic").to_owned());
+    let group = CheetahString::from(arg(a, "group").to_owned());
+    let broker = CheetahString::from(arg(a, "broker").to_owned());
+    let broker_name = arg(a, "broker-name").to_owned();
+    let queues: i32 = arg(a, "queues").parse().expect("--queues");
+    let (mut max, mut min, mut search) = (vec![], vec![], vec![]);
+    for q in 0..queues {
+        let mq = MessageQueue::from_parts(topic.clone(), broker_name.clone(), q);
+        max.push(outcome(
+            admin.max_offset(broker.clone(), mq.clone(), 5000).await,
+            |v| json!(v),
+        ));
+        min.push(outcome(
+            admin.min_offset(broker.clone(), mq, 5000).await,
+            |v| json!(v),
+        ));
+        let found = admin
+            .search_offset(broker.clone(), topic.clone(), q, 0, 5000)
+            .await;
+        search.push(outcome(found, |v| json!(v)));
+    }
+    let topic_stats = outcome(
+        admin
+            .examine_topic_stats(topic.clone(), Some(broker.clone()))
+            .await,
+        |t| {
+            let mut by_queue: Vec<(i32, i64, i64)> = t
+                .get_offset_table()
+                .iter()
+                .map(|(mq, o)| (mq.queue_id(), o.get_min_offset(), o.get_max_offset()))
+                .collect();
+            by_queue.sort();
+            json!({"queues": by_queue})
+        },
+    );
+    let consume_stats = outcome(
+        admin
+            .examine_consume_stats(
+                group.clone(),
+                Some(topic.clone()),
+                None,
+                Some(broker.clone()),
+                None,
+            )
+            .await,
+        |c| json!({"queues": c.get_offset_table().len(), "totalDiff": c.compute_total_diff()}),
+    );
+    let by_who = outcome(admin.query_topic_consume_by_who(topic.clone()).await, |g| {
+        json!(g
+            .get_group_list()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>())
+    });
+    let connections = outcome(
+        admin
+            .examine_consumer_connection_info(group.clone(), Some(broker.clone()))
+            .await,
+        |c| {
+            json!(c
+                .get_connection_set()
+                .iter()
+                .map(|c| c.get_client_id().to_string())
+                .collect::<Vec<_>>())
+        },
+    );
+    let config_value = |m: HashMap<CheetahString, CheetahString>, key: &str| {
+        json!(m
+            .get(&CheetahString::from(key.to_owned()))
+            .map(|v| v.to_string()))
+    };
+    let config = outcome(admin.get_broker_config(broker.clone()).await, |m| {
+        json!({"brokerName": config_value(m.clone(), "brokerName"),
+               "flushIntervalCommitLog": config_value(m, "flushIntervalCommitLog")})
+    });
+    let mut update = HashMap::new();
+    update.insert(
+        CheetahString::from("flushIntervalCommitLog".to_owned()),
+        CheetahString::from("777".to_owned()),
+    );
+    let updated = outcome(
+        admin.update_broker_config(broker.clone(), update).await,
+        |_| json!("ok"),
+    );
+    let config_after = outcome(admin.get_broker_config(broker.clone()).await, |m| {
+        config_value(m, "flushIntervalCommitLog")
+    });
+    let stats = outcome(
+        admin
+            .view_broker_stats_data(
+                broker.clone(),
+                "TOPIC_PUT_NUMS".to_owned().into(),
+                topic.clone(),
+            )
+            .await,
+        |s| json!(format!("{s:?}")),
+    );
+    admin.shutdown().await;
+    emit(
+        "admin",
+        json!({
+            "maxOffsets": max, "minOffsets": min, "search0": search, "topicStats": topic_stats,
+            "consumeStats": consume_stats, "consumeByWho": by_who, "connections": connections,
+            "config": config, "updated": updated, "configAfter": config_after, "stats": stats,
+        }),
+    );
     Ok(())
 }
 
@@ -584,6 +715,7 @@ fn main() -> ExitCode {
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
             "query" => query(&rt, &args).await,
+            "admin" => admin(&rt, &args).await,
             _ => {
                 eprintln!("usage: compat-client-rust produce|push|pull --key value ...");
                 return ExitCode::from(2);
