@@ -66,12 +66,6 @@ use harness::admin::{AdminCluster, Outcome, World};
 /// still occur (the entry goes when it is fixed). Reported to the integrator.
 const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[
     (
-        "s12-mqadmin/m31-getNamesrvConfig.jsonl",
-        319,
-        "our namesrv lists `bindAddress` (a 5.x NettyServerConfig key, namesrv/src/config.rs); \
-         a 4.9.8 namesrv has no such key",
-    ),
-    (
         "s13-client5/mqadmin5-clusterList.jsonl",
         28,
         "after the replayed 5.3.3 transaction run (c5-transaction) our broker counts 35 puts \
