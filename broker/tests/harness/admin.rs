@@ -293,6 +293,7 @@ impl AdminCluster {
             started_ms,
             client_addrs: Vec::new(),
             our_conf,
+            recorded_routes: BTreeMap::new(),
         };
         let control = Client::connect(broker.addr()).await;
         AdminCluster {
@@ -526,7 +527,16 @@ impl AdminCluster {
                 })
                 .collect();
         }
-        // The live clients' connections as Java's broker saw them.
+        // The routes Java's namesrv gave in this file (GET_TOPIC_CONFIG is checked on them).
+        self.cx.recorded_routes = (0..frames.len())
+            .filter(|&i| frames[i].code() == req::GET_ROUTEINFO_BY_TOPIC && frames[i].is_c2s())
+            .filter_map(|i| {
+                let topic = frames[i].ext_field("topic")?.to_owned();
+                let answer = &frames[recorded_answer(&frames, i)?];
+                let route = remoting_codec::fastjson::from_slice_value(&answer.body).ok()?;
+                Some((topic, route["queueDatas"][0].clone()))
+            })
+            .collect();
         // The live clients' connections as Java's broker saw them (learnt from the files that
         // show them, kept for the files where they send nothing).
         for (&conn, role) in &roles {

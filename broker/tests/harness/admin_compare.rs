@@ -32,6 +32,9 @@ pub struct Context {
     /// namesrv address, the test's own settings): in GET_BROKER_CONFIG, ours must list each
     /// with this value, and it is then read as Java's.
     pub our_conf: Vec<(String, String)>,
+    /// The queue data of each topic in the routes Java's namesrv answered in the file being
+    /// replayed (`queueDatas[0]`).
+    pub recorded_routes: BTreeMap<String, Value>,
 }
 
 /// Where an exception applies: a header field, or a path into a JSON body (`*` = any key).
@@ -294,7 +297,7 @@ pub fn compare_answer(
 ) -> Result<(), String> {
     if request.code() == req::GET_TOPIC_CONFIG && theirs.code() == resp::REQUEST_CODE_NOT_SUPPORTED
     {
-        return served_as_5x_broker(request, ours);
+        return served_as_5x_broker(request, ours, cx);
     }
     if ours.code != theirs.code() || ours.remark.as_deref() != theirs.remark() {
         return Err(format!(
@@ -337,12 +340,23 @@ pub fn compare_answer(
 /// GET_TOPIC_CONFIG (351), a 5.x code the 5.3.3 mqadmin sends (`topicStatus`): a 4.9.8 broker
 /// answers REQUEST_CODE_NOT_SUPPORTED, ours serves it as a 5.3.3 broker does (a deliberate
 /// choice, commit 23c2cda "5.x 351/18/225"; `processor/topic_admin.rs`). The answer must be
-/// SUCCESS with the asked topic's config as a `TopicConfigAndQueueMapping` (its values are
-/// checked by the handler's unit tests). It is the recorded file's last request, so nothing
+/// SUCCESS with the asked topic's config as a `TopicConfigAndQueueMapping`, its queues and
+/// permission those of Java's route for the topic in the same file. It is the recorded file's last request, so nothing
 /// compared depends on which answer it got.
-fn served_as_5x_broker(request: &Frame, ours: &RemotingCommand) -> Result<(), String> {
+fn served_as_5x_broker(
+    request: &Frame,
+    ours: &RemotingCommand,
+    cx: &Context,
+) -> Result<(), String> {
     let body: Value = fastjson::from_slice_value(&ours.body).map_err(|e| e.to_string())?;
-    if ours.code != resp::SUCCESS || body["topicName"].as_str() != request.ext_field("topic") {
+    let topic = request.ext_field("topic").unwrap_or_default();
+    // Its queues and permission as Java's namesrv routed the topic.
+    let as_routed = cx.recorded_routes.get(topic).is_some_and(|queues| {
+        ["perm", "readQueueNums", "writeQueueNums", "topicSysFlag"]
+            .iter()
+            .all(|k| body[k] == queues[k])
+    });
+    if ours.code != resp::SUCCESS || body["topicName"].as_str() != Some(topic) || !as_routed {
         return Err(format!(
             "5.x GET_TOPIC_CONFIG: code {} remark {:?} body {body}",
             ours.code, ours.remark
