@@ -28,6 +28,9 @@ const FIXED_BLACK_LIST: [&str; 4] = [
 pub struct NamesrvConfig {
     /// Every property, in the order `-p` prints them.
     entries: Vec<(String, String)>,
+    /// The address given by `--bindAddress`. Not a property: 4.9.8's NettyServerConfig has no
+    /// `bindAddress` (it always binds 0.0.0.0), so GET_NAMESRV_CONFIG does not list one.
+    bind_address: Option<String>,
 }
 
 impl NamesrvConfig {
@@ -51,8 +54,7 @@ impl NamesrvConfig {
             "configBlackList",
             "configBlackList;configStorePath;kvConfigPath".into(),
         );
-        // NettyServerConfig (server side). `bindAddress` is 5.x; 4.9.8 always binds 0.0.0.0.
-        put("bindAddress", "0.0.0.0".into());
+        // NettyServerConfig (server side), 4.9.8's: no `bindAddress` (see `bind_address`).
         put("listenPort", "9876".into());
         put("serverWorkerThreads", "8".into());
         put("serverCallbackExecutorThreads", "0".into());
@@ -67,7 +69,10 @@ impl NamesrvConfig {
         put("serverSocketBacklog", "1024".into());
         put("serverPooledByteBufAllocatorEnable", "true".into());
         put("useEpollNativeSelector", "false".into());
-        Self { entries }
+        Self {
+            entries,
+            bind_address: None,
+        }
     }
 
     /// Defaults from the process environment: `$HOME` and `$ROCKETMQ_HOME`.
@@ -146,8 +151,18 @@ impl NamesrvConfig {
             .map_err(|_| format!("listenPort {raw:?} is not a port number"))
     }
 
+    /// The address to bind: `--bindAddress`, else a `bindAddress` key of the `-c` file (kept
+    /// and listed as any key Java does not know), else 0.0.0.0 as 4.9.8 binds.
     pub fn bind_address(&self) -> &str {
-        self.get("bindAddress").unwrap_or("0.0.0.0")
+        self.bind_address
+            .as_deref()
+            .or(self.get("bindAddress"))
+            .unwrap_or("0.0.0.0")
+    }
+
+    /// `--bindAddress`: where to listen, without adding a property.
+    pub fn set_bind_address(&mut self, addr: &str) {
+        self.bind_address = Some(addr.to_owned());
     }
 
     pub fn kv_config_path(&self) -> PathBuf {
@@ -191,6 +206,22 @@ mod tests {
         );
         assert!(!c.order_message_enable());
         assert_eq!(c.get("serverChannelMaxIdleTimeSeconds"), Some("120"));
+    }
+
+    /// 4.9.8's GET_NAMESRV_CONFIG (s12 m31) lists no `bindAddress`: the flag binds without
+    /// becoming a property; a key of the `-c` file is kept (listed) and used.
+    #[test]
+    fn bind_address_is_not_a_4_9_8_property() {
+        let mut c = defaults();
+        assert_eq!(c.bind_address(), "0.0.0.0");
+        assert_eq!(c.get("bindAddress"), None);
+        c.set_bind_address("127.0.0.1");
+        assert_eq!(c.bind_address(), "127.0.0.1");
+        assert!(!c.to_properties_text().contains("bindAddress"));
+        let mut c = defaults();
+        c.set("bindAddress", "127.0.0.2");
+        assert_eq!(c.bind_address(), "127.0.0.2");
+        assert!(c.to_properties_text().contains("bindAddress=127.0.0.2"));
     }
 
     #[test]

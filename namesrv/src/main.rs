@@ -26,7 +26,7 @@ struct Args {
     /// Port to listen on (`listenPort`, default 9876).
     #[arg(long = "listenPort", visible_alias = "listen-port")]
     listen_port: Option<u16>,
-    /// Address to bind (`bindAddress`, default 0.0.0.0).
+    /// Address to bind (default 0.0.0.0; not a config property, as 4.9.8 has none).
     #[arg(long = "bindAddress", visible_alias = "bind-address")]
     bind_address: Option<String>,
     /// RocketMQ installation directory (`rocketmqHome`, default $ROCKETMQ_HOME).
@@ -108,7 +108,7 @@ fn effective_config(args: &Args) -> Result<NamesrvConfig, String> {
         config.set("listenPort", &port.to_string());
     }
     if let Some(addr) = &args.bind_address {
-        config.set("bindAddress", addr);
+        config.set_bind_address(addr);
     }
     if let Some(home) = &args.rocketmq_home {
         config.set("rocketmqHome", home);

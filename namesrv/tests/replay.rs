@@ -18,7 +18,6 @@
 //! (every key, every value; topic lists as sets, since their order is Java's HashMap order);
 //! the properties body of GET_NAMESRV_CONFIG by key names. Exceptions, all listed here:
 //! - GET_NAMESRV_CONFIG values (paths of the recording machine): keys only;
-//! - [`EXTRA_PROPERTY_KEYS`]: keys we add to GET_NAMESRV_CONFIG that 4.9.8 lacks;
 //! - routes for 5.x clients (version ≥ V5_0_0) carry `enableActingMaster:false` in every
 //!   broker entry, as a 5.x name server writes it; the 4.9.8 recording lacks it, so it is
 //!   removed from our body before comparing (and its presence asserted);
@@ -43,9 +42,6 @@ use remoting_codec::protocol::route::{TopicList, TopicRouteData};
 use remoting_codec::{RemotingCommand, SerializeType};
 use serde_json::Value;
 use test_support::capture::sort_arrays_as_sets;
-
-/// GET_NAMESRV_CONFIG keys we send that 4.9.8 does not: `bindAddress` (5.x NettyServerConfig).
-const EXTRA_PROPERTY_KEYS: &[&str] = &["bindAddress"];
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -268,7 +264,6 @@ fn compare_body(request: &Frame, theirs: &[u8], ours: &[u8]) -> Result<(), Strin
                 .unwrap()
                 .into_iter()
                 .map(|(k, _)| k)
-                .filter(|k| !EXTRA_PROPERTY_KEYS.contains(&k.as_str()))
                 .collect()
         };
         // Values are exempt (paths and home directories of the recording machine).

@@ -51,9 +51,6 @@ pub struct Mismatch {
     pub at: String,
     /// The code of the request (or of the broker's request to a client).
     pub code: i32,
-    /// Set when we answered REQUEST_CODE_NOT_SUPPORTED to this code where Java did not (or,
-    /// for a missing broker→client request, the admin code that makes the broker send it).
-    pub not_routed: Option<i32>,
     pub text: String,
 }
 
@@ -79,6 +76,8 @@ enum Role {
 /// the file being replayed.
 struct Live {
     conn: Arc<Connection>,
+    /// Our end of the connection, as the broker lists it (`clientAddr`).
+    addr: SocketAddr,
     script: Arc<Mutex<Script>>,
 }
 
@@ -93,6 +92,7 @@ struct Script {
 impl Live {
     async fn connect(addr: SocketAddr) -> Live {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let local = stream.local_addr().unwrap();
         let script: Arc<Mutex<Script>> = Arc::default();
         let s = script.clone();
         let conn = Connection::spawn(
@@ -123,7 +123,11 @@ impl Live {
                 }
             },
         );
-        Live { conn, script }
+        Live {
+            conn,
+            addr: local,
+            script,
+        }
     }
 }
 
@@ -144,6 +148,28 @@ fn capture_dir(world: World) -> &'static str {
         World::S12 => "s12-mqadmin",
         World::S13 => "s13-client5",
     }
+}
+
+/// The settings of our broker.conf (`ours`) that Java's (`recorded`) lacks or sets otherwise,
+/// with our values: ports, paths and the namesrv address (free ports, the test's directory),
+/// the test's own settings (disk tolerance, the transaction check interval of the replay,
+/// ROCKETMQ_HOME); and `haListenPort`, `listenPort + 1` in both.
+fn conf_differences(recorded: &str, ours: &str) -> Vec<(String, String)> {
+    let pairs = |text: &str| -> BTreeMap<String, String> {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    };
+    let (recorded, ours) = (pairs(recorded), pairs(ours));
+    let mut differences: Vec<(String, String)> = ours
+        .iter()
+        .filter(|(k, v)| recorded.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let port: u16 = ours["listenPort"].parse().unwrap();
+    differences.push(("haListenPort".into(), (port + 1).to_string()));
+    differences
 }
 
 /// `syn_seen` of every connection of a capture file.
@@ -200,22 +226,30 @@ fn roles(file: &str, frames: &[Frame]) -> BTreeMap<i64, Role> {
         .collect()
 }
 
-/// The frame of the recorded answer to request `i`: same connection, other direction, same
-/// opaque, flagged as a response.
+/// The frame of the recorded answer to request `i` (a client's or, for the broker's calls to
+/// a client, the client's): same connection, other direction, same opaque, flagged as a
+/// response.
 fn recorded_answer(frames: &[Frame], i: usize) -> Option<usize> {
     let r = &frames[i];
     (i + 1..frames.len()).find(|&j| {
         let f = &frames[j];
-        f.conn() == r.conn() && f.is_response() && !f.is_c2s() && f.opaque() == r.opaque()
+        f.conn() == r.conn()
+            && f.is_response()
+            && f.is_c2s() != r.is_c2s()
+            && f.opaque() == r.opaque()
     })
 }
 
-/// The broker request that makes our broker call the live client with `code`.
-fn trigger_of(code: i32) -> i32 {
-    match code {
-        req::RESET_CONSUMER_CLIENT_OFFSET => req::INVOKE_BROKER_TO_RESET_OFFSET,
-        other => other,
-    }
+/// `client_port` of a connection of a capture file.
+fn client_port(file: &str, conn: i64) -> u16 {
+    let path = captures_dir().join(file.replace(".jsonl", ".conns.jsonl"));
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["conn"].as_i64() == Some(conn))
+        .and_then(|v| v["client_port"].as_u64())
+        .unwrap() as u16
 }
 
 /// A request of the replay whose answer is still to come: (request index, recorded answer
@@ -230,6 +264,10 @@ impl AdminCluster {
     /// Starts namesrv and broker on the world's recorded broker.conf, in a directory named
     /// after the test (`name`).
     pub async fn start(world: World, name: &str, extra_conf: &[&str]) -> AdminCluster {
+        let started_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
         let dir = TempDir::new(&format!("mqadmin-{name}"));
         let ns_home = dir.path().join("ns");
         std::fs::create_dir_all(&ns_home).unwrap();
@@ -237,7 +275,12 @@ impl AdminCluster {
         let conf =
             std::fs::read_to_string(captures_dir().join(capture_dir(world)).join("broker.conf"))
                 .unwrap();
-        let broker = start_broker(dir.path(), &conf, Some(namesrv.addr), extra_conf);
+        // Java's broker ran with ROCKETMQ_HOME set (it refuses to start without); ours gets
+        // the same setting as a conf line, which sets the same property.
+        let home = format!("rocketmqHome={}", dir.path().display());
+        let extra: Vec<&str> = extra_conf.iter().copied().chain([home.as_str()]).collect();
+        let broker = start_broker(dir.path(), &conf, Some(namesrv.addr), &extra);
+        let our_conf = conf_differences(&conf, &std::fs::read_to_string(&broker.conf).unwrap());
         let cx = Context {
             broker_addr: broker.addr().to_string(),
             commitlog_path: dir
@@ -247,6 +290,10 @@ impl AdminCluster {
                 .display()
                 .to_string(),
             store_shift_ms: 0,
+            started_ms,
+            client_addrs: Vec::new(),
+            our_conf,
+            recorded_routes: BTreeMap::new(),
         };
         let control = Client::connect(broker.addr()).await;
         AdminCluster {
@@ -480,6 +527,63 @@ impl AdminCluster {
                 })
                 .collect();
         }
+        // The routes Java's namesrv gave in this file (GET_TOPIC_CONFIG is checked on them).
+        self.cx.recorded_routes = (0..frames.len())
+            .filter(|&i| frames[i].code() == req::GET_ROUTEINFO_BY_TOPIC && frames[i].is_c2s())
+            .filter_map(|i| {
+                let topic = frames[i].ext_field("topic")?.to_owned();
+                let answer = &frames[recorded_answer(&frames, i)?];
+                let route = remoting_codec::fastjson::from_slice_value(&answer.body).ok()?;
+                Some((topic, route["queueDatas"][0].clone()))
+            })
+            .collect();
+        // The live clients' connections as Java's broker saw them (learnt from the files that
+        // show them, kept for the files where they send nothing).
+        for (&conn, role) in &roles {
+            let live = match role {
+                Role::LiveConsumer => &self.consumer,
+                Role::LiveProducer => &self.producer,
+                _ => continue,
+            };
+            let Some(live) = live else { continue };
+            let ours = live.addr.to_string();
+            let java = format!("127.0.0.1:{}", client_port(file, conn));
+            self.cx.client_addrs.retain(|(o, _)| *o != ours);
+            self.cx.client_addrs.push((ours, java));
+        }
+        // The live consumer persists its whole offset table every 5 s (one UPDATE_CONSUMER_
+        // OFFSET per queue, back to back). Between two captures (mqadmin starts seconds
+        // apart) one such persist went unrecorded; when the consumer sends nothing before its
+        // first recorded persist of the file, it had nothing new to commit, so that persist
+        // repeats the unrecorded one: it is applied first.
+        let is_live_commit = |i: usize| {
+            let f = &frames[i];
+            roles[&f.conn()] == Role::LiveConsumer
+                && f.is_c2s()
+                && !f.is_response()
+                && f.code() == req::UPDATE_CONSUMER_OFFSET
+        };
+        let gap_persist: Vec<usize> = (0..frames.len())
+            .find(|&i| {
+                let f = &frames[i];
+                roles[&f.conn()] == Role::LiveConsumer && f.is_c2s() && !f.is_response()
+            })
+            .map(|first| {
+                (first..frames.len())
+                    .take_while(|&i| is_live_commit(i))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(consumer) = &self.consumer {
+            for &i in &gap_persist {
+                consumer
+                    .conn
+                    .invoke_oneway(frames[i].to_command())
+                    .await
+                    .unwrap();
+                settle_offset(&self.control, &frames[i]).await;
+            }
+        }
         let first_request = frames
             .iter()
             .position(|f| f.is_c2s() && !f.is_response())
@@ -497,11 +601,25 @@ impl AdminCluster {
         let mut pending: Vec<Pending> = Vec::new();
         for i in 0..frames.len() {
             let f = &frames[i];
-            if !f.is_c2s() || f.is_response() || roles[&f.conn()] == Role::Skip {
+            if !f.is_c2s()
+                || f.is_response()
+                || roles[&f.conn()] == Role::Skip
+                || gap_persist.contains(&i)
+            {
                 continue;
             }
+            // Due: the requests Java had answered before this one was sent, and those of the
+            // same run client Java answered before this one (Java handled them first: a route
+            // read sent just before a WIPE_WRITE_PERM_OF_BROKER on the same connection saw the
+            // route unwiped).
+            let answered_first = recorded_answer(&frames, i);
             let (due, later): (Vec<Pending>, Vec<Pending>) =
-                pending.into_iter().partition(|(_, r, _)| *r < i);
+                pending.into_iter().partition(|(q, r, _)| {
+                    *r < i
+                        || (roles[&f.conn()] == Role::Client
+                            && frames[*q].conn() == f.conn()
+                            && answered_first.is_some_and(|a| *r < a))
+                });
             pending = later;
             for p in due {
                 self.finish(&frames, &roles, p, compare, &mut outcome).await;
@@ -604,7 +722,6 @@ impl AdminCluster {
                 outcome.mismatches.push(Mismatch {
                     at: f.at(),
                     code: f.code(),
-                    not_routed: None,
                     text: format!("no answer: {e}"),
                 });
                 return;
@@ -629,13 +746,9 @@ impl AdminCluster {
         outcome.compared += 1;
         let theirs = &frames[j];
         if let Err(text) = compare_answer(f, theirs, &ours, &self.cx) {
-            let not_routed = (ours.code == resp::REQUEST_CODE_NOT_SUPPORTED
-                && theirs.code() != resp::REQUEST_CODE_NOT_SUPPORTED)
-                .then_some(f.code());
             outcome.mismatches.push(Mismatch {
                 at: f.at(),
                 code: f.code(),
-                not_routed,
                 text,
             });
         }
@@ -648,11 +761,6 @@ impl AdminCluster {
         roles: &BTreeMap<i64, Role>,
         outcome: &mut Outcome,
     ) {
-        let not_routed: Vec<i32> = outcome
-            .mismatches
-            .iter()
-            .filter_map(|m| m.not_routed)
-            .collect();
         for (role, live) in [
             (Role::LiveConsumer, &self.consumer),
             (Role::LiveProducer, &self.producer),
@@ -665,7 +773,6 @@ impl AdminCluster {
                 .collect();
             for (n, theirs) in recorded.iter().enumerate() {
                 outcome.compared += 1;
-                let trigger = trigger_of(theirs.code());
                 let result = match received.get(n) {
                     None => Err("our broker did not send it".to_owned()),
                     Some(ours) => compare_broker_request(theirs, ours, &self.cx),
@@ -674,8 +781,6 @@ impl AdminCluster {
                     outcome.mismatches.push(Mismatch {
                         at: format!("{} (to the {role:?})", theirs.at()),
                         code: theirs.code(),
-                        not_routed: (received.len() <= n && not_routed.contains(&trigger))
-                            .then_some(trigger),
                         text,
                     });
                 }
@@ -684,7 +789,6 @@ impl AdminCluster {
                 outcome.mismatches.push(Mismatch {
                     at: format!("{:?}", role),
                     code: extra.code,
-                    not_routed: None,
                     text: format!("our broker sent request {} Java did not", extra.code),
                 });
             }
