@@ -82,26 +82,12 @@ const NOT_YET_ROUTED: &[(&str, &[i32])] = &[
 /// Differences from Java found by this replay and not fixed on this branch: (file, request
 /// code, what). A difference at a listed (file, code) is tolerated, and each listed one must
 /// still occur (the entry goes when it is fixed). Reported to the integrator.
-const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[
-    (
-        "s12-mqadmin/m31-getNamesrvConfig.jsonl",
-        319,
-        "our namesrv lists `bindAddress` (a 5.x NettyServerConfig key, namesrv/src/config.rs); \
+const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[(
+    "s12-mqadmin/m31-getNamesrvConfig.jsonl",
+    319,
+    "our namesrv lists `bindAddress` (a 5.x NettyServerConfig key, namesrv/src/config.rs); \
          a 4.9.8 namesrv has no such key",
-    ),
-    (
-        "s13-client5/mqadmin5-clusterList.jsonl",
-        28,
-        "after the replayed 5.3.3 transaction run (c5-transaction) our broker counts 35 puts \
-         (commitlog 8980 B) and more gets where Java counted 29 puts (6567 B): the replayed \
-         check / commit sequence ends differently; cause not found yet",
-    ),
-    (
-        "s13-client5/mqadmin5-brokerStatus.jsonl",
-        28,
-        "as mqadmin5-clusterList: put and get counters after the replayed transaction run",
-    ),
-];
+)];
 
 /// Replays `file` on fresh servers and checks the outcome against [`NOT_YET_ROUTED`].
 fn check_file(file: &str) {
