@@ -64,20 +64,7 @@ use harness::admin::{AdminCluster, Outcome, World};
 /// Differences from Java found by this replay and not fixed on this branch: (file, request
 /// code, what). A difference at a listed (file, code) is tolerated, and each listed one must
 /// still occur (the entry goes when it is fixed). Reported to the integrator.
-const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[
-    (
-        "s13-client5/mqadmin5-clusterList.jsonl",
-        28,
-        "after the replayed 5.3.3 transaction run (c5-transaction) our broker counts 35 puts \
-         (commitlog 8980 B) and more gets where Java counted 29 puts (6567 B): the replayed \
-         check / commit sequence ends differently; cause not found yet",
-    ),
-    (
-        "s13-client5/mqadmin5-brokerStatus.jsonl",
-        28,
-        "as mqadmin5-clusterList: put and get counters after the replayed transaction run",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, i32, &str)] = &[];
 
 /// Replays `file` on fresh servers: every difference from Java must be a [`KNOWN_DIFFERENCES`]
 /// entry of the file, and each entry of the file must still occur.

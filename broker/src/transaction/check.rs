@@ -254,16 +254,25 @@ impl TransactionalMessageBridge<'_> {
             .get(PROPERTY_TRANSACTION_PREPARED_QUEUE_OFFSET)
             .map(java_parse_long)
         {
-            None => self.put_message(renew_immunity_half_message_inner(msg)),
+            None => self.put_immunity_msg_back(msg),
             Some(-1) => false,
             Some(prepared) => match remove_map.remove(&prepared) {
                 Some(op) => {
                     done_op_offsets.push(op);
                     true
                 }
-                None => self.put_message(renew_immunity_half_message_inner(msg)),
+                None => self.put_immunity_msg_back(msg),
             },
         }
+    }
+
+    /// `putImmunityMsgBackToHalfQueue`; the walk meets this copy too.
+    fn put_immunity_msg_back(&self, msg: &mut StoredMessage) -> bool {
+        let ok = self.put_message(renew_immunity_half_message_inner(msg));
+        if ok {
+            self.copy_dispatched();
+        }
+        ok
     }
 
     /// `putBackHalfMsgQueue` and the request `sendCheckMessage` builds from the new copy.
@@ -283,7 +292,19 @@ impl TransactionalMessageBridge<'_> {
         };
         msg.queue_offset = append.logics_offset;
         msg.commit_log_offset = append.wrote_offset;
+        self.copy_dispatched();
         Some(check_request(msg, append.msg_id))
+    }
+
+    /// Waits until a copy just put back is in the half queue, where the walk will read it next
+    /// (and stop there: stored after the pass began). Java reads on at once and races its
+    /// dispatcher thread (1 ms rhythm); in the recorded runs its read found the copy, and the
+    /// broker's gets count that read (s13's mqadmin5 `msgGetTotalTodayNow`). Waiting makes
+    /// ours find it every time instead of when our dispatcher happens to be first.
+    fn copy_dispatched(&self) {
+        if let Err(e) = self.store.wait_dispatched() {
+            tracing::error!("dispatch of a half message copy failed: {e}");
+        }
     }
 }
 

@@ -248,6 +248,33 @@ fn an_old_open_half_is_put_back_and_checked() {
     assert_eq!(f.offset(RMQ_SYS_TRANS_HALF_TOPIC), 2);
 }
 
+/// The walk reads on into the copies it puts back and stops at the first (stored after the
+/// pass began). Java's read races its dispatcher thread; in the recorded runs it found the
+/// copy, which the broker's gets count (s13's mqadmin5 `msgGetTotalTodayNow`: the half and
+/// its copy, 2 for the pass). Ours waits for the copy's dispatch, so it always does. The
+/// fixture's store dispatches only when asked: without that wait the copy is never found here.
+#[test]
+fn the_walk_reads_the_copy_it_put_back() {
+    let f = Fixture::new();
+    f.put_half("k", f.now() - 10_000, &[]);
+    let gets = f.store.stats().get_transferred_total();
+    f.set_now(f.now() + 1);
+    let config = CheckConfig {
+        transaction_timeout_ms: TIMEOUT,
+        transaction_check_max: 15,
+        file_reserved_hours: 72,
+    };
+    let mut sent = Vec::new();
+    f.bridge().check(config, &|| f.now(), &mut |r| sent.push(r));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        f.store.stats().get_transferred_total() - gets,
+        2,
+        "the half, then its copy"
+    );
+    assert_eq!(f.offset(RMQ_SYS_TRANS_HALF_TOPIC), 1);
+}
+
 #[test]
 fn halves_with_an_op_message_are_passed_over() {
     let f = Fixture::new();

@@ -140,6 +140,10 @@ pub struct AdminCluster {
     consumer: Option<Live>,
     producer: Option<Live>,
     control: Client,
+    /// When our broker reported "boot success": its transaction check thread, started just
+    /// before, runs a pass every `check_interval` from then.
+    booted: Instant,
+    check_interval: Duration,
     _dir: TempDir,
 }
 
@@ -252,6 +256,58 @@ fn client_port(file: &str, conn: i64) -> u16 {
         .unwrap() as u16
 }
 
+/// Where a transactional producer's half messages are, as it learned them from Java's broker
+/// (send answers, CHECK_TRANSACTION_STATE headers) → as it learned them from ours: (commitlog
+/// offset, half queue offset). A producer names a half in END_TRANSACTION by what the broker
+/// told it, so the replay sends ours. They differ when Java's commitlog order was not ours:
+/// in c5-transaction Java's END_TRANSACTION thread wrote the commit's op message after the
+/// next half (sent 12 ms later on the send thread), ours wrote it before, so every later half
+/// sits 135 B away from Java's and the recorded rollback named our op message (refused:
+/// "The producer group wrong"); the rolled-back half then stayed open and was checked, with
+/// the unknown one, on every pass.
+#[derive(Default)]
+struct HalfOffsets(BTreeMap<(i64, i64), (i64, i64)>);
+
+impl HalfOffsets {
+    /// A send answer's half position: (offset in its `msgId`, `queueOffset`).
+    fn of_send_answer(msg_id: Option<&str>, queue_offset: Option<&str>) -> Option<(i64, i64)> {
+        let msg_id = msg_id?;
+        let offset = i64::from_str_radix(msg_id.get(msg_id.len().checked_sub(16)?..)?, 16).ok()?;
+        Some((offset, queue_offset?.parse().ok()?))
+    }
+
+    /// A CHECK_TRANSACTION_STATE's or END_TRANSACTION's half position.
+    fn of_header(
+        commit_log_offset: Option<&str>,
+        tran_state_table_offset: Option<&str>,
+    ) -> Option<(i64, i64)> {
+        Some((
+            commit_log_offset?.parse().ok()?,
+            tran_state_table_offset?.parse().ok()?,
+        ))
+    }
+
+    fn learn(&mut self, java: Option<(i64, i64)>, ours: Option<(i64, i64)>) {
+        if let (Some(java), Some(ours)) = (java, ours) {
+            self.0.insert(java, ours);
+        }
+    }
+
+    /// The recorded END_TRANSACTION naming our half where Java's was.
+    fn end_transaction(&self, f: &Frame, command: RemotingCommand) -> RemotingCommand {
+        let java = Self::of_header(
+            f.ext_field("commitLogOffset"),
+            f.ext_field("tranStateTableOffset"),
+        );
+        match java.and_then(|java| self.0.get(&java)) {
+            Some((offset, queue_offset)) => command
+                .with_ext_field("commitLogOffset", offset.to_string())
+                .with_ext_field("tranStateTableOffset", queue_offset.to_string()),
+            None => command,
+        }
+    }
+}
+
 /// A request of the replay whose answer is still to come: (request index, recorded answer
 /// index, our answer).
 type Pending = (
@@ -281,6 +337,14 @@ impl AdminCluster {
         let extra: Vec<&str> = extra_conf.iter().copied().chain([home.as_str()]).collect();
         let broker = start_broker(dir.path(), &conf, Some(namesrv.addr), &extra);
         let our_conf = conf_differences(&conf, &std::fs::read_to_string(&broker.conf).unwrap());
+        let booted = Instant::now();
+        let check_interval = conf
+            .lines()
+            .chain(extra.iter().copied())
+            .filter_map(|l| l.trim().strip_prefix("transactionCheckInterval="))
+            .filter_map(|v| v.trim().parse().ok())
+            .next_back()
+            .map_or(Duration::from_secs(60), Duration::from_millis);
         let cx = Context {
             broker_addr: broker.addr().to_string(),
             commitlog_path: dir
@@ -304,6 +368,8 @@ impl AdminCluster {
             consumer: None,
             producer: None,
             control,
+            booted,
+            check_interval,
             _dir: dir,
         }
     }
@@ -497,6 +563,31 @@ impl AdminCluster {
         command
     }
 
+    /// Waits until the replay of `frames` can start with our broker's check passes where
+    /// Java's fell in the capture (its first CHECK_TRANSACTION_STATE went out during one; the
+    /// others were one interval apart). What a pass reads counts in the broker's gets
+    /// (`msgGetTotalTodayNow`, every message the store hands out), and which op and half
+    /// messages a pass finds depends on when it runs against the sends, END_TRANSACTIONs and
+    /// the halves' ages: in c5-transaction Java's passes came at 1.26 s (two op messages, one
+    /// half too young), 4.26 s (the half, its copy), 7.26 s (the check's op message), 6 gets
+    /// in all, where a pass between 2.25 s and 3 s reads 5 (mqadmin5 then shows 27 gets for
+    /// Java's 28). Those passes sit a second away from every event they depend on, so knowing
+    /// our timer's start from the boot line is precise enough.
+    async fn align_with_check_timer(&self, frames: &[Frame], first_request: usize) {
+        let ts = |i: usize| frames[i].record["ts"].as_f64().unwrap();
+        let Some(check) = frames.iter().position(|f| {
+            !f.is_c2s() && !f.is_response() && f.code() == req::CHECK_TRANSACTION_STATE
+        }) else {
+            return;
+        };
+        let interval = self.check_interval.as_secs_f64();
+        // A pass of Java's, `java` seconds into the run; ours `ours` seconds from now.
+        let java = (ts(check) - ts(first_request)).rem_euclid(interval);
+        let ours = (-self.booted.elapsed().as_secs_f64()).rem_euclid(interval);
+        let wait = (ours - java).rem_euclid(interval);
+        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+    }
+
     /// Replays one capture file: every client→server request of the recorded clients (and of
     /// the live clients, for the state they change) in capture order, each sent once Java had
     /// answered the requests recorded before it (ours awaited first). With `compare`, the
@@ -588,17 +679,21 @@ impl AdminCluster {
             .iter()
             .position(|f| f.is_c2s() && !f.is_response())
             .unwrap_or(0);
+        // The transaction run is paced as recorded: the broker's check timer (3 s) must find
+        // the halves as old as Java's did, so that it checks each once, as Java did.
+        let paced = file.ends_with("c5-transaction.jsonl");
+        if paced {
+            self.align_with_check_timer(&frames, first_request).await;
+        }
         let clock = match self.world {
             World::S13 => RecordedClock::starting_now(&frames, first_request),
             World::S12 => RecordedClock::default(),
         };
-        // The transaction run is paced as recorded: the broker's check timer (3 s) must find
-        // the halves as old as Java's did, so that it checks each once, as Java did.
-        let paced = file.ends_with("c5-transaction.jsonl");
         let ts = |i: usize| frames[i].record["ts"].as_f64().unwrap();
         let start = Instant::now();
         let mut clients: BTreeMap<i64, Client> = BTreeMap::new();
         let mut pending: Vec<Pending> = Vec::new();
+        let mut halves = HalfOffsets::default();
         for i in 0..frames.len() {
             let f = &frames[i];
             if !f.is_c2s()
@@ -622,7 +717,8 @@ impl AdminCluster {
                 });
             pending = later;
             for p in due {
-                self.finish(&frames, &roles, p, compare, &mut outcome).await;
+                self.finish(&frames, &roles, p, compare, &mut outcome, &mut halves)
+                    .await;
             }
             if paced {
                 let due = start + Duration::from_secs_f64(ts(i) - ts(first_request));
@@ -674,8 +770,41 @@ impl AdminCluster {
                     );
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
+                if f.code() == req::END_TRANSACTION && expected > 0 {
+                    let java = frames[..i].iter().rfind(|b| {
+                        b.conn() == f.conn()
+                            && !b.is_c2s()
+                            && !b.is_response()
+                            && b.code() == req::CHECK_TRANSACTION_STATE
+                    });
+                    let ours = client
+                        .received
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|r| r.code == req::CHECK_TRANSACTION_STATE)
+                        .nth(expected - 1)
+                        .cloned();
+                    halves.learn(
+                        java.and_then(|b| {
+                            HalfOffsets::of_header(
+                                b.ext_field("commitLogOffset"),
+                                b.ext_field("tranStateTableOffset"),
+                            )
+                        }),
+                        ours.and_then(|r| {
+                            HalfOffsets::of_header(
+                                r.ext_field("commitLogOffset"),
+                                r.ext_field("tranStateTableOffset"),
+                            )
+                        }),
+                    );
+                }
             }
-            let command = self.command(f, clock);
+            let mut command = self.command(f, clock);
+            if f.code() == req::END_TRANSACTION {
+                command = halves.end_transaction(f, command);
+            }
             if f.is_oneway() {
                 conn.invoke_oneway(command).await.unwrap();
                 if f.code() == req::UPDATE_CONSUMER_OFFSET {
@@ -691,7 +820,8 @@ impl AdminCluster {
             }
         }
         for p in pending {
-            self.finish(&frames, &roles, p, compare, &mut outcome).await;
+            self.finish(&frames, &roles, p, compare, &mut outcome, &mut halves)
+                .await;
         }
         if compare {
             self.compare_broker_requests(&frames, &roles, &mut outcome);
@@ -712,6 +842,7 @@ impl AdminCluster {
         (i, j, answer): Pending,
         compare: bool,
         outcome: &mut Outcome,
+        halves: &mut HalfOffsets,
     ) {
         let f = &frames[i];
         let ours = answer.await.unwrap();
@@ -739,6 +870,16 @@ impl AdminCluster {
             && !prepared
         {
             dispatched(&self.control, f, &ours).await;
+        }
+        if ours.code == resp::SUCCESS && prepared {
+            let theirs = &frames[j];
+            halves.learn(
+                HalfOffsets::of_send_answer(
+                    theirs.ext_field("msgId"),
+                    theirs.ext_field("queueOffset"),
+                ),
+                HalfOffsets::of_send_answer(ours.ext_field("msgId"), ours.ext_field("queueOffset")),
+            );
         }
         if !compared {
             return;
