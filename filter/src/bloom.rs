@@ -1,0 +1,1 @@
+//! The bloom filter of the bitmap pre-filter (Java's `BloomFilter`, `BloomFilterData`, `BitsArray`).
