@@ -132,3 +132,40 @@ impl fmt::Display for Expression {
         write!(f, "{}", self.root)
     }
 }
+
+/// One fuzzing step, shared by `fuzz/fuzz_targets/sql92.rs` and the bounded run in CI
+/// (`filter/tests/sql92_fuzz_bounded.rs`): the bytes up to the first NUL are a selector, the
+/// rest are `name=value` properties split by newlines. Parsing and evaluation must not panic,
+/// parsing is deterministic, and `matches` agrees with `evaluate`.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let (selector, rest) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let selector = String::from_utf8_lossy(selector);
+    let rest = String::from_utf8_lossy(rest);
+    let props: Vec<(&str, &str)> = rest
+        .split('\n')
+        .filter_map(|line| line.split_once('='))
+        .collect();
+    let lookup = |name: &str| {
+        props
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    };
+    match Expression::parse(&selector) {
+        Ok(expr) => {
+            let outcome = expr.evaluate(&lookup);
+            assert_eq!(expr.matches(&lookup), outcome == Outcome::True);
+            let _ = (expr.to_string(), expr.property_names());
+            assert!(Expression::parse(&selector).is_ok());
+        }
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            assert_eq!(Expression::parse(&selector).err(), Some(e));
+        }
+    }
+}

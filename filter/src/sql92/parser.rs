@@ -9,11 +9,14 @@ use super::lexer::kind::*;
 use super::lexer::{Lexer, Token, TOKEN_IMAGE};
 use super::lookahead::Call;
 
-/// How deep unary expressions and parentheses may nest (Java would run out of stack somewhere
-/// beyond this and answer `java.lang.StackOverflowError`, which is what we answer here).
-pub(crate) const MAX_NESTING: usize = 200;
+/// How deep unary expressions and parentheses may nest. Java, on its 1 MB thread stacks, runs
+/// out somewhere in the thousands and answers `java.lang.StackOverflowError`; we answer that
+/// same text from 64 levels on, which keeps a parse within about 1 MB of stack even unoptimised
+/// (a deliberate, documented difference: no real selector nests that deep).
+pub(crate) const MAX_NESTING: usize = 64;
 /// The tallest tree accepted (the same error beyond it): evaluation recurses once per level.
-pub(crate) const MAX_HEIGHT: usize = 600;
+/// AND/OR chains are flat and do not count their length.
+pub(crate) const MAX_HEIGHT: usize = 256;
 
 /// Why a selector does not compile: the throwable Java's parser would end with.
 #[derive(Clone, Debug)]
@@ -83,7 +86,22 @@ fn built(result: Result<Node, ast::BuildError>, height: usize) -> Parsed {
 }
 
 fn boolean((node, height): Sub) -> Result<Sub, Failure> {
-    Ok((ast::as_boolean(node).map_err(Failure::Parse)?, height + 1))
+    let cast = matches!(node, Node::Property(_));
+    Ok((
+        ast::as_boolean(node).map_err(Failure::Parse)?,
+        height + usize::from(cast),
+    ))
+}
+
+/// `createOR` / `createAND` of two boolean operands; a chain grows flat.
+fn chain(op: Logic, (l, lh): Sub, (r, rh): Sub) -> Parsed {
+    let extends = matches!(&l, Node::Logic(lop, _) if *lop == op);
+    let height = if extends {
+        lh.max(rh + 1)
+    } else {
+        lh.max(rh) + 1
+    };
+    checked(ast::logic(op, l, r), height)
 }
 
 impl Parser {
@@ -174,9 +192,9 @@ impl Parser {
             }
             self.consume(Some(OR))?;
             let right = self.and_expression()?;
-            let (l, lh) = boolean((left, height))?;
-            let (r, rh) = boolean(right)?;
-            (left, height) = checked(ast::logic(Logic::Or, l, r), lh.max(rh + 1))?;
+            let l = boolean((left, height))?;
+            let r = boolean(right)?;
+            (left, height) = chain(Logic::Or, l, r)?;
         }
         Ok((left, height))
     }
@@ -190,9 +208,9 @@ impl Parser {
             }
             self.consume(Some(AND))?;
             let right = self.equality_expression()?;
-            let (l, lh) = boolean((left, height))?;
-            let (r, rh) = boolean(right)?;
-            (left, height) = checked(ast::logic(Logic::And, l, r), lh.max(rh + 1))?;
+            let l = boolean((left, height))?;
+            let r = boolean(right)?;
+            (left, height) = chain(Logic::And, l, r)?;
         }
         Ok((left, height))
     }
