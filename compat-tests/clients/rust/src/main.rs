@@ -256,10 +256,22 @@ async fn query(rt: &Runtime, a: &Args) -> ClientResult<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    match producer
+    // The index is built by the broker's dispatch after the send is answered: on a loaded
+    // machine the first query may come before it. A query that finds nothing is asked again
+    // (up to 30 s) as a user would; a broker that never finds the key still fails the test.
+    let mut query = producer
         .query_message(&topic, arg(a, "key"), 32, 0, now + 60_000)
-        .await
-    {
+        .await;
+    for _ in 0..60 {
+        if query.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        query = producer
+            .query_message(&topic, arg(a, "key"), 32, 0, now + 60_000)
+            .await;
+    }
+    match query {
         Ok(r) => emit(
             "query",
             json!({"found": r.message_list().iter().map(describe).collect::<Vec<_>>()}),
@@ -268,7 +280,16 @@ async fn query(rt: &Runtime, a: &Args) -> ClientResult<()> {
     }
     let (msg_id, offset_msg_id) = first.unwrap_or_default();
     for (event, id) in [("view", offset_msg_id), ("view-uniq", msg_id)] {
-        match producer.view_message(&topic, &id).await {
+        // A uniq-key view is a QUERY_MESSAGE too: asked again while the index lags, as above.
+        let mut view = producer.view_message(&topic, &id).await;
+        for _ in 0..60 {
+            if view.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            view = producer.view_message(&topic, &id).await;
+        }
+        match view {
             Ok(m) => emit(event, json!({"id": id, "found": describe(&m)})),
             Err(e) => emit(event, json!({"id": id, "error": e.to_string()})),
         }
