@@ -16,6 +16,7 @@ use store::{MessageStore, MessageStoreConfig};
 use crate::broker2client::Broker2Client;
 use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::{BrokerConfig, Configuration, LoadedConfig, NettyServerConfig};
+use crate::consumer_filter::ConsumerFilterManager;
 use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
 use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
@@ -52,6 +53,8 @@ pub struct BrokerController {
     pub subscription_group_manager: SubscriptionGroupManager,
     pub consumer_offset_manager: ConsumerOffsetManager,
     pub consumer_manager: ConsumerManager,
+    /// The SQL92 expressions consumer groups registered (consumerFilter.json).
+    pub consumer_filter_manager: Arc<ConsumerFilterManager>,
     pub producer_manager: ProducerManager,
     pub rebalance_lock_manager: RebalanceLockManager,
     pub pull_request_hold_service: Arc<PullRequestHoldService>,
@@ -106,6 +109,15 @@ impl BrokerController {
             })?;
 
         let boot_timestamp = crate::now_millis();
+        let consumer_filter_manager = ConsumerFilterManager::open(
+            &root,
+            broker_config.filter_data_clean_time_span,
+            boot_timestamp,
+        )
+        .map_err(|e| StartError::ConfigFile {
+            file: "consumerFilter.json",
+            error: e.to_string(),
+        })?;
         let config_path = loaded
             .config_file
             .clone()
@@ -151,6 +163,7 @@ impl BrokerController {
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager: ConsumerManager::new(),
+            consumer_filter_manager: Arc::new(consumer_filter_manager),
             producer_manager: ProducerManager::new(),
             rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
             pull_request_hold_service,
@@ -202,6 +215,10 @@ impl BrokerController {
         let closed =
             housekeeping::connection_closed(&self.consumer_manager, &self.producer_manager, id);
         for change in &closed.consumer_groups {
+            if change.group_removed {
+                self.consumer_filter_manager
+                    .unregister(&change.group, crate::now_millis());
+            }
             tracing::info!(
                 "connection {:?} closed: consumer group {} now has {} member(s)",
                 conn,
@@ -226,6 +243,13 @@ impl BrokerController {
     pub fn persist_consumer_offsets(&self) {
         if let Err(e) = self.consumer_offset_manager.persist() {
             tracing::error!("persist consumerOffset.json failed: {e}");
+        }
+    }
+
+    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters.
+    pub fn persist_consumer_filters(&self) {
+        if let Err(e) = self.consumer_filter_manager.persist(crate::now_millis()) {
+            tracing::error!("persist consumerFilter.json failed: {e}");
         }
     }
 
