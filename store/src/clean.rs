@@ -145,6 +145,11 @@ pub struct StoreOptions {
     pub disk_check_initial_delay: Duration,
     /// Delay before the first clean pass (Java: 60 s).
     pub clean_initial_delay: Duration,
+    /// The broker's filter-bitmap calculation (Java's `CommitLogDispatcherCalcBitMap`), set
+    /// before open so that recovery's re-dispatch computes bitmaps too (Java adds it to the
+    /// dispatcher list before `load`). Also settable later
+    /// ([`crate::MessageStore::set_filter_bit_map_calculator`]).
+    pub filter_bit_map: Option<Arc<dyn crate::dispatch::FilterBitMapCalculator>>,
 }
 
 impl Default for StoreOptions {
@@ -156,6 +161,7 @@ impl Default for StoreOptions {
             disk_check_interval: Duration::from_secs(10),
             disk_check_initial_delay: Duration::from_secs(1),
             clean_initial_delay: Duration::from_secs(60),
+            filter_bit_map: None,
         }
     }
 }

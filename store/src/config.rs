@@ -43,8 +43,14 @@ pub struct MessageStoreConfig {
     pub store_path_commit_log: Option<PathBuf>,
     pub mapped_file_size_commit_log: u64,
     pub mapped_file_size_consume_queue: u64,
+    /// Writes the consume-queue extension (`consumequeue_ext/`), Java default false.
     pub enable_consume_queue_ext: bool,
+    /// Extension file size, Java default 48 MiB.
     pub mapped_file_size_consume_queue_ext: u64,
+    /// Bits of the filter bitmap (Java default 64; the broker's `ConsumerFilterManager` sets it
+    /// to its bloom filter's `m` at start). Java only sizes a scratch buffer with it: a unit's
+    /// bitmap is as long as the bitmap the dispatcher computed.
+    pub bit_map_length_consume_queue_ext: u32,
     pub max_hash_slot_num: u32,
     pub max_index_num: u32,
     pub message_index_enable: bool,
@@ -104,6 +110,7 @@ impl Default for MessageStoreConfig {
             mapped_file_size_consume_queue: 300_000 * 20,
             enable_consume_queue_ext: false,
             mapped_file_size_consume_queue_ext: 48 * 1024 * 1024,
+            bit_map_length_consume_queue_ext: 64,
             max_hash_slot_num: 5_000_000,
             max_index_num: 5_000_000 * 4,
             message_index_enable: true,
@@ -189,6 +196,7 @@ impl MessageStoreConfig {
             "mappedFileSizeConsumeQueue" => num!(self.mapped_file_size_consume_queue),
             "enableConsumeQueueExt" => flag!(self.enable_consume_queue_ext),
             "mappedFileSizeConsumeQueueExt" => num!(self.mapped_file_size_consume_queue_ext),
+            "bitMapLengthConsumeQueueExt" => num!(self.bit_map_length_consume_queue_ext),
             "maxHashSlotNum" => num!(self.max_hash_slot_num),
             "maxIndexNum" => num!(self.max_index_num),
             "messageIndexEnable" => flag!(self.message_index_enable),
@@ -268,6 +276,11 @@ impl MessageStoreConfig {
 
     pub fn consume_queue_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("consumequeue")
+    }
+
+    /// `<root>/consumequeue_ext` (Java's `getStorePathConsumeQueueExt`).
+    pub fn consume_queue_ext_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("consumequeue_ext")
     }
 
     pub fn index_dir(&self) -> PathBuf {
@@ -417,6 +430,16 @@ mod tests {
         assert_eq!(c.delay_levels().delay_ms(18), Some(7_200_000));
         assert_eq!(c.flush_disk_type, FlushDiskType::AsyncFlush);
         assert_eq!(c.sync_flush_timeout, 5000);
+        assert!(!c.enable_consume_queue_ext);
+        assert_eq!(c.mapped_file_size_consume_queue_ext, 48 << 20);
+        assert_eq!(c.bit_map_length_consume_queue_ext, 64);
+        let e = MessageStoreConfig::from_properties_text(
+            "enableConsumeQueueExt=true\nmappedFileSizeConsumeQueueExt=4096\nbitMapLengthConsumeQueueExt=112\n",
+        )
+        .unwrap();
+        assert!(e.enable_consume_queue_ext);
+        assert_eq!(e.mapped_file_size_consume_queue_ext, 4096);
+        assert_eq!(e.bit_map_length_consume_queue_ext, 112);
     }
 
     #[test]

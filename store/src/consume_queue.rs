@@ -12,6 +12,11 @@
 //!
 //! A queue whose first file is created at a non-zero entry (entries deleted, queue recreated)
 //! is pre-filled with blank entries (offset 0, size `i32::MAX`, tagsCode 0) as Java does.
+//!
+//! With `enableConsumeQueueExt` a queue has an extension ([`crate::consume_queue_ext`]): each
+//! new entry's tagsCode slot holds the address of a unit with the real tagsCode, the store
+//! time and the filter bitmap. The extension is loaded, recovered, cut, flushed and deleted
+//! with its queue; [`ConsumeQueue::resolve`] turns an entry back into its real tagsCode.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,6 +26,7 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 
 use crate::commit_log::CommitLog;
+use crate::consume_queue_ext::{is_ext_addr, ConsumeQueueExt, CqExtUnit};
 use crate::mapped_file::MappedFile;
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::StoreError;
@@ -68,6 +74,8 @@ pub struct ConsumeQueue {
     /// Byte offset of the first entry still pointing into the commitlog.
     min_logic_offset: AtomicI64,
     writer: Mutex<()>,
+    /// The extension (`enableConsumeQueueExt`).
+    ext: Option<ConsumeQueueExt>,
 }
 
 impl ConsumeQueue {
@@ -80,6 +88,45 @@ impl ConsumeQueue {
             max_physic_offset: AtomicI64::new(-1),
             min_logic_offset: AtomicI64::new(0),
             writer: Mutex::new(()),
+            ext: None,
+        }
+    }
+
+    /// With an extension under `ext_root` (`<storePathRootDir>/consumequeue_ext`), files of
+    /// `ext_file_size` bytes.
+    pub fn with_ext(mut self, ext_root: &Path, ext_file_size: u64) -> Self {
+        self.ext = Some(ConsumeQueueExt::new(
+            ext_root,
+            &self.topic,
+            self.queue_id,
+            ext_file_size,
+        ));
+        self
+    }
+
+    /// The extension, when the queue has one.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
+    pub fn ext(&self) -> Option<&ConsumeQueueExt> {
+        self.ext.as_ref()
+    }
+
+    /// Java's `getExt`: the extension unit at a tagsCode slot's address (`None` when the value
+    /// is no address, the queue has no extension, or the unit is missing).
+    pub fn get_ext(&self, address: i64) -> Option<CqExtUnit> {
+        self.ext.as_ref()?.get(address)
+    }
+
+    /// An entry as readers want it: the real tagsCode and the extension unit, when the slot
+    /// holds an extension address. `Err(address)` when the slot is an address whose unit cannot
+    /// be read (Java: "[BUG] can't find consume queue extend file content"; `getMessage` then
+    /// filters with no tagsCode).
+    pub fn resolve(&self, tags_code: i64) -> Result<(i64, Option<CqExtUnit>), i64> {
+        if !is_ext_addr(tags_code) {
+            return Ok((tags_code, None));
+        }
+        match self.get_ext(tags_code) {
+            Some(unit) => Ok((unit.tags_code, Some(unit))),
+            None => Err(tags_code),
         }
     }
 
@@ -91,12 +138,17 @@ impl ConsumeQueue {
         self.queue_id
     }
 
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn files(&self) -> &MappedFileQueue {
         &self.queue
     }
 
     pub fn load(&self) -> Result<(), StoreError> {
-        self.queue.load()
+        self.queue.load()?;
+        if let Some(ext) = &self.ext {
+            ext.load()?;
+        }
+        Ok(())
     }
 
     fn file_size(&self) -> usize {
@@ -108,10 +160,15 @@ impl ConsumeQueue {
     pub fn recover(&self) -> Result<(), StoreError> {
         let files = self.queue.files();
         if files.is_empty() {
+            // Java leaves an extension alone here; we still cut its torn tail.
+            if let Some(ext) = &self.ext {
+                ext.recover()?;
+            }
             return Ok(());
         }
         let mut index = files.len().saturating_sub(3);
         let mut end;
+        let mut max_ext_addr = None;
         loop {
             let file = &files[index];
             let mut pos = 0;
@@ -122,6 +179,9 @@ impl ConsumeQueue {
                 }
                 self.max_physic_offset
                     .store(entry.offset + entry.size as i64, Ordering::Release);
+                if is_ext_addr(entry.tags_code) {
+                    max_ext_addr = Some(entry.tags_code);
+                }
                 pos += CQ_STORE_UNIT_SIZE;
             }
             end = file.file_from_offset() + pos as u64;
@@ -132,7 +192,14 @@ impl ConsumeQueue {
             }
         }
         self.queue.set_flushed_where(end);
-        self.queue.truncate_dirty_files(end)
+        self.queue.truncate_dirty_files(end)?;
+        if let Some(ext) = &self.ext {
+            ext.recover()?;
+            if let Some(addr) = max_ext_addr {
+                ext.truncate_by_max_address(addr)?;
+            }
+        }
+        Ok(())
     }
 
     /// End of the last indexed record (-1 when empty).
@@ -144,6 +211,21 @@ impl ConsumeQueue {
     pub fn truncate_dirty_logic_files(&self, phy_offset: i64) -> Result<(), StoreError> {
         let _w = self.writer.lock().expect("cq writer");
         self.max_physic_offset.store(phy_offset, Ordering::Release);
+        let mut max_ext_addr = None;
+        self.truncate_entries(phy_offset, &mut max_ext_addr)?;
+        // As Java: the extension is cut after the unit of the last entry kept, when one of the
+        // kept entries of the last file looked at points into it.
+        if let (Some(ext), Some(addr)) = (&self.ext, max_ext_addr) {
+            ext.truncate_by_max_address(addr)?;
+        }
+        Ok(())
+    }
+
+    fn truncate_entries(
+        &self,
+        phy_offset: i64,
+        max_ext_addr: &mut Option<i64>,
+    ) -> Result<(), StoreError> {
         while let Some(file) = self.queue.last_file() {
             let first = read_entry(&file, 0);
             if !first.is_valid() || first.offset >= phy_offset {
@@ -162,6 +244,9 @@ impl ConsumeQueue {
                 }
                 self.max_physic_offset
                     .store(e.offset + e.size as i64, Ordering::Release);
+                if is_ext_addr(e.tags_code) {
+                    *max_ext_addr = Some(e.tags_code);
+                }
                 pos += CQ_STORE_UNIT_SIZE;
             }
             file.set_positions(pos);
@@ -180,11 +265,16 @@ impl ConsumeQueue {
         let wrote = file.wrote_position();
         let mut pos = 0;
         while pos + CQ_STORE_UNIT_SIZE <= wrote {
-            if read_entry(&file, pos).offset >= phy_min_offset {
+            let entry = read_entry(&file, pos);
+            if entry.offset >= phy_min_offset {
                 self.min_logic_offset.store(
                     file.file_from_offset() as i64 + pos as i64,
                     Ordering::Release,
                 );
+                // As Java: extension files wholly before the first kept entry's unit go.
+                if let Some(ext) = &self.ext {
+                    ext.truncate_by_min_address(entry.tags_code);
+                }
                 return;
             }
             pos += CQ_STORE_UNIT_SIZE;
@@ -227,18 +317,37 @@ impl ConsumeQueue {
         self.queue.max_offset() as i64 / CQ_STORE_UNIT_SIZE as i64
     }
 
-    /// Java's `putMessagePositionInfo`: writes entry `cq_offset`. A record already indexed is
-    /// skipped (re-dispatch after abnormal recovery).
+    /// Java's `putMessagePositionInfoWrapper` + `putMessagePositionInfo`: writes entry
+    /// `cq_offset`. A record already indexed is skipped (re-dispatch after abnormal recovery).
+    /// With an extension, a unit (tagsCode, `store_timestamp`, `bit_map`) is appended first and
+    /// its address takes the tagsCode slot; if the unit cannot be written the plain tagsCode is
+    /// kept, as Java. (Java appends the unit before it sees that the entry exists already; we
+    /// look first, so a re-dispatch leaves no orphan units.)
     pub fn put_message_position_info(
         &self,
         offset: i64,
         size: i32,
         tags_code: i64,
         cq_offset: i64,
+        store_timestamp: i64,
+        bit_map: Option<&[u8]>,
     ) -> Result<(), StoreError> {
         let _w = self.writer.lock().expect("cq writer");
         if offset + size as i64 <= self.max_physic_offset() {
             return Ok(());
+        }
+        let mut tags_code = tags_code;
+        if let Some(ext) = &self.ext {
+            let unit = CqExtUnit {
+                tags_code,
+                msg_store_time: store_timestamp,
+                filter_bit_map: bit_map.map(Bytes::copy_from_slice),
+            };
+            match ext.put(&unit) {
+                Some(address) => tags_code = address,
+                None => tracing::warn!(topic = %self.topic, queue = self.queue_id, offset,
+                    "consume queue ext unit not saved; keeping the plain tagsCode"),
+            }
         }
         let expect = cq_offset as u64 * CQ_STORE_UNIT_SIZE as u64;
         let file = self.queue.last_file_or_create(expect)?;
@@ -314,7 +423,20 @@ impl ConsumeQueue {
     }
 
     pub fn flush(&self, least_pages: usize) -> Result<bool, StoreError> {
-        self.queue.flush(least_pages)
+        let mut nothing = self.queue.flush(least_pages)?;
+        if let Some(ext) = &self.ext {
+            nothing &= ext.flush(least_pages)?;
+        }
+        Ok(nothing)
+    }
+
+    /// Flushes everything written (queue and extension).
+    pub fn flush_all(&self) -> Result<(), StoreError> {
+        self.queue.flush_all()?;
+        if let Some(ext) = &self.ext {
+            ext.flush_all()?;
+        }
+        Ok(())
     }
 
     /// Java's `getOffsetInQueueByTime`: pick the first file modified at or after `timestamp`
@@ -396,7 +518,11 @@ impl ConsumeQueue {
     pub fn destroy(&self) -> Result<(), StoreError> {
         self.max_physic_offset.store(-1, Ordering::Release);
         self.min_logic_offset.store(0, Ordering::Release);
-        self.queue.destroy()
+        self.queue.destroy()?;
+        if let Some(ext) = &self.ext {
+            ext.destroy()?;
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,11 @@
 //! - feeds the index (ROLLBACK excepted, decided by the index service from the sysFlag),
 //! - tells the arriving listener (long polling) that the queue grew.
 //!
+//! Before the consume-queue entry, a [`FilterBitMapCalculator`] set by the broker (Java's
+//! `CommitLogDispatcherCalcBitMap`, first in Java's dispatcher list) computes the message's
+//! filter bitmap; it goes into the consume-queue extension unit (`enableConsumeQueueExt`) and
+//! to the arriving listener.
+//!
 //! The same decoding ([`check_message`]) validates records during recovery.
 
 use std::collections::HashMap;
@@ -34,6 +39,16 @@ use crate::StoreError;
 /// The delay topic; its consume-queue tagsCode is the delivery time.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 
+/// Computes a message's filter bitmap at dispatch: Java's `CommitLogDispatcherCalcBitMap`,
+/// which, when `enableCalcFilterBitMap`, sets for every consumer filter registered on the topic
+/// whose expression matches the properties that consumer's bloom positions in a bitmap of `m`
+/// bits (see the `filter` crate's `bloom` module). Called for every message that goes to a
+/// consume queue (re-dispatch during recovery included), before its entry is written; `None`
+/// means no bitmap (the switch is off, no filter on the topic, or the calculation failed).
+pub trait FilterBitMapCalculator: Send + Sync {
+    fn calc_filter_bit_map(&self, topic: &str, properties: &MessageProperties) -> Option<Vec<u8>>;
+}
+
 /// Told when a queue gets new dispatched messages (long polling wakes on it).
 pub trait MessageArrivingListener: Send + Sync {
     /// `logic_offset` is the queue's new max offset (the entry number + 1).
@@ -46,6 +61,32 @@ pub trait MessageArrivingListener: Send + Sync {
         store_timestamp: i64,
         properties: &MessageProperties,
     );
+
+    /// [`arriving`](Self::arriving) with the message's filter bitmap, as Java's
+    /// `MessageArrivingListener.arriving` gets it (the held pulls check it through a
+    /// `CqExtUnit` built from tagsCode, store time and bitmap). The store calls this one; by
+    /// default it forgets the bitmap.
+    #[allow(clippy::too_many_arguments)]
+    fn arriving_with_bit_map(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        logic_offset: i64,
+        tags_code: i64,
+        store_timestamp: i64,
+        filter_bit_map: Option<&[u8]>,
+        properties: &MessageProperties,
+    ) {
+        let _ = filter_bit_map;
+        self.arriving(
+            topic,
+            queue_id,
+            logic_offset,
+            tags_code,
+            store_timestamp,
+            properties,
+        );
+    }
 }
 
 /// One record as the dispatcher sees it (Java's `DispatchRequest`).
@@ -111,6 +152,8 @@ pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> Recor
 pub struct ConsumeQueueTable {
     root: PathBuf,
     file_size: u64,
+    /// `consumequeue_ext` and its file size, when `enableConsumeQueueExt`.
+    ext: Option<(PathBuf, u64)>,
     queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
 }
 
@@ -119,7 +162,22 @@ impl ConsumeQueueTable {
         Self {
             root,
             file_size,
+            ext: None,
             queues: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Every queue gets an extension under `ext_root` (`enableConsumeQueueExt`).
+    pub fn with_ext(mut self, ext_root: PathBuf, ext_file_size: u64) -> Self {
+        self.ext = Some((ext_root, ext_file_size));
+        self
+    }
+
+    fn new_queue(&self, topic: &str, queue_id: i32) -> ConsumeQueue {
+        let cq = ConsumeQueue::new(&self.root, topic, queue_id, self.file_size);
+        match &self.ext {
+            Some((root, size)) => cq.with_ext(root, *size),
+            None => cq,
         }
     }
 
@@ -146,7 +204,7 @@ impl ConsumeQueueTable {
                 else {
                     continue;
                 };
-                let cq = ConsumeQueue::new(&self.root, &name, qid, self.file_size);
+                let cq = self.new_queue(&name, qid);
                 cq.load()?;
                 map.entry(name.clone())
                     .or_default()
@@ -173,14 +231,7 @@ impl ConsumeQueueTable {
         map.entry(topic.to_owned())
             .or_default()
             .entry(queue_id)
-            .or_insert_with(|| {
-                Arc::new(ConsumeQueue::new(
-                    &self.root,
-                    topic,
-                    queue_id,
-                    self.file_size,
-                ))
-            })
+            .or_insert_with(|| Arc::new(self.new_queue(topic, queue_id)))
             .clone()
     }
 
@@ -241,21 +292,28 @@ pub struct Dispatcher {
     pub index: Option<Arc<IndexService>>,
     pub checkpoint: Arc<StoreCheckpoint>,
     pub listener: RwLock<Option<Arc<dyn MessageArrivingListener>>>,
+    pub bit_map: RwLock<Option<Arc<dyn FilterBitMapCalculator>>>,
     /// Notify the listener (not on a slave, and not while recovering).
     pub notify: bool,
 }
 
 impl Dispatcher {
-    pub fn dispatch(&self, req: &DispatchRequest) -> Result<(), StoreError> {
+    /// Dispatches one record; returns the message's filter bitmap, if one was computed.
+    pub fn dispatch(&self, req: &DispatchRequest) -> Result<Option<Vec<u8>>, StoreError> {
         let tran = get_transaction_value(req.sys_flag);
         let to_queue = tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE;
+        let mut bit_map = None;
         if to_queue {
+            let calculator = self.bit_map.read().expect("bit map hook").clone();
+            bit_map = calculator.and_then(|c| c.calc_filter_bit_map(&req.topic, &req.properties));
             let cq = self.queues.find_or_create(&req.topic, req.queue_id);
             cq.put_message_position_info(
                 req.commit_log_offset,
                 req.msg_size,
                 req.tags_code,
                 req.consume_queue_offset,
+                req.store_timestamp,
+                bit_map.as_deref(),
             )?;
             self.checkpoint
                 .set_logics_msg_timestamp(req.store_timestamp);
@@ -276,22 +334,23 @@ impl Dispatcher {
                 self.checkpoint.flush()?;
             }
         }
-        Ok(())
+        Ok(bit_map)
     }
 
-    fn notify_arrival(&self, req: &DispatchRequest) {
+    fn notify_arrival(&self, req: &DispatchRequest, bit_map: Option<&[u8]>) {
         let tran = get_transaction_value(req.sys_flag);
         if !self.notify || !(tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE) {
             return;
         }
         let listener = self.listener.read().expect("listener").clone();
         if let Some(l) = listener {
-            l.arriving(
+            l.arriving_with_bit_map(
                 &req.topic,
                 req.queue_id,
                 req.consume_queue_offset + 1,
                 req.tags_code,
                 req.store_timestamp,
+                bit_map,
                 &req.properties,
             );
         }
@@ -405,10 +464,10 @@ impl ReputShared {
                 let buf = data.slice(pos..);
                 match check_message(&buf, false, &self.delay) {
                     RecordCheck::Message(req) => {
-                        self.dispatcher.dispatch(&req)?;
+                        let bit_map = self.dispatcher.dispatch(&req)?;
                         pos += req.msg_size as usize;
                         self.reput_from.store(from + pos as i64, Ordering::Release);
-                        self.dispatcher.notify_arrival(&req);
+                        self.dispatcher.notify_arrival(&req, bit_map.as_deref());
                     }
                     RecordCheck::Blank => {
                         let next = self.commit_log.roll_next_file(from + pos as i64);

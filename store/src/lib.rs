@@ -10,6 +10,7 @@
 //! | [`mapped_file_queue`] | `MappedFileQueue` | the ordered files of a log, flush position |
 //! | [`commit_log`] | `CommitLog` | appends (put lock, BLANK + rollover), reads by offset |
 //! | [`consume_queue`] | `ConsumeQueue` | 20-byte entries per topic queue, min/max, by time |
+//! | [`consume_queue_ext`] | `ConsumeQueueExt` | extension units (real tagsCode, store time, filter bitmap) |
 //! | [`dispatch`] | `ReputMessageService`, dispatchers | commitlog → consume queues + index |
 //! | [`recovery`] | `recoverNormally/Abnormally` | open after a clean stop or a crash |
 //! | [`flush`] | `FlushRealTimeService`, `GroupCommitService`, … | ASYNC/SYNC flush |
@@ -47,6 +48,7 @@ internal_mods!(
     clean,
     commit_log,
     consume_queue,
+    consume_queue_ext,
     dispatch,
     flush,
     index,
@@ -70,7 +72,8 @@ pub use clean::{local_day, CleanReport, Clock, DiskUsageProbe, StatvfsProbe, Sto
 pub use commit_log::store_timestamp_of as record_store_timestamp;
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
-pub use dispatch::{MessageArrivingListener, SCHEDULE_TOPIC};
+pub use consume_queue_ext::{is_ext_addr, CqExtUnit};
+pub use dispatch::{FilterBitMapCalculator, MessageArrivingListener, SCHEDULE_TOPIC};
 pub use message_store::{
     GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
     PutMessageStatus, QueryMessageResult,

@@ -38,7 +38,6 @@ impl MappedFileQueue {
         }
     }
 
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -273,6 +272,20 @@ impl MappedFileQueue {
             tracing::info!(path = %file.path().display(), offset, max_offset_in_file,
                 "deleting expired consume queue file");
             if !self.delete_first_file(file) {
+                break;
+            }
+            deleted += 1;
+        }
+        deleted
+    }
+
+    /// Java's `ConsumeQueueExt.truncateByMinAddress` loop: deletes, oldest first, the files
+    /// that end before `offset` (never the last file). Returns how many went.
+    pub fn delete_files_ending_before(&self, offset: u64) -> usize {
+        let mut deleted = 0;
+        for file in self.files() {
+            if file.file_from_offset() + self.file_size >= offset || !self.delete_first_file(&file)
+            {
                 break;
             }
             deleted += 1;

@@ -26,7 +26,8 @@ use crate::clean::{CleanService, Cleaner, Clock, StoreOptions};
 use crate::commit_log::{AppendMessageStatus, CommitLog};
 use crate::config::{BrokerRole, DelayLevels, FlushDiskType, LiveConfig, MessageStoreConfig};
 use crate::dispatch::{
-    ConsumeQueueTable, Dispatcher, MessageArrivingListener, ReputService, SCHEDULE_TOPIC,
+    ConsumeQueueTable, Dispatcher, FilterBitMapCalculator, MessageArrivingListener, ReputService,
+    SCHEDULE_TOPIC,
 };
 use crate::flush::{
     flush_consume_queues, FlushConsumeQueueService, FlushRealTimeService, GroupCommitService,
@@ -103,10 +104,17 @@ impl MessageStore {
             config.max_message_size,
         ));
         commit_log.queue().load()?;
-        let queues = Arc::new(ConsumeQueueTable::new(
+        let mut queues = ConsumeQueueTable::new(
             config.consume_queue_dir(),
             config.mapped_file_size_consume_queue,
-        ));
+        );
+        if config.enable_consume_queue_ext {
+            queues = queues.with_ext(
+                config.consume_queue_ext_dir(),
+                config.mapped_file_size_consume_queue_ext,
+            );
+        }
+        let queues = Arc::new(queues);
         queues.load()?;
         let index = if config.message_index_enable {
             let index = IndexService::open(
@@ -124,6 +132,7 @@ impl MessageStore {
             index: index.clone(),
             checkpoint: checkpoint.clone(),
             listener: Default::default(),
+            bit_map: std::sync::RwLock::new(options.filter_bit_map.clone()),
             notify: config.broker_role != BrokerRole::Slave,
         });
         let recovery = recover(
@@ -253,6 +262,13 @@ impl MessageStore {
     /// Registers the long-polling listener told of every dispatched message.
     pub fn set_message_arriving_listener(&self, listener: Arc<dyn MessageArrivingListener>) {
         *self.dispatcher.listener.write().expect("listener") = Some(listener);
+    }
+
+    /// Registers the broker's filter-bitmap calculation (Java's `CommitLogDispatcherCalcBitMap`)
+    /// for the messages dispatched from now on; [`StoreOptions::filter_bit_map`] sets it before
+    /// recovery.
+    pub fn set_filter_bit_map_calculator(&self, calculator: Arc<dyn FilterBitMapCalculator>) {
+        *self.dispatcher.bit_map.write().expect("bit map hook") = Some(calculator);
     }
 
     fn check_store_status(&self) -> Option<PutMessageStatus> {
@@ -499,7 +515,7 @@ impl MessageStore {
             self.checkpoint.set_physic_msg_timestamp(ts);
         }
         for cq in self.queues.all() {
-            cq.files().flush_all()?;
+            cq.flush_all()?;
         }
         flush_consume_queues(&self.queues, &self.checkpoint, 0);
         if let Some(index) = &self.index {

@@ -67,7 +67,7 @@ pub fn recover(
         tracing::info!(file = %files[start].path().display(), "abnormal recovery starts here");
         scan(commit_log, start, config, &delay, |req| {
             redispatched += 1;
-            dispatcher.dispatch(req)
+            dispatcher.dispatch(req).map(drop)
         })?
     };
     drop(files);

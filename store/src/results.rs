@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use crate::commit_log::AppendMessageResult;
+use crate::consume_queue_ext::CqExtUnit;
 
 /// Java's `PutMessageStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +71,25 @@ pub struct GetMessageResult {
 }
 
 /// Java's `MessageFilter`: the broker's subscription check.
+///
+/// `get_message` asks [`is_matched_by_consume_queue_with_ext`](Self::is_matched_by_consume_queue_with_ext)
+/// for every entry *before* it reads the commitlog record, then
+/// [`is_matched_by_commit_log`](Self::is_matched_by_commit_log) for the records it read.
 pub trait MessageFilter {
     /// By the consume-queue tagsCode (`None` when the code is unusable).
     fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool;
+    /// Java's `isMatchedByConsumeQueue(tagsCode, cqExtUnit)`: by the real tagsCode (`None`
+    /// when the entry's extension unit is missing) and the extension unit (`None` when the
+    /// queue has no extension or the entry no unit) — the unit's store time and filter bitmap
+    /// are the bloom pre-filter's input. Default: [`is_matched_by_consume_queue`](Self::is_matched_by_consume_queue).
+    fn is_matched_by_consume_queue_with_ext(
+        &self,
+        tags_code: Option<i64>,
+        ext: Option<&CqExtUnit>,
+    ) -> bool {
+        let _ = ext;
+        self.is_matched_by_consume_queue(tags_code)
+    }
     /// By the whole record (SQL92 filters); default: accept.
     fn is_matched_by_commit_log(&self, _record: &[u8]) -> bool {
         true

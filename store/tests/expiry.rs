@@ -85,6 +85,7 @@ impl Env {
             disk_check_interval: Duration::from_millis(20),
             disk_check_initial_delay: Duration::ZERO,
             clean_initial_delay: Duration::from_secs(3600),
+            filter_bit_map: None,
         }
     }
 

@@ -6,7 +6,7 @@ use remoting_codec::message::StoredMessage;
 
 use super::MessageStore;
 use crate::config::BrokerRole;
-use crate::consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
+use crate::consume_queue::{ConsumeQueue, CqEntry, CQ_STORE_UNIT_SIZE};
 use crate::results::{GetMessageResult, GetMessageStatus, MessageFilter, QueryMessageResult};
 
 impl MessageStore {
@@ -83,6 +83,7 @@ impl MessageStore {
         } else {
             match cq.get_index_buffer(offset) {
                 Some(buf) => self.collect(
+                    &cq,
                     &buf,
                     offset,
                     max_msg_nums,
@@ -104,6 +105,7 @@ impl MessageStore {
     #[allow(clippy::too_many_arguments)]
     fn collect(
         &self,
+        cq: &ConsumeQueue,
         buf: &Bytes,
         offset: i64,
         max_msg_nums: usize,
@@ -136,7 +138,21 @@ impl MessageStore {
                 break;
             }
             if let Some(f) = filter {
-                if !f.is_matched_by_consume_queue(Some(e.tags_code)) {
+                // An extension address stands for the unit's tagsCode; a missing unit leaves
+                // no usable tagsCode (Java logs a [BUG] and lets the client filter by tag).
+                let (tags_code, ext) = match cq.resolve(e.tags_code) {
+                    Ok((tags_code, ext)) => (Some(tags_code), ext),
+                    Err(address) => {
+                        tracing::error!(
+                            address,
+                            offset_py = e.offset,
+                            size_py = e.size,
+                            "[BUG] consume queue ext unit not found"
+                        );
+                        (None, None)
+                    }
+                };
+                if !f.is_matched_by_consume_queue_with_ext(tags_code, ext.as_ref()) {
                     continue;
                 }
             }

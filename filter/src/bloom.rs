@@ -1,1 +1,0 @@
-//! The bloom filter of the bitmap pre-filter (Java's `BloomFilter`, `BloomFilterData`, `BitsArray`).
