@@ -140,7 +140,30 @@ impl MessageArrivingListener for PullRequestHoldService {
         queue_id: i32,
         logic_offset: i64,
         tags_code: i64,
-        _store_timestamp: i64,
+        store_timestamp: i64,
+        properties: &MessageProperties,
+    ) {
+        self.arriving_with_bit_map(
+            topic,
+            queue_id,
+            logic_offset,
+            tags_code,
+            store_timestamp,
+            None,
+            properties,
+        );
+    }
+
+    /// Java's `notifyMessageArriving`: a unit of the tags code, store time and bitmap is
+    /// matched first (the bloom pre-filter), then the properties.
+    fn arriving_with_bit_map(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        logic_offset: i64,
+        tags_code: i64,
+        store_timestamp: i64,
+        filter_bit_map: Option<&[u8]>,
         properties: &MessageProperties,
     ) {
         let mut table = self.lock();
@@ -151,7 +174,8 @@ impl MessageArrivingListener for PullRequestHoldService {
         while i < list.len() {
             let w = &list[i];
             if logic_offset > w.pull_from_offset
-                && w.filter.matches_tags_code(Some(tags_code))
+                && w.filter
+                    .matches_unit(Some(tags_code), Some((store_timestamp, filter_bit_map)))
                 && w.filter.matches_properties(&|name| properties.get(name))
             {
                 let w = list.swap_remove(i);

@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use filter::bloom::{BitsArray, BloomFilter};
+
 use crate::topic::validator::RETRY_GROUP_TOPIC_PREFIX;
 use remoting_codec::message::message_const::PROPERTY_RETRY_TOPIC;
 use remoting_codec::protocol::SubscriptionData;
@@ -42,6 +44,9 @@ pub struct SubscriptionFilter {
     selector: Selector,
     /// `Some` with `filterSupportRetry` on a `%RETRY%` topic.
     retry: Option<RetryLookup>,
+    /// The broker's bloom filter when the expression's bloom data was made by it (Java's
+    /// `bloomDataValid`): only then is a message's bitmap consulted.
+    bloom: Option<BloomFilter>,
 }
 
 impl std::fmt::Debug for SubscriptionFilter {
@@ -59,6 +64,7 @@ impl SubscriptionFilter {
         SubscriptionFilter {
             selector: Selector::All,
             retry: None,
+            bloom: None,
         }
     }
 
@@ -71,6 +77,11 @@ impl SubscriptionFilter {
         manager: &Arc<ConsumerFilterManager>,
         support_retry: bool,
     ) -> Self {
+        let bloom = filter_data
+            .as_ref()
+            .and_then(|d| d.bloom_filter_data.as_ref())
+            .filter(|b| manager.bloom_filter().is_valid(b))
+            .map(|_| *manager.bloom_filter());
         let selector = if subscription.class_filter_mode {
             Selector::All
         } else if is_tag_type(subscription.expression_type.as_deref()) {
@@ -91,7 +102,11 @@ impl SubscriptionFilter {
                 group: group.to_owned(),
                 manager: manager.clone(),
             });
-        SubscriptionFilter { selector, retry }
+        SubscriptionFilter {
+            selector,
+            retry,
+            bloom,
+        }
     }
 
     /// `isMatchedByConsumeQueue` by the entry's tags code (`None`: no usable code).
@@ -100,6 +115,47 @@ impl SubscriptionFilter {
             (Selector::Tags(codes), Some(code)) => codes.contains(&(code as i32)),
             // The bitmap pre-check of an expression needs the consume-queue extension.
             _ => true,
+        }
+    }
+
+    /// `isMatchedByConsumeQueue(tagsCode, cqExtUnit)`: the tags code for a tag subscription;
+    /// for an expression, the message's bloom bitmap (`unit`: its store time and bitmap), so a
+    /// message is dropped before its record is read when the consumer's bits are not all set.
+    /// Java's rules: no filter data, no compiled expression or no bloom data, no unit, a
+    /// message stored before the filter was born (its bitmap was computed without it), no
+    /// bitmap, bloom data of another filter, or a bitmap of another length — the message
+    /// passes to the full evaluation.
+    pub fn matches_unit(&self, tags_code: Option<i64>, unit: Option<(i64, Option<&[u8]>)>) -> bool {
+        let Selector::Expression(data) = &self.selector else {
+            return self.matches_tags_code(tags_code);
+        };
+        let Some(data) = data.as_deref() else {
+            return true;
+        };
+        let Some(bloom_data) = data.bloom_filter_data.as_ref() else {
+            return true;
+        };
+        if data.compiled.is_none() {
+            return true;
+        }
+        let Some((msg_store_time, bit_map)) = unit else {
+            return true;
+        };
+        if !data.is_msg_in_live(msg_store_time) {
+            return true;
+        }
+        let (Some(bit_map), Some(bloom)) = (bit_map, self.bloom.as_ref()) else {
+            return true;
+        };
+        if bit_map.len() * 8 != bloom_data.bit_num as usize {
+            return true;
+        }
+        match BitsArray::from_bytes(bit_map).and_then(|bits| bloom.is_hit_data(bloom_data, &bits)) {
+            Ok(hit) => hit,
+            Err(e) => {
+                tracing::error!("bloom filter error, filter={data:?}: {e}");
+                true
+            }
         }
     }
 
@@ -146,6 +202,17 @@ impl SubscriptionFilter {
 impl store::MessageFilter for SubscriptionFilter {
     fn is_matched_by_consume_queue(&self, tags_code: Option<i64>) -> bool {
         self.matches_tags_code(tags_code)
+    }
+
+    fn is_matched_by_consume_queue_with_ext(
+        &self,
+        tags_code: Option<i64>,
+        ext: Option<&store::CqExtUnit>,
+    ) -> bool {
+        self.matches_unit(
+            tags_code,
+            ext.map(|u| (u.msg_store_time, u.filter_bit_map.as_deref())),
+        )
     }
 
     fn is_matched_by_commit_log(&self, record: &[u8]) -> bool {

@@ -3,12 +3,14 @@
 //! | item | Java |
 //! |---|---|
 //! | [`ConsumerFilterManager`], [`FilterData`] | `ConsumerFilterManager`, `ConsumerFilterData`: the SQL92 expressions of consumer groups registered by heartbeats, per topic and group, with their client version, life span and bloom-filter bits; `consumerFilter.json` |
+//! | [`CalcBitMap`] | `CommitLogDispatcherCalcBitMap`: each dispatched message's bloom bitmap, from the filters of its topic that match it |
 //! | [`SubscriptionFilter`] | `ExpressionMessageFilter`, `ExpressionForRetryMessageFilter`: the one filter of a pull, used by the store read and by long polling alike (tags by hash code, SQL92 on the record's properties, `%RETRY%` records by their original topic's expression) |
 //! | [`properties`] | `MessageDecoder.decodeProperties`: a record's properties read in place |
 //!
 //! The manager never sees a socket or the clock: every call that stamps or compares a time
 //! takes `now` (ms).
 
+mod bit_map;
 mod message_filter;
 pub mod properties;
 mod sql_placeholder;
@@ -21,15 +23,18 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use filter::bloom::{BloomFilter, BloomFilterData};
 use remoting_codec::fastjson;
 use remoting_codec::message::java_string_hash_code;
 use remoting_codec::protocol::config_files::{
-    BloomFilterData, ConsumerFilterData as FilterDataJson, ConsumerFilterSerializeWrapper,
+    BloomFilterData as BloomFilterDataJson, ConsumerFilterData as FilterDataJson,
+    ConsumerFilterSerializeWrapper,
 };
 use remoting_codec::protocol::SubscriptionData;
 use serde::Serialize;
 use store::config_file::ConfigFileError;
 
+pub use bit_map::CalcBitMap;
 pub use message_filter::SubscriptionFilter;
 pub use sql_placeholder::{Expression, ParseError};
 
@@ -146,6 +151,8 @@ pub struct FilterData {
     pub compiled: Option<Arc<Expression>>,
     pub born_time: i64,
     pub dead_time: i64,
+    /// The group's positions in the broker's bloom filter (`group#topic`); always set on
+    /// registration, `None` only when loaded so from a file.
     pub bloom_filter_data: Option<BloomFilterData>,
     pub client_version: i64,
 }
@@ -209,7 +216,13 @@ impl FilterData {
 
     fn to_json(&self) -> FilterDataJson {
         let mut json = FilterDataJson {
-            bloom_filter_data: self.bloom_filter_data.clone(),
+            bloom_filter_data: self
+                .bloom_filter_data
+                .as_ref()
+                .map(|b| BloomFilterDataJson {
+                    bit_num: b.bit_num,
+                    bit_pos: Some(b.bit_pos.clone()),
+                }),
             born_time: self.born_time,
             client_version: self.client_version,
             consumer_group: Some(self.consumer_group.clone()),
@@ -253,38 +266,64 @@ struct FileOut<'a> {
 pub struct ConsumerFilterManager {
     /// consumerFilter.json.
     file: ConfigFile,
+    /// `BloomFilter.createByFn(maxErrorRateOfBloomFilter, expectConsumerNumUseFilter)`: gives
+    /// each registered filter its positions and sizes the dispatch bitmaps.
+    bloom: BloomFilter,
     /// `filterDataCleanTimeSpan`: how long dead data is kept.
     clean_time_span: i64,
     /// topic → group → filter.
     table: RwLock<HashMap<String, TopicFilters>>,
 }
 
+/// The broker's default bloom filter (`maxErrorRateOfBloomFilter` 20 %,
+/// `expectConsumerNumUseFilter` 32: k = 3, m = 112).
+pub fn default_bloom_filter() -> BloomFilter {
+    BloomFilter::create_by_fn(20, 32).expect("the default bloom parameters are valid")
+}
+
 impl ConsumerFilterManager {
+    /// An empty manager with the default bloom filter ([`default_bloom_filter`]).
     pub fn new(store_root: &Path, clean_time_span: i64) -> Self {
+        Self::with_bloom(store_root, clean_time_span, default_bloom_filter())
+    }
+
+    /// An empty manager with the broker's bloom filter.
+    pub fn with_bloom(store_root: &Path, clean_time_span: i64, bloom: BloomFilter) -> Self {
         ConsumerFilterManager {
             file: ConfigFile::new(crate::paths::consumer_filter_path(store_root)),
+            bloom,
             clean_time_span,
             table: RwLock::new(HashMap::new()),
         }
     }
 
-    /// [`new`](Self::new), then consumerFilter.json (or `.bak`) read as Java's `decode` does:
-    /// every expression compiled again (one that fails is kept without compiled form), and
-    /// every filter alive in the file taken for dead since `now - 30 s` (or its birth), so that
-    /// only consumers that heartbeat again revive theirs.
+    /// [`with_bloom`](Self::with_bloom), then consumerFilter.json (or `.bak`) read as Java's
+    /// `decode` does: every expression compiled again (one that fails is kept without compiled
+    /// form), every filter alive in the file taken for dead since `now - 30 s` (or its birth),
+    /// so that only consumers that heartbeat again revive theirs — and the whole file ignored
+    /// when one filter's bloom data was not made by this bloom filter (missing, or another
+    /// `m`/`k`: the bitmaps computed before no longer mean anything).
     pub fn open(
         store_root: &Path,
         clean_time_span: i64,
+        bloom: BloomFilter,
         now: i64,
     ) -> Result<Self, ConfigFileError> {
-        let manager = Self::new(store_root, clean_time_span);
+        let manager = Self::with_bloom(store_root, clean_time_span, bloom);
         let loaded = manager
             .file
             .load(fastjson::from_str::<ConsumerFilterSerializeWrapper>)?;
         if let Some(wrapper) = loaded {
-            *manager.write() = decode(wrapper, now);
+            if let Some(table) = decode(wrapper, &manager.bloom, now) {
+                *manager.write() = table;
+            }
         }
         Ok(manager)
+    }
+
+    /// The broker's bloom filter (Java's `getBloomFilter`).
+    pub fn bloom_filter(&self) -> &BloomFilter {
+        &self.bloom
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, TopicFilters>> {
@@ -348,7 +387,7 @@ impl ConsumerFilterManager {
                 topic: topic.to_owned(),
                 groups: HashMap::new(),
             });
-        let bloom = self.bloom_filter_data(group, topic);
+        let bloom = Some(self.bloom.generate(&format!("{group}#{topic}")));
         let groups = &mut topic_filters.groups;
         let Some(old) = groups.get_mut(group) else {
             let Some(mut data) = FilterData::build(
@@ -381,7 +420,7 @@ impl ConsumerFilterManager {
         }
         let changed = old.expression != expression
             || old.expression_type != expression_type
-            || (bloom.is_some() && old.bloom_filter_data != bloom);
+            || old.bloom_filter_data != bloom;
         if changed {
             let Some(mut data) = FilterData::build(
                 topic,
@@ -408,12 +447,6 @@ impl ConsumerFilterManager {
             }
         }
         true
-    }
-
-    /// The group's bits in the bloom filter (`bloomFilter.generate(group#topic)`). The bloom
-    /// filter is not built yet, so no filter data carries bits.
-    fn bloom_filter_data(&self, _group: &str, _topic: &str) -> Option<BloomFilterData> {
-        None
     }
 
     /// Java's UNREGISTER event (the group's last member left): its filters die now.
@@ -519,8 +552,12 @@ impl ConsumerFilterManager {
     }
 }
 
-/// Java's `decode` of a loaded file.
-fn decode(wrapper: ConsumerFilterSerializeWrapper, now: i64) -> HashMap<String, TopicFilters> {
+/// Java's `decode` of a loaded file: `None` when a filter's bloom data is not `bloom`'s.
+fn decode(
+    wrapper: ConsumerFilterSerializeWrapper,
+    bloom: &BloomFilter,
+    now: i64,
+) -> Option<HashMap<String, TopicFilters>> {
     let mut table = HashMap::new();
     for (topic, by_topic) in wrapper.filter_data_by_topic {
         let mut filters = TopicFilters {
@@ -545,9 +582,26 @@ fn decode(wrapper: ConsumerFilterSerializeWrapper, now: i64) -> HashMap<String, 
                 compiled,
                 born_time: json.born_time,
                 dead_time: json.dead_time,
-                bloom_filter_data: json.bloom_filter_data.clone(),
+                bloom_filter_data: json.bloom_filter_data.as_ref().map(|b| {
+                    BloomFilterData::new(b.bit_pos.clone().unwrap_or_default(), b.bit_num)
+                }),
                 client_version: json.client_version,
             };
+            // `isValid(null)` is false too: a file without bloom data is not loaded.
+            let bloom_valid = json.bloom_filter_data.as_ref().is_some_and(|b| {
+                b.bit_pos.is_some()
+                    && data
+                        .bloom_filter_data
+                        .as_ref()
+                        .is_some_and(|d| bloom.is_valid(d))
+            });
+            if !bloom_valid {
+                tracing::info!(
+                    "Bloom filter is changed!So ignore all filter data persisted! {bloom}, {:?}",
+                    data.bloom_filter_data
+                );
+                return None;
+            }
             if data.dead_time == 0 {
                 data.dead_time = (now - 30_000).max(data.born_time);
             }
@@ -556,5 +610,5 @@ fn decode(wrapper: ConsumerFilterSerializeWrapper, now: i64) -> HashMap<String, 
         }
         table.insert(topic, filters);
     }
-    table
+    Some(table)
 }

@@ -102,11 +102,16 @@ fn heartbeat_registration_kills_filters_of_dropped_topics() {
 }
 
 /// Java's consumerFilter.json for one SQL92 filter (fastjson pretty form: tabs, a line per
-/// field, bean fields in name order, `dead` from `isDead()`), as a 4.9.8 broker writes it
-/// minus the bloom-filter bits.
+/// field, bean fields in name order, `dead` from `isDead()`, the `int[]` of positions on one
+/// line), as a 4.9.8 broker with the default bloom filter (112 bits, the 3 positions of
+/// `group#topic`) writes it.
 fn java_file(topic: &str, group: &str, expr: &str, born: i64, version: i64, dead: i64) -> String {
+    let pos = default_bloom_filter()
+        .generate(&format!("{group}#{topic}"))
+        .bit_pos;
+    let pos = pos.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     format!(
-        "{{\n\t\"filterDataByTopic\":{{\n\t\t\"{topic}\":{{\n\t\t\t\"groupFilterData\":{{\n\t\t\t\t\"{group}\":{{\n\t\t\t\t\t\"bornTime\":{born},\n\t\t\t\t\t\"clientVersion\":{version},\n\t\t\t\t\t\"consumerGroup\":\"{group}\",\n\t\t\t\t\t\"dead\":{},\n\t\t\t\t\t\"deadTime\":{dead},\n\t\t\t\t\t\"expression\":\"{expr}\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"{topic}\"\n\t\t\t\t}}\n\t\t\t}},\n\t\t\t\"topic\":\"{topic}\"\n\t\t}}\n\t}}\n}}",
+        "{{\n\t\"filterDataByTopic\":{{\n\t\t\"{topic}\":{{\n\t\t\t\"groupFilterData\":{{\n\t\t\t\t\"{group}\":{{\n\t\t\t\t\t\"bloomFilterData\":{{\n\t\t\t\t\t\t\"bitNum\":112,\n\t\t\t\t\t\t\"bitPos\":[{pos}]\n\t\t\t\t\t}},\n\t\t\t\t\t\"bornTime\":{born},\n\t\t\t\t\t\"clientVersion\":{version},\n\t\t\t\t\t\"consumerGroup\":\"{group}\",\n\t\t\t\t\t\"dead\":{},\n\t\t\t\t\t\"deadTime\":{dead},\n\t\t\t\t\t\"expression\":\"{expr}\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"{topic}\"\n\t\t\t\t}}\n\t\t\t}},\n\t\t\t\"topic\":\"{topic}\"\n\t\t}}\n\t}}\n}}",
         dead >= born
     )
 }
@@ -204,12 +209,12 @@ fn reads_javas_file_as_java_does() {
     // A 4.9.8 broker's file (bloom bits included), one filter alive, one dead, one that no
     // longer compiles.
     let dir = TempDir::new("filter-load");
-    let java = "{\n\t\"filterDataByTopic\":{\n\t\t\"T\":{\n\t\t\t\"groupFilterData\":{\n\t\t\t\t\"alive\":{\n\t\t\t\t\t\"bloomFilterData\":{\n\t\t\t\t\t\t\"bitNum\":112,\n\t\t\t\t\t\t\"bitPos\":[14,59,39]\n\t\t\t\t\t},\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"alive\",\n\t\t\t\t\t\"dead\":false,\n\t\t\t\t\t\"deadTime\":0,\n\t\t\t\t\t\"expression\":\"(a = 1)\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t},\n\t\t\t\t\"dead\":{\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"dead\",\n\t\t\t\t\t\"dead\":true,\n\t\t\t\t\t\"deadTime\":2000,\n\t\t\t\t\t\"expression\":\"a = 1\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t},\n\t\t\t\t\"broken\":{\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"broken\",\n\t\t\t\t\t\"dead\":false,\n\t\t\t\t\t\"deadTime\":0,\n\t\t\t\t\t\"expression\":\"a = = 1\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t}\n\t\t\t},\n\t\t\t\"topic\":\"T\"\n\t\t}\n\t}\n}";
+    let java = "{\n\t\"filterDataByTopic\":{\n\t\t\"T\":{\n\t\t\t\"groupFilterData\":{\n\t\t\t\t\"alive\":{\n\t\t\t\t\t\"bloomFilterData\":{\n\t\t\t\t\t\t\"bitNum\":112,\n\t\t\t\t\t\t\"bitPos\":[14,59,39]\n\t\t\t\t\t},\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"alive\",\n\t\t\t\t\t\"dead\":false,\n\t\t\t\t\t\"deadTime\":0,\n\t\t\t\t\t\"expression\":\"(a = 1)\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t},\n\t\t\t\t\"dead\":{\n\t\t\t\t\t\"bloomFilterData\":{\n\t\t\t\t\t\t\"bitNum\":112,\n\t\t\t\t\t\t\"bitPos\":[14,59,39]\n\t\t\t\t\t},\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"dead\",\n\t\t\t\t\t\"dead\":true,\n\t\t\t\t\t\"deadTime\":2000,\n\t\t\t\t\t\"expression\":\"a = 1\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t},\n\t\t\t\t\"broken\":{\n\t\t\t\t\t\"bloomFilterData\":{\n\t\t\t\t\t\t\"bitNum\":112,\n\t\t\t\t\t\t\"bitPos\":[14,59,39]\n\t\t\t\t\t},\n\t\t\t\t\t\"bornTime\":1000,\n\t\t\t\t\t\"clientVersion\":1500,\n\t\t\t\t\t\"consumerGroup\":\"broken\",\n\t\t\t\t\t\"dead\":false,\n\t\t\t\t\t\"deadTime\":0,\n\t\t\t\t\t\"expression\":\"a = = 1\",\n\t\t\t\t\t\"expressionType\":\"SQL92\",\n\t\t\t\t\t\"topic\":\"T\"\n\t\t\t\t}\n\t\t\t},\n\t\t\t\"topic\":\"T\"\n\t\t}\n\t}\n}";
     let path = crate::paths::consumer_filter_path(dir.path());
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, java).unwrap();
     let now = 100_000;
-    let m = ConsumerFilterManager::open(dir.path(), DAY, now).unwrap();
+    let m = ConsumerFilterManager::open(dir.path(), DAY, default_bloom_filter(), now).unwrap();
     let alive = m.get("T", "alive").unwrap();
     assert_eq!(alive.dead_time, now - 30_000, "taken for dead 30 s ago");
     assert!(alive.is_dead() && alive.compiled.is_some());
@@ -218,11 +223,124 @@ fn reads_javas_file_as_java_does() {
     let broken = m.get("T", "broken").unwrap();
     assert!(broken.compiled.is_none(), "kept without compiled form");
     // Born within the last 30 s: dead since its birth.
-    let m = ConsumerFilterManager::open(dir.path(), DAY, 20_000).unwrap();
+    let m = ConsumerFilterManager::open(dir.path(), DAY, default_bloom_filter(), 20_000).unwrap();
     assert_eq!(m.get("T", "alive").unwrap().dead_time, 1000);
     // A heartbeat of the same version revives it.
     assert!(m.register("T", "alive", "(a = 1)", Some(SQL92), 1500, 30_000));
     assert!(!m.get("T", "alive").unwrap().is_dead());
+}
+
+#[test]
+fn a_file_with_foreign_bloom_data_is_ignored_as_java_does() {
+    let dir = TempDir::new("filter-bloom-changed");
+    let m = manager(&dir);
+    m.register("T", "g", "a = 1", Some(SQL92), 1, 1);
+    m.register("U", "h", "a = 2", Some(SQL92), 1, 1);
+    let data = m.get("T", "g").unwrap();
+    assert_eq!(
+        data.bloom_filter_data.as_ref().unwrap(),
+        &default_bloom_filter().generate("g#T"),
+        "the positions of group#topic"
+    );
+    m.persist(2).unwrap();
+    let reopened =
+        ConsumerFilterManager::open(dir.path(), DAY, default_bloom_filter(), 10).unwrap();
+    assert!(reopened.get("T", "g").is_some() && reopened.get("U", "h").is_some());
+    // Another expectConsumerNumUseFilter: another m, every filter of the file dropped.
+    let other = filter::bloom::BloomFilter::create_by_fn(20, 64).unwrap();
+    let reopened = ConsumerFilterManager::open(dir.path(), DAY, other, 10).unwrap();
+    assert!(reopened.filters_of_topic("T").is_empty() && reopened.filters_of_topic("U").is_empty());
+    // One filter without bloom data (isValid(null) is false): the whole file is dropped.
+    let text = std::fs::read_to_string(m.path()).unwrap();
+    let start = text.find("\"bloomFilterData\"").unwrap();
+    let end = start + text[start..].find("},").unwrap() + 2;
+    std::fs::write(m.path(), format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let reopened =
+        ConsumerFilterManager::open(dir.path(), DAY, default_bloom_filter(), 10).unwrap();
+    assert!(reopened.filters_of_topic("T").is_empty() && reopened.filters_of_topic("U").is_empty());
+}
+
+#[test]
+fn dispatch_bitmap_and_pull_pre_filter_as_java() {
+    let dir = TempDir::new("filter-bitmap");
+    let m = Arc::new(manager(&dir));
+    let bloom = *m.bloom_filter();
+    let calc = CalcBitMap::new(m.clone(), true);
+    let props = |pairs: &[(&str, &str)]| {
+        let mut p = MessageProperties::new();
+        for (k, v) in pairs {
+            p.insert(*k, *v);
+        }
+        p
+    };
+    assert_eq!(
+        calc.calc("T", &props(&[("a", "1")])),
+        None,
+        "no filter on the topic"
+    );
+    m.register("T", "g1", "a = 1", Some(SQL92), 1, 100);
+    m.register("T", "g2", "a = 2", Some(SQL92), 1, 100);
+    let g1 = m.get("T", "g1").unwrap();
+    let g2 = m.get("T", "g2").unwrap();
+    let bits_of = |p: &MessageProperties| calc.calc("T", p).unwrap();
+    let one = bits_of(&props(&[("a", "1")]));
+    assert_eq!(one.len(), bloom.m() / 8);
+    let mut expected = bloom.new_bits();
+    bloom
+        .hash_to_data(g1.bloom_filter_data.as_ref().unwrap(), &mut expected)
+        .unwrap();
+    assert_eq!(one, expected.into_bytes(), "only g1's positions");
+    let none = bits_of(&props(&[("a", "3")]));
+    assert!(
+        none.iter().all(|b| *b == 0),
+        "a bitmap of zeros, not no bitmap"
+    );
+    // The switch: no bitmap at all.
+    calc.set_enabled(false);
+    assert_eq!(
+        store::FilterBitMapCalculator::calc_filter_bit_map(&calc, "T", &props(&[("a", "1")])),
+        None
+    );
+
+    let f1 = SubscriptionFilter::new(&sql("T", "a = 1", 1), Some(g1.clone()), &m, false);
+    let f2 = SubscriptionFilter::new(&sql("T", "a = 2", 1), Some(g2.clone()), &m, false);
+    let unit = |time: i64, bits: Option<&[u8]>| store::CqExtUnit {
+        tags_code: 0,
+        msg_store_time: time,
+        filter_bit_map: bits.map(Bytes::copy_from_slice),
+    };
+    // Stored after the filters were born: the bitmap decides.
+    let u = unit(101, Some(&one));
+    assert!(f1.is_matched_by_consume_queue_with_ext(Some(0), Some(&u)));
+    assert!(!f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&u)));
+    assert!(!f1.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(101, Some(&none)))));
+    // Java's pass-through rules: a message stored at or before the filter's birth, no unit,
+    // no bitmap, a bitmap of another length.
+    assert!(f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(100, Some(&one)))));
+    assert!(f2.is_matched_by_consume_queue_with_ext(Some(0), None));
+    assert!(f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(101, None))));
+    assert!(f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(101, Some(&one[1..])))));
+    // Filter data without bloom bits (built for a subscription-flag pull): no pre-filter.
+    let built = FilterData::build("T", "g2", "a = 2", SQL92, 1, 50).map(Arc::new);
+    let f = SubscriptionFilter::new(&sql("T", "a = 2", 1), built, &m, false);
+    assert!(f.is_matched_by_consume_queue_with_ext(Some(0), Some(&u)));
+    // Bloom data of another filter (bloomDataValid false): no pre-filter.
+    let mut foreign = (*g2).clone();
+    foreign.bloom_filter_data = Some(filter::bloom::BloomFilterData::new(vec![1, 2, 3], 64));
+    let f = SubscriptionFilter::new(&sql("T", "a = 2", 1), Some(Arc::new(foreign)), &m, false);
+    assert!(f.is_matched_by_consume_queue_with_ext(Some(0), Some(&u)));
+    // A filter changed after the message: born again later, the message is not in its life.
+    m.register("T", "g2", "a = 1", Some(SQL92), 2, 200);
+    let g2 = m.get("T", "g2").unwrap();
+    let f2 = SubscriptionFilter::new(&sql("T", "a = 1", 2), Some(g2), &m, false);
+    assert!(f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(150, Some(&none)))));
+    assert!(!f2.is_matched_by_consume_queue_with_ext(Some(0), Some(&unit(201, Some(&none)))));
+    // Tag subscriptions ignore the unit's bitmap.
+    let tags = build_subscription_data("T", Some("TagA")).unwrap();
+    let f = SubscriptionFilter::new(&tags, None, &m, false);
+    let tag_a = java_string_hash_code("TagA") as i64;
+    assert!(f.is_matched_by_consume_queue_with_ext(Some(tag_a), Some(&unit(101, Some(&none)))));
+    assert!(!f.is_matched_by_consume_queue_with_ext(Some(tag_a + 1), Some(&u)));
 }
 
 #[test]
