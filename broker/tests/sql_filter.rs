@@ -1,6 +1,8 @@
 //! SQL92 filtering through the broker binary (`enablePropertyFilter=true`): Java's refusals
 //! of bad subscriptions, pulls filtered by the expression a heartbeat registered, and a parked
 //! SQL pull that only a matching message wakes. No sleeps: every wait is for an answer.
+//! Everything runs with the bitmap pre-filter off and on (`enableCalcFilterBitMap` +
+//! `enableConsumeQueueExt`); with it on, the extension units hold Java's bitmaps.
 
 mod common;
 
@@ -64,8 +66,44 @@ fn bodies(resp: &RemotingCommand) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_subscriptions_refusals_filtering_and_long_polling() {
-    let dir = temp_dir("sql-filter");
-    let broker = start_broker(&dir, free_port_pair(), None, "enablePropertyFilter=true");
+    sql_scenario("sql-filter", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_subscriptions_with_the_bitmap_pre_filter() {
+    sql_scenario("sql-filter-bitmap", true).await;
+}
+
+const BITMAP_CONF: &str = "enableCalcFilterBitMap=true\nenableConsumeQueueExt=true";
+
+/// The extension units of queue ST/0 as Java's `CqExtUnit.read` reads them:
+/// (tagsCode, storeTime, bitmap).
+fn ext_units(dir: &std::path::Path) -> Vec<(i64, i64, Vec<u8>)> {
+    let file = dir.join("store/consumequeue_ext/ST/0/00000000000000000000");
+    let bytes = std::fs::read(&file).unwrap_or_default();
+    let mut units = Vec::new();
+    let mut at = 0;
+    while at + 20 <= bytes.len() {
+        let size = i16::from_be_bytes([bytes[at], bytes[at + 1]]);
+        if size < 1 {
+            break;
+        }
+        let num = |from: usize| i64::from_be_bytes(bytes[from..from + 8].try_into().unwrap());
+        let bits = i16::from_be_bytes([bytes[at + 18], bytes[at + 19]]).max(0) as usize;
+        units.push((num(at + 2), num(at + 10), bytes[at + 20..at + 20 + bits].to_vec()));
+        at += size as usize;
+    }
+    units
+}
+
+async fn sql_scenario(name: &str, bit_map: bool) {
+    let dir = temp_dir(name);
+    let conf = if bit_map {
+        format!("enablePropertyFilter=true\n{BITMAP_CONF}")
+    } else {
+        "enablePropertyFilter=true".to_owned()
+    };
+    let broker = start_broker(&dir, free_port_pair(), None, &conf);
     let client = broker.client().await;
     for (a, b) in [("1", "x"), ("5", "x"), ("2", "y")] {
         let resp = client
@@ -181,4 +219,33 @@ async fn sql_subscriptions_refusals_filtering_and_long_polling() {
         assert!(file.contains(needle), "{needle} missing from {file}");
     }
     assert!(!file.contains("bad_group"), "{file}");
+    let bloom = filter::bloom::BloomFilter::create_by_fn(20, 32).unwrap();
+    for group in ["sql_group", "other_group"] {
+        let pos = bloom.generate(&format!("{group}#ST")).bit_pos;
+        let pos: Vec<String> = pos.iter().map(i32::to_string).collect();
+        let needle = format!("\"bitPos\":[{}]", pos.join(","));
+        assert!(file.contains(&needle), "{needle} missing from {file}");
+    }
+
+    // The extension: a unit per message; the three sent before any filter have no bitmap,
+    // (2,y) has only other_group's bits, (3,x) only sql_group's.
+    let units = ext_units(&dir);
+    if !bit_map {
+        assert!(units.is_empty(), "no consumequeue_ext without the switch");
+        return;
+    }
+    assert_eq!(units.len(), 5, "{units:?}");
+    assert!(units[..3].iter().all(|u| u.2.is_empty()), "{units:?}");
+    let hit = |bits: &[u8], group: &str| {
+        let bits = filter::bloom::BitsArray::from_bytes(bits).unwrap();
+        bloom.is_hit(&format!("{group}#ST"), &bits).unwrap()
+    };
+    assert_eq!(units[3].2.len(), 14);
+    assert!(hit(&units[3].2, "other_group") && !hit(&units[3].2, "sql_group"));
+    assert!(hit(&units[4].2, "sql_group") && !hit(&units[4].2, "other_group"));
+    assert_eq!(
+        units[4].0,
+        remoting_codec::message::java_string_hash_code("TagA") as i64,
+        "the real tagsCode"
+    );
 }
