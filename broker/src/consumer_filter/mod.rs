@@ -214,7 +214,8 @@ impl FilterData {
         msg_store_time > self.born_time
     }
 
-    fn to_json(&self) -> FilterDataJson {
+    /// The JSON of consumerFilter.json and of QUERY_CONSUME_QUEUE's `filterData`.
+    pub(crate) fn to_json(&self) -> FilterDataJson {
         let mut json = FilterDataJson {
             bloom_filter_data: self
                 .bloom_filter_data
