@@ -90,7 +90,11 @@ fn ext_units(dir: &std::path::Path) -> Vec<(i64, i64, Vec<u8>)> {
         }
         let num = |from: usize| i64::from_be_bytes(bytes[from..from + 8].try_into().unwrap());
         let bits = i16::from_be_bytes([bytes[at + 18], bytes[at + 19]]).max(0) as usize;
-        units.push((num(at + 2), num(at + 10), bytes[at + 20..at + 20 + bits].to_vec()));
+        units.push((
+            num(at + 2),
+            num(at + 10),
+            bytes[at + 20..at + 20 + bits].to_vec(),
+        ));
         at += size as usize;
     }
     units
