@@ -13,7 +13,6 @@
 mod bit_map;
 mod message_filter;
 pub mod properties;
-mod sql_placeholder;
 
 #[cfg(test)]
 mod tests;
@@ -35,8 +34,8 @@ use serde::Serialize;
 use store::config_file::ConfigFileError;
 
 pub use bit_map::CalcBitMap;
+pub use filter::sql92::{Expression, ParseError};
 pub use message_filter::SubscriptionFilter;
-pub use sql_placeholder::{Expression, ParseError};
 
 use crate::config_file::ConfigFile;
 use crate::java_order::JavaMap;
