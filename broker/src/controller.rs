@@ -16,6 +16,7 @@ use store::{MessageStore, MessageStoreConfig};
 use crate::broker2client::Broker2Client;
 use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::{BrokerConfig, Configuration, LoadedConfig, NettyServerConfig};
+use crate::consumer_filter::{CalcBitMap, ConsumerFilterManager};
 use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
 use crate::long_polling::PullRequestHoldService;
 use crate::namesrv_link::NamesrvLink;
@@ -52,6 +53,10 @@ pub struct BrokerController {
     pub subscription_group_manager: SubscriptionGroupManager,
     pub consumer_offset_manager: ConsumerOffsetManager,
     pub consumer_manager: ConsumerManager,
+    /// The SQL92 expressions consumer groups registered (consumerFilter.json).
+    pub consumer_filter_manager: Arc<ConsumerFilterManager>,
+    /// The dispatch-time filter bitmaps (`enableCalcFilterBitMap`).
+    pub bit_map_calculator: Arc<CalcBitMap>,
     pub producer_manager: ProducerManager,
     pub rebalance_lock_manager: RebalanceLockManager,
     pub pull_request_hold_service: Arc<PullRequestHoldService>,
@@ -106,12 +111,44 @@ impl BrokerController {
             })?;
 
         let boot_timestamp = crate::now_millis();
+        // Java's ConsumerFilterManager constructor: the bloom filter, whose m becomes the
+        // store's bitMapLengthConsumeQueueExt (an invalid pair stops the start, as Java's throw).
+        let bloom = filter::bloom::BloomFilter::create_by_fn(
+            broker_config.max_error_rate_of_bloom_filter,
+            broker_config.expect_consumer_num_use_filter,
+        )
+        .map_err(|e| StartError::StoreConfig(format!("bloom filter: {e}")))?;
+        store_config.bit_map_length_consume_queue_ext = bloom.m() as u32;
+        let consumer_filter_manager = Arc::new(
+            ConsumerFilterManager::open(
+                &root,
+                broker_config.filter_data_clean_time_span,
+                bloom,
+                boot_timestamp,
+            )
+            .map_err(|e| StartError::ConfigFile {
+                file: "consumerFilter.json",
+                error: e.to_string(),
+            })?,
+        );
+        // First in Java's dispatcher list, before the store loads: recovery's re-dispatch
+        // computes bitmaps too.
+        let bit_map_calculator = Arc::new(CalcBitMap::new(
+            consumer_filter_manager.clone(),
+            broker_config.enable_calc_filter_bit_map,
+        ));
         let config_path = loaded
             .config_file
             .clone()
             .unwrap_or_else(crate::config::configuration::default_config_path);
         let configuration = Configuration::new(&loaded, config_path, boot_timestamp);
-        let store = Arc::new(MessageStore::open(store_config)?);
+        let store = Arc::new(MessageStore::open_with(
+            store_config,
+            store::StoreOptions {
+                filter_bit_map: Some(bit_map_calculator.clone()),
+                ..store::StoreOptions::default()
+            },
+        )?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
         store.set_message_arriving_listener(pull_request_hold_service.clone());
         let schedule_message_service = Arc::new(ScheduleMessageService::new(
@@ -151,6 +188,8 @@ impl BrokerController {
             subscription_group_manager,
             consumer_offset_manager,
             consumer_manager: ConsumerManager::new(),
+            consumer_filter_manager,
+            bit_map_calculator,
             producer_manager: ProducerManager::new(),
             rebalance_lock_manager: RebalanceLockManager::new(DEFAULT_LOCK_MAX_LIVE_TIME_MS),
             pull_request_hold_service,
@@ -202,6 +241,10 @@ impl BrokerController {
         let closed =
             housekeeping::connection_closed(&self.consumer_manager, &self.producer_manager, id);
         for change in &closed.consumer_groups {
+            if change.group_removed {
+                self.consumer_filter_manager
+                    .unregister(&change.group, crate::now_millis());
+            }
             tracing::info!(
                 "connection {:?} closed: consumer group {} now has {} member(s)",
                 conn,
@@ -226,6 +269,13 @@ impl BrokerController {
     pub fn persist_consumer_offsets(&self) {
         if let Err(e) = self.consumer_offset_manager.persist() {
             tracing::error!("persist consumerOffset.json failed: {e}");
+        }
+    }
+
+    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters.
+    pub fn persist_consumer_filters(&self) {
+        if let Err(e) = self.consumer_filter_manager.persist(crate::now_millis()) {
+            tracing::error!("persist consumerFilter.json failed: {e}");
         }
     }
 

@@ -13,6 +13,7 @@
 //! | [`offset`] | `ConsumerOffsetManager` |
 //! | [`client`] | `ConsumerManager`, `ConsumerGroupInfo`, `ProducerManager`, `ClientChannelInfo`, `ClientHousekeepingService` |
 //! | [`lock`] | `RebalanceLockManager` |
+//! | [`consumer_filter`] | `ConsumerFilterManager`, `ConsumerFilterData`, `ExpressionMessageFilter`, `ExpressionForRetryMessageFilter` (consumerFilter.json, the one pull filter) |
 //! | [`paths`] | `BrokerPathConfigHelper` |
 //! | [`config_file`] | `ConfigManager` (load with `.bak` fallback, whole-file writes) |
 //! | [`controller`] | `BrokerController` (state and wiring) |
@@ -30,6 +31,7 @@ pub mod broker2client;
 pub mod client;
 pub mod config;
 pub mod config_file;
+pub mod consumer_filter;
 pub mod controller;
 pub mod java_order;
 pub mod lock;

@@ -4,15 +4,22 @@
 //! Java parks the request object and a thread re-runs it; here the pull handler's own task
 //! waits on a [`HeldPull`] (see `processor::pull`). The store's reput thread calls
 //! [`MessageArrivingListener::arriving`] for every dispatched message; a parked pull wakes when
-//! the queue's new max offset is beyond the offset it asked for and the message's tag code
-//! passes its subscription (Java's `notifyMessageArriving`), so a consumer filtering on tag A
-//! keeps waiting while tag B arrives.
+//! the queue's new max offset is beyond the offset it asked for and the message passes the
+//! pull's [`SubscriptionFilter`] — the same filter the pull reads the store with: its tag code,
+//! then its properties (SQL92, `%RETRY%` records by their original topic), as Java's
+//! `notifyMessageArriving` asks `isMatchedByConsumeQueue` then `isMatchedByCommitLog` — so a
+//! consumer filtering on tag A, or on `a > 5`, keeps waiting while other messages arrive.
+//!
+//! Java's hold thread also re-checks every parked pull each 5 s with no message in hand, which
+//! wakes one whose queue has grown even by non-matching messages (its re-run then answers
+//! NO_MATCHED_MESSAGE with the next offset). Here such a pull waits for a matching message or
+//! its own timeout; the answer after the timeout is the same.
 //!
 //! No wake-up is lost: the handler registers first and then re-reads the queue's max offset
 //! (see [`PullRequestHoldService::hold`]). Dropping a [`HeldPull`] (timeout, connection gone)
 //! removes it from the table, so idle queues do not accumulate entries.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,14 +27,12 @@ use remoting_codec::message::MessageProperties;
 use store::MessageArrivingListener;
 use tokio::sync::oneshot;
 
-/// Which tag codes wake a parked pull: `None` = every message (`*`, or a non-tag expression).
-/// Java compares `tagsCode.intValue()` with the subscription's `codeSet`.
-pub type TagCodes = Option<Arc<HashSet<i32>>>;
+use crate::consumer_filter::SubscriptionFilter;
 
 struct Waiter {
     id: u64,
     pull_from_offset: i64,
-    tag_codes: TagCodes,
+    filter: Arc<SubscriptionFilter>,
     wake: oneshot::Sender<()>,
 }
 
@@ -90,7 +95,7 @@ impl PullRequestHoldService {
         topic: &str,
         queue_id: i32,
         pull_from_offset: i64,
-        tag_codes: TagCodes,
+        filter: Arc<SubscriptionFilter>,
     ) -> HeldPull {
         let (tx, rx) = oneshot::channel();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -101,7 +106,7 @@ impl PullRequestHoldService {
             self.lock().entry(key.clone()).or_default().push(Waiter {
                 id,
                 pull_from_offset,
-                tag_codes,
+                filter,
                 wake: tx,
             });
         }
@@ -135,8 +140,31 @@ impl MessageArrivingListener for PullRequestHoldService {
         queue_id: i32,
         logic_offset: i64,
         tags_code: i64,
-        _store_timestamp: i64,
-        _properties: &MessageProperties,
+        store_timestamp: i64,
+        properties: &MessageProperties,
+    ) {
+        self.arriving_with_bit_map(
+            topic,
+            queue_id,
+            logic_offset,
+            tags_code,
+            store_timestamp,
+            None,
+            properties,
+        );
+    }
+
+    /// Java's `notifyMessageArriving`: a unit of the tags code, store time and bitmap is
+    /// matched first (the bloom pre-filter), then the properties.
+    fn arriving_with_bit_map(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        logic_offset: i64,
+        tags_code: i64,
+        store_timestamp: i64,
+        filter_bit_map: Option<&[u8]>,
+        properties: &MessageProperties,
     ) {
         let mut table = self.lock();
         let Some(list) = table.get_mut(&key(topic, queue_id)) else {
@@ -145,11 +173,11 @@ impl MessageArrivingListener for PullRequestHoldService {
         let mut i = 0;
         while i < list.len() {
             let w = &list[i];
-            let matches = w
-                .tag_codes
-                .as_ref()
-                .is_none_or(|codes| codes.contains(&(tags_code as i32)));
-            if logic_offset > w.pull_from_offset && matches {
+            if logic_offset > w.pull_from_offset
+                && w.filter
+                    .matches_unit(Some(tags_code), Some((store_timestamp, filter_bit_map)))
+                && w.filter.matches_properties(&|name| properties.get(name))
+            {
                 let w = list.swap_remove(i);
                 let _ = w.wake.send(());
             } else {
@@ -162,39 +190,89 @@ impl MessageArrivingListener for PullRequestHoldService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consumer_filter::build_subscription_data;
+    use crate::consumer_filter::{ConsumerFilterManager, FilterData};
+    use remoting_codec::protocol::SubscriptionData;
+
+    fn manager() -> Arc<ConsumerFilterManager> {
+        Arc::new(ConsumerFilterManager::new(
+            std::path::Path::new("/nonexistent"),
+            1000,
+        ))
+    }
+
+    fn tag_filter(expression: &str) -> Arc<SubscriptionFilter> {
+        let sub = build_subscription_data("T", Some(expression)).unwrap();
+        Arc::new(SubscriptionFilter::new(&sub, None, &manager(), false))
+    }
+
+    fn sql_filter(expression: &str) -> Arc<SubscriptionFilter> {
+        let sub = SubscriptionData {
+            topic: Some("T".into()),
+            expression_type: Some("SQL92".into()),
+            sub_string: Some(expression.into()),
+            ..SubscriptionData::default()
+        };
+        let data = FilterData::build("T", "g", expression, "SQL92", 1, 1).map(Arc::new);
+        assert!(data.is_some());
+        Arc::new(SubscriptionFilter::new(&sub, data, &manager(), false))
+    }
 
     fn arrive(s: &PullRequestHoldService, queue: i32, offset: i64, tag: i64) {
         s.arriving("T", queue, offset, tag, 0, &MessageProperties::new());
     }
 
+    fn arrive_with(s: &PullRequestHoldService, offset: i64, props: &[(&str, &str)]) {
+        let mut properties = MessageProperties::new();
+        for (k, v) in props {
+            properties.insert(*k, *v);
+        }
+        s.arriving("T", 0, offset, 0, 0, &properties);
+    }
+
     #[tokio::test]
     async fn wakes_on_newer_offset_and_matching_tag_only() {
         let s = Arc::new(PullRequestHoldService::new());
-        let tags: TagCodes = Some(Arc::new([7].into_iter().collect()));
-        let mut a = s.hold("T", 0, 5, tags);
-        let mut b = s.hold("T", 0, 5, None);
+        let tag7 = remoting_codec::message::java_string_hash_code("A") as i64;
+        let tag8 = remoting_codec::message::java_string_hash_code("B") as i64;
+        let mut a = s.hold("T", 0, 5, tag_filter("A"));
+        let mut b = s.hold("T", 0, 5, tag_filter("*"));
         assert_eq!(s.held_count(), 2);
-        arrive(&s, 1, 9, 7); // other queue
-        arrive(&s, 0, 5, 7); // not beyond offset 5
+        arrive(&s, 1, 9, tag7); // other queue
+        arrive(&s, 0, 5, tag7); // not beyond offset 5
         assert_eq!(s.held_count(), 2);
-        arrive(&s, 0, 6, 8); // wakes b only (tag 8 is not 7)
+        arrive(&s, 0, 6, tag8); // wakes b only (tag B is not A)
         assert_eq!(s.held_count(), 1);
         b.woken().await;
-        arrive(&s, 0, 7, 7);
+        arrive(&s, 0, 7, tag7);
         assert_eq!(s.held_count(), 0);
         a.woken().await;
     }
 
     #[tokio::test]
+    async fn a_parked_sql_pull_wakes_only_for_a_matching_message() {
+        let s = Arc::new(PullRequestHoldService::new());
+        let mut held = s.hold("T", 0, 0, sql_filter("a between 0 and 3 AND b = 'x'"));
+        arrive_with(&s, 1, &[("a", "1"), ("b", "y")]);
+        arrive_with(&s, 2, &[("a", "5"), ("b", "x")]);
+        arrive_with(&s, 3, &[("b", "x")]);
+        assert_eq!(s.held_count(), 1, "non-matching messages woke the pull");
+        arrive_with(&s, 4, &[("a", "2"), ("b", "x")]);
+        assert_eq!(s.held_count(), 0);
+        held.woken().await;
+    }
+
+    #[tokio::test]
     async fn dropping_unparks_and_shutdown_wakes() {
         let s = Arc::new(PullRequestHoldService::new());
-        drop(s.hold("T", 0, 0, None));
+        let all = Arc::new(SubscriptionFilter::all());
+        drop(s.hold("T", 0, 0, all.clone()));
         assert_eq!(s.held_count(), 0);
-        let mut c = s.hold("T", 0, 0, None);
+        let mut c = s.hold("T", 0, 0, all.clone());
         s.wake_all();
         c.woken().await;
         // After shutdown a new hold returns at once.
-        let mut d = s.hold("T", 0, 0, None);
+        let mut d = s.hold("T", 0, 0, all);
         d.woken().await;
     }
 }

@@ -39,6 +39,8 @@ use crate::transaction::CheckConfig;
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
+/// `consumerFilter.json` is written every 10 s.
+const CONSUMER_FILTER_PERIOD: Duration = Duration::from_secs(10);
 /// `StatsItemSet`'s sampling timer (the 10-minute and hourly samplings ride on it).
 const STATS_SAMPLING_PERIOD: Duration = Duration::from_secs(10);
 
@@ -220,6 +222,7 @@ impl RunningBroker {
             store_ctrl.schedule_message_service.shutdown();
             store_ctrl.transactional_message_check_service.shutdown();
             store_ctrl.persist_consumer_offsets();
+            store_ctrl.persist_consumer_filters();
             if let Err(e) = store_ctrl.topic_config_manager.persist() {
                 tracing::error!("persist topics.json failed: {e}");
             }
@@ -293,11 +296,26 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         );
         None
     });
+    // Java: consumerFilter.json 10 s after start, then every 10 s.
+    let c = ctrl.clone();
+    let filters = every(FIRST_RUN_DELAY, CONSUMER_FILTER_PERIOD, move || {
+        let c = c.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            c.persist_consumer_filters()
+        }))
+    });
     // Java's BrokerStatsManager timers start with the broker (no delay), every 10 s.
     let c = ctrl.clone();
     let stats = every(Duration::ZERO, STATS_SAMPLING_PERIOD, move || {
         c.broker_stats_manager.on_tick(crate::now_millis());
         None
     });
-    vec![register, register_on_change, offsets, housekeeping, stats]
+    vec![
+        register,
+        register_on_change,
+        offsets,
+        filters,
+        housekeeping,
+        stats,
+    ]
 }

@@ -144,3 +144,16 @@ fn rust_client_answers_the_broker_s_consumer_calls() {
 fn rust_client_admin_ext_calls_answer_what_was_produced_and_consumed() {
     admin_calls::admin_ext_calls(RocketmqRust, "rs-admin");
 }
+
+/// SQL92 selectors (`MessageSelector::by_sql`): the 72/24 case, numeric, string,
+/// BETWEEN, IN, NULL and NOT selectors, and a consumer that changes its expression; bitmap off.
+#[test]
+fn rust_client_sql92_selectors() {
+    scenarios::sql92_selectors(RocketmqRust, "rs-sql", false);
+}
+
+/// The same with the bitmap pre-filter (`enableCalcFilterBitMap` + `enableConsumeQueueExt`).
+#[test]
+fn rust_client_sql92_selectors_with_the_bitmap() {
+    scenarios::sql92_selectors(RocketmqRust, "rs-sql-bitmap", true);
+}

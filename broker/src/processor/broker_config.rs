@@ -26,7 +26,7 @@
 //! - `brokerPermission` (registration, send to ordered topics, pull), `longPollingEnable`,
 //!   `shortPollingTimeMills`, `regionId`, `traceOn`, `rejectTransactionMessage`,
 //!   `startAcceptSendRequestTimeStamp`, `notifyConsumerIdsChangedEnable` (on connection close),
-//!   `transactionTimeOut`, `transactionCheckMax`;
+//!   `transactionTimeOut`, `transactionCheckMax`, `enableCalcFilterBitMap` (each dispatch);
 //! - the store's `fileReservedTime`, `deleteWhen`, `diskMaxUsedSpaceRatio`,
 //!   `cleanFileForciblyEnable`, `deleteCommitLogFilesInterval`, `deleteConsumeQueueFilesInterval`,
 //!   the flush intervals, least pages and thorough intervals, `syncFlushTimeout`
@@ -121,6 +121,8 @@ pub(super) const ROUTES: &[Route] = &[
         tracing::info!("updateBrokerConfig called by {:?}", cx.conn);
         let c = &cx.ctrl;
         let updated = update_broker_config(&c.configuration, &c.store, &r, crate::now_millis())?;
+        c.bit_map_calculator
+            .set_enabled(c.configuration.broker(|b| b.enable_calc_filter_bit_map));
         let response = RemotingCommand::response_to(&r, resp::SUCCESS);
         if updated.is_some_and(|u| u.broker_permission) {
             c.topic_config_manager.next_data_version();

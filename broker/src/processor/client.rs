@@ -24,6 +24,7 @@ use super::body::{decode_body, empty_header_response};
 use super::{Refusal, Reply, RequestContext, Route};
 use crate::client::{ClientChannelInfo, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::BrokerConfig;
+use crate::consumer_filter::{self, ConsumerFilterManager};
 use crate::subscription::SubscriptionGroupManager;
 use crate::topic::validator::retry_topic;
 use crate::topic::TopicConfigManager;
@@ -56,6 +57,7 @@ pub struct ClientManagers<'a> {
     pub groups: &'a SubscriptionGroupManager,
     pub consumers: &'a ConsumerManager,
     pub producers: &'a ProducerManager,
+    pub filters: &'a ConsumerFilterManager,
 }
 
 /// A NOTIFY_CONSUMER_IDS_CHANGED to send to each of `connections`.
@@ -73,7 +75,8 @@ pub type Handled = (RemotingCommand, Vec<ConsumerIdsChanged>);
 /// group's `retryQueueNums`, perm RW), and the membership recorded; a member that joined or a
 /// topic added/removed notifies every member of the group, when both the group's and the
 /// broker's `notifyConsumerIdsChangedEnable` are on (so the first consumer of a group is
-/// notified too, as the s02 capture shows).
+/// notified too, as the s02 capture shows). Every heartbeat then registers the group's non-tag
+/// subscriptions with the [`ConsumerFilterManager`] (Java's REGISTER event).
 pub fn heart_beat(
     m: ClientManagers<'_>,
     peer: &Peer,
@@ -118,6 +121,8 @@ pub fn heart_beat(
             &data.subscription_data_set,
             now,
         );
+        m.filters
+            .register_subscriptions(group, &data.subscription_data_set, now);
         if changed {
             tracing::info!("registerConsumer info changed {data:?} {}", peer.addr);
             if notify_enable && m.config.notify_consumer_ids_changed_enable {
@@ -140,11 +145,13 @@ pub fn heart_beat(
 
 /// UNREGISTER_CLIENT: a client leaving one producer and/or consumer group. The remaining members
 /// of the consumer group are notified (group flag and broker flag, as Java; Java also
-/// auto-creates the subscription group here when it is missing, so do we).
+/// auto-creates the subscription group here when it is missing, so do we). When the last
+/// member leaves, the group's filters die (Java's UNREGISTER event).
 pub fn unregister_client(
     m: ClientManagers<'_>,
     peer: &Peer,
     request: &RemotingCommand,
+    now: i64,
 ) -> Result<Handled, Refusal> {
     let header: UnregisterClientRequestHeader = request.decode_header()?;
     if let Some(group) = &header.producer_group {
@@ -158,6 +165,9 @@ pub fn unregister_client(
             .find_subscription_group_config(group)
             .is_none_or(|c| c.notify_consumer_ids_changed_enable);
         if let Some(change) = m.consumers.unregister_consumer(group, peer.id) {
+            if change.group_removed {
+                m.filters.unregister(group, now);
+            }
             if notify_enable
                 && m.config.notify_consumer_ids_changed_enable
                 && !change.remaining.is_empty()
@@ -197,37 +207,38 @@ pub fn get_consumer_list_by_group(
 }
 
 /// CHECK_CLIENT_CONFIG: whether the broker can evaluate a consumer's subscription expression.
-/// TAG (or no type) is always fine; anything else needs `enablePropertyFilter`. Java then
-/// compiles the expression: SQL92 is accepted here (its syntax is checked when the SQL filter
-/// evaluates it, a later issue), an unknown type fails with SUBSCRIPTION_PARSE_FAILED and no
-/// remark (Java's NullPointerException message is null).
+/// TAG (or no type) is always fine; anything else needs `enablePropertyFilter` (SYSTEM_ERROR
+/// "The broker does not support consumer to filter message by <type>"), then must compile:
+/// SUBSCRIPTION_PARSE_FAILED with the language's message as remark, or without remark for a
+/// type no filter is registered for (Java's NullPointerException has no message).
 pub fn check_client_config(
-    config: &BrokerConfig,
+    enable_property_filter: bool,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let body: CheckClientRequestBody = decode_body(request, "CheckClientRequestBody")?;
     if let Some(sub) = &body.subscription_data {
-        let kind = sub.expression_type.as_deref().unwrap_or("");
-        if kind.is_empty() || kind == "TAG" {
+        if consumer_filter::is_tag_type(sub.expression_type.as_deref()) {
             return Ok(RemotingCommand::response_to(request, resp::SUCCESS));
         }
-        if !config.enable_property_filter {
+        let kind = sub.expression_type.as_deref().unwrap_or("");
+        if !enable_property_filter {
             return Ok(
                 RemotingCommand::response_to(request, resp::SYSTEM_ERROR).with_remark(format!(
                     "The broker does not support consumer to filter message by {kind}"
                 )),
             );
         }
-        if kind != "SQL92" {
+        if let Err(e) = consumer_filter::compile(kind, sub.sub_string.as_deref().unwrap_or("")) {
             tracing::warn!(
-                "Client {}@{} filter message, but failed to compile expression! sub={sub:?}",
+                "Client {}@{} filter message, but failed to compile expression! sub={sub:?}, error={:?}",
                 body.client_id,
-                body.group
+                body.group,
+                e.message()
             );
-            return Ok(RemotingCommand::response_to(
-                request,
-                resp::SUBSCRIPTION_PARSE_FAILED,
-            ));
+            let mut response =
+                RemotingCommand::response_to(request, resp::SUBSCRIPTION_PARSE_FAILED);
+            response.remark = e.message().map(str::to_owned);
+            return Ok(response);
         }
     }
     Ok(RemotingCommand::response_to(request, resp::SUCCESS))
@@ -239,14 +250,16 @@ pub(super) const ROUTES: &[Route] = &[
         Ok(with_notices(cx, handled))
     }),
     Route::inline(req::UNREGISTER_CLIENT, |cx, r| {
-        let handled = unregister_client(managers(cx), &Peer::of(&cx.conn), &r)?;
+        let handled =
+            unregister_client(managers(cx), &Peer::of(&cx.conn), &r, crate::now_millis())?;
         Ok(with_notices(cx, handled))
     }),
     Route::inline(req::GET_CONSUMER_LIST_BY_GROUP, |cx, r| {
         Ok(get_consumer_list_by_group(&cx.ctrl.consumer_manager, &r)?.into())
     }),
     Route::inline(req::CHECK_CLIENT_CONFIG, |cx, r| {
-        Ok(check_client_config(&cx.ctrl.broker_config, &r)?.into())
+        let enabled = cx.ctrl.configuration.broker(|b| b.enable_property_filter);
+        Ok(check_client_config(enabled, &r)?.into())
     }),
 ];
 
@@ -258,6 +271,7 @@ fn managers(cx: &RequestContext) -> ClientManagers<'_> {
         groups: &c.subscription_group_manager,
         consumers: &c.consumer_manager,
         producers: &c.producer_manager,
+        filters: &c.consumer_filter_manager,
     }
 }
 

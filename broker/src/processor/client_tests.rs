@@ -1,5 +1,6 @@
 use super::*;
 use crate::client::ConsumerManager;
+use crate::consumer_filter::ConsumerFilterManager;
 use crate::test_util::TempDir;
 use remoting_codec::protocol::client::{ConsumerData, ProducerData};
 use remoting_codec::protocol::SubscriptionData;
@@ -12,6 +13,7 @@ struct Fixture {
     groups: SubscriptionGroupManager,
     consumers: ConsumerManager,
     producers: ProducerManager,
+    filters: ConsumerFilterManager,
 }
 
 impl Fixture {
@@ -23,6 +25,7 @@ impl Fixture {
             groups: SubscriptionGroupManager::new(true, dir.path()),
             consumers: ConsumerManager::new(),
             producers: ProducerManager::new(),
+            filters: ConsumerFilterManager::new(dir.path(), 24 * 3600 * 1000),
             config,
             _dir: dir,
         }
@@ -35,6 +38,7 @@ impl Fixture {
             groups: &self.groups,
             consumers: &self.consumers,
             producers: &self.producers,
+            filters: &self.filters,
         }
     }
 }
@@ -135,7 +139,7 @@ fn join_and_leave_notify_the_other_member() {
             consumer_group: Some("cg".into()),
         },
     );
-    let (r, notices) = unregister_client(f.m(), &peer(2), &unregister).unwrap();
+    let (r, notices) = unregister_client(f.m(), &peer(2), &unregister, 0).unwrap();
     assert_eq!(
         (r.code, r.ext_fields.clone()),
         (resp::SUCCESS, Some(ExtFields::new()))
@@ -157,7 +161,7 @@ fn join_and_leave_notify_the_other_member() {
             consumer_group: Some("cg".into()),
         },
     );
-    let (_, notices) = unregister_client(f.m(), &peer(1), &unregister_c1).unwrap();
+    let (_, notices) = unregister_client(f.m(), &peer(1), &unregister_c1, 0).unwrap();
     assert!(notices.is_empty());
     assert_eq!(f.producers.find_channel("c1"), None);
     let r = get_consumer_list_by_group(&f.consumers, &list).unwrap();
@@ -210,19 +214,23 @@ fn bad_bodies_and_headers_fail_without_panicking() {
     ));
     let unregister = RemotingCommand::request_without_header(req::UNREGISTER_CLIENT);
     assert_eq!(
-        unregister_client(f.m(), &peer(1), &unregister).unwrap_err(),
+        unregister_client(f.m(), &peer(1), &unregister, 0).unwrap_err(),
         Refusal::system_error("the custom field <clientID> is null")
     );
 }
 
 fn check(kind: Option<&str>) -> RemotingCommand {
+    check_with(kind, "a between 0 and 3")
+}
+
+fn check_with(kind: Option<&str>, expression: &str) -> RemotingCommand {
     let body = CheckClientRequestBody {
         client_id: "c1".into(),
         group: "sql_filter_group".into(),
         namespace: None,
         subscription_data: Some(SubscriptionData {
             expression_type: kind.map(str::to_owned),
-            sub_string: Some("a between 0 and 3".into()),
+            sub_string: Some(expression.into()),
             topic: Some("T".into()),
             ..Default::default()
         }),
@@ -233,16 +241,18 @@ fn check(kind: Option<&str>) -> RemotingCommand {
 
 #[test]
 fn check_client_config_follows_enable_property_filter() {
-    let mut config = BrokerConfig::default();
-    assert!(!config.enable_property_filter);
-    assert_eq!(
-        check_client_config(&config, &check(Some("TAG")))
-            .unwrap()
-            .code,
-        0
-    );
-    assert_eq!(check_client_config(&config, &check(None)).unwrap().code, 0);
-    let r = check_client_config(&config, &check(Some("SQL92"))).unwrap();
+    assert!(!BrokerConfig::default().enable_property_filter);
+    let sql = |text: &str| check_with(Some("SQL92"), text);
+    for enabled in [false, true] {
+        let tag = check_client_config(enabled, &check(Some("TAG"))).unwrap();
+        assert_eq!((tag.code, tag.remark), (0, None));
+        assert_eq!(check_client_config(enabled, &check(None)).unwrap().code, 0);
+        assert_eq!(
+            check_client_config(enabled, &check(Some(""))).unwrap().code,
+            0
+        );
+    }
+    let r = check_client_config(false, &sql("a between 0 and 3")).unwrap();
     assert_eq!(
         (r.code, r.remark.as_deref()),
         (
@@ -250,13 +260,84 @@ fn check_client_config_follows_enable_property_filter() {
             Some("The broker does not support consumer to filter message by SQL92")
         )
     );
-    config.enable_property_filter = true;
-    assert_eq!(
-        check_client_config(&config, &check(Some("SQL92")))
-            .unwrap()
-            .code,
-        0
-    );
-    let r = check_client_config(&config, &check(Some("GROOVY"))).unwrap();
+    // The switch is checked before the expression.
+    let r = check_client_config(false, &sql("a between")).unwrap();
+    assert_eq!(r.code, resp::SYSTEM_ERROR);
+    let r = check_client_config(true, &sql("a between 0 and 3 AND b = 'x'")).unwrap();
+    assert_eq!((r.code, r.remark), (0, None));
+    // A bad expression: the language's message is the remark.
+    let r = check_client_config(true, &sql("a between")).unwrap();
+    let expected = crate::consumer_filter::compile("SQL92", "a between").unwrap_err();
     assert_eq!(r.code, resp::SUBSCRIPTION_PARSE_FAILED);
+    assert_eq!(r.remark.as_deref(), expected.message());
+    assert!(r.remark.is_some());
+    // A type no filter is registered for: no remark (Java's NPE message).
+    let r = check_client_config(true, &check(Some("GROOVY"))).unwrap();
+    assert_eq!((r.code, r.remark), (resp::SUBSCRIPTION_PARSE_FAILED, None));
+}
+
+fn sql_sub(topic: &str, expression: &str, version: i64) -> SubscriptionData {
+    SubscriptionData {
+        topic: Some(topic.into()),
+        sub_string: Some(expression.into()),
+        expression_type: Some("SQL92".into()),
+        sub_version: version,
+        ..Default::default()
+    }
+}
+
+fn heartbeat_with(client: &str, group: &str, subs: Vec<SubscriptionData>) -> RemotingCommand {
+    let data = HeartbeatData {
+        client_id: client.into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            consume_type: Some(ConsumeType::ConsumePassively),
+            message_model: Some(MessageModel::Clustering),
+            consume_from_where: Some(ConsumeFromWhere::ConsumeFromFirstOffset),
+            subscription_data_set: subs,
+            unit_mode: false,
+        }],
+        ..Default::default()
+    };
+    RemotingCommand::request_without_header(req::HEART_BEAT)
+        .with_body(fastjson::to_vec(&data).unwrap())
+}
+
+#[test]
+fn heartbeats_register_sql_filters_and_the_last_leaver_kills_them() {
+    let f = Fixture::new();
+    let hb = heartbeat_with("c1", "cg", vec![sub("TagTopic"), sql_sub("T", "a = 1", 10)]);
+    heart_beat(f.m(), &peer(1), &hb, 100).unwrap();
+    assert!(
+        f.filters.get("TagTopic", "cg").is_none(),
+        "tag subscriptions are not registered"
+    );
+    let data = f.filters.get("T", "cg").unwrap();
+    assert_eq!((data.client_version, data.born_time), (10, 100));
+    assert!(!data.is_dead());
+    // A second member joins; the first leaves: the filter lives on.
+    heart_beat(
+        f.m(),
+        &peer(2),
+        &heartbeat_with("c2", "cg", vec![sql_sub("T", "a = 1", 10)]),
+        200,
+    )
+    .unwrap();
+    let leave = |id: u64, client: &str| {
+        let r = RemotingCommand::request(
+            req::UNREGISTER_CLIENT,
+            &UnregisterClientRequestHeader {
+                client_id: client.into(),
+                producer_group: None,
+                consumer_group: Some("cg".into()),
+            },
+        );
+        unregister_client(f.m(), &peer(id), &r, 300).unwrap();
+    };
+    leave(1, "c1");
+    assert!(!f.filters.get("T", "cg").unwrap().is_dead());
+    leave(2, "c2");
+    let data = f.filters.get("T", "cg").unwrap();
+    assert_eq!(data.dead_time, 300);
+    assert!(data.is_dead());
 }

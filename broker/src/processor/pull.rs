@@ -4,11 +4,18 @@
 //! when allowed, else SUBSCRIPTION_GROUP_NOT_EXIST; consume disabled → NO_PERMISSION), the topic
 //! (TOPIC_NOT_EXIST, not readable → NO_PERMISSION), the queue id against the read queues
 //! (SYSTEM_ERROR), then the subscription: from the header when sysFlag has
-//! `FLAG_SUBSCRIPTION` (0x4), else from the group's heartbeat (no group → SUBSCRIPTION_NOT_EXIST,
-//! broadcast not allowed → NO_PERMISSION, no subscription of the topic → SUBSCRIPTION_NOT_EXIST,
-//! an older subVersion → SUBSCRIPTION_NOT_LATEST). Non-TAG expressions need
-//! `enablePropertyFilter` (SYSTEM_ERROR otherwise); SQL92 evaluation itself is not implemented,
-//! so such a pull is refused the same way even when the switch is on.
+//! `FLAG_SUBSCRIPTION` (0x4) (`FilterAPI.build`: a tag list, or a non-tag expression with its
+//! filter data built on the spot; an empty non-tag expression or a tag list of separators only
+//! → SUBSCRIPTION_PARSE_FAILED; an expression that does not compile filters nothing, as in
+//! Java), else from the group's heartbeat (no group → SUBSCRIPTION_NOT_EXIST, broadcast not
+//! allowed → NO_PERMISSION, no subscription of the topic → SUBSCRIPTION_NOT_EXIST, an older
+//! subVersion → SUBSCRIPTION_NOT_LATEST; for a non-tag expression the group's registered
+//! filter data: none → FILTER_DATA_NOT_EXIST, an older client version → FILTER_DATA_NOT_LATEST).
+//! Non-tag expressions then need `enablePropertyFilter` (SYSTEM_ERROR otherwise).
+//!
+//! The store is read with the request's [`SubscriptionFilter`] (tag codes from the consume
+//! queue, SQL92 on each record's properties, `%RETRY%` records by their original topic's
+//! expression with `filterSupportRetry`); a parked request waits on the same filter.
 //!
 //! The store's `GetMessageStatus` maps to the response code as in Java (the remark is the
 //! status name): FOUND → SUCCESS with the records as body; NO_MATCHED_MESSAGE and
@@ -28,29 +35,24 @@
 //! A SUCCESS answer is counted in the statistics as Java's: GROUP_GET_NUMS/SIZE
 //! (`topic@group`), BROKER_GET_NUMS and GROUP_GET_LATENCY ([`crate::stats::manager`]).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use remoting::Connection;
 use remoting_codec::code::{request, response};
-use remoting_codec::message::java_string_hash_code;
 use remoting_codec::message::sysflag::pull_sys_flag::{
     has_commit_offset_flag, has_suspend_flag, FLAG_SUBSCRIPTION,
 };
 use remoting_codec::protocol::client::MessageModel;
+use remoting_codec::protocol::perm;
 use remoting_codec::protocol::pull::{PullMessageRequestHeader, PullMessageResponseHeader};
-use remoting_codec::protocol::{perm, SubscriptionData};
 use remoting_codec::RemotingCommand;
 use store::{GetMessageResult, GetMessageStatus};
 
 use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
+use crate::consumer_filter::{self, is_tag_type, FilterData, SubscriptionFilter};
 use crate::controller::BrokerController;
-use crate::long_polling::TagCodes;
-
-/// `SubscriptionData.SUB_ALL`.
-const SUB_ALL: &str = "*";
 /// `MixAll.MASTER_ID`.
 const MASTER_ID: i64 = 0;
 
@@ -62,7 +64,7 @@ pub(super) const ROUTES: &[Route] =
 fn pull_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     let header: PullMessageRequestHeader = req.decode_header()?;
     let first = run(&cx.ctrl, &cx.conn, &req, &header, true)?;
-    let Outcome::Suspend { tag_codes } = first else {
+    let Outcome::Suspend { filter } = first else {
         return Ok(first.into_response().into());
     };
     let cx = cx.clone();
@@ -81,7 +83,7 @@ fn pull_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
                 &header.topic,
                 header.queue_id,
                 header.queue_offset,
-                tag_codes,
+                filter,
             );
             // A message dispatched between the first run and the registration did not see us.
             let max = ctrl
@@ -108,7 +110,7 @@ enum Outcome {
     Answer(RemotingCommand),
     /// PULL_NOT_FOUND and the request may be parked.
     Suspend {
-        tag_codes: TagCodes,
+        filter: Arc<SubscriptionFilter>,
     },
 }
 
@@ -128,42 +130,6 @@ fn fail(req: &RemotingCommand, code: i32, remark: impl Into<String>) -> Outcome 
     let mut resp = RemotingCommand::response_to(req, code).with_remark(remark);
     resp.ext_fields = Some(Default::default());
     Outcome::Answer(resp)
-}
-
-/// `FilterAPI.buildSubscriptionData` for a TAG expression: `*`/empty = all, else `a || b`.
-pub(crate) fn build_subscription_data(topic: &str, sub_string: Option<&str>) -> SubscriptionData {
-    let mut data = SubscriptionData {
-        topic: Some(topic.to_owned()),
-        sub_version: crate::now_millis(),
-        expression_type: Some("TAG".to_owned()),
-        ..SubscriptionData::default()
-    };
-    match sub_string {
-        None | Some("") | Some(SUB_ALL) => data.sub_string = Some(SUB_ALL.to_owned()),
-        Some(s) => {
-            data.sub_string = Some(s.to_owned());
-            for tag in s.split("||").map(str::trim).filter(|t| !t.is_empty()) {
-                data.tags_set.push(tag.to_owned());
-                data.code_set.push(java_string_hash_code(tag));
-            }
-        }
-    }
-    data
-}
-
-fn is_tag_type(expression_type: Option<&str>) -> bool {
-    expression_type.is_none_or(|t| t.is_empty() || t == "TAG")
-}
-
-/// The tag codes a subscription accepts (`None` = everything), Java's
-/// `ExpressionMessageFilter.isMatchedByConsumeQueue`.
-fn tag_codes(sub: &SubscriptionData) -> TagCodes {
-    if sub.class_filter_mode || sub.sub_string.as_deref() == Some(SUB_ALL) {
-        return None;
-    }
-    Some(Arc::new(
-        sub.code_set.iter().copied().collect::<HashSet<i32>>(),
-    ))
 }
 
 fn run(
@@ -239,17 +205,36 @@ fn run(
         ));
     }
 
+    let now = crate::now_millis();
+    let mut filter_data: Option<Arc<FilterData>> = None;
     let subscription = if header.sys_flag & FLAG_SUBSCRIPTION != 0 {
-        if !is_tag_type(header.expression_type.as_deref()) {
-            // SQL92 etc.: only the switch is checked below.
-            SubscriptionData {
-                expression_type: header.expression_type.clone(),
-                sub_string: header.subscription.clone(),
-                ..SubscriptionData::default()
-            }
-        } else {
-            build_subscription_data(&header.topic, header.subscription.as_deref())
+        let Ok(sub) = consumer_filter::build(
+            &header.topic,
+            header.subscription.as_deref(),
+            header.expression_type.as_deref(),
+        ) else {
+            tracing::warn!(
+                "Parse the consumer's subscription[{:?}] failed, group: {group}",
+                header.subscription
+            );
+            return Ok(fail(
+                req,
+                response::SUBSCRIPTION_PARSE_FAILED,
+                "parse the consumer's subscription failed",
+            ));
+        };
+        if !is_tag_type(sub.expression_type.as_deref()) {
+            filter_data = FilterData::build(
+                &header.topic,
+                group,
+                header.subscription.as_deref().unwrap_or(""),
+                header.expression_type.as_deref().unwrap_or(""),
+                header.sub_version,
+                now,
+            )
+            .map(Arc::new);
         }
+        sub
     } else {
         let Some(group_info) = ctrl.consumer_manager.get_consumer_group_info(group) else {
             return Ok(fail(
@@ -284,9 +269,32 @@ fn run(
                 "the consumer's subscription not latest",
             ));
         }
+        if !is_tag_type(sub.expression_type.as_deref()) {
+            let Some(data) = ctrl.consumer_filter_manager.get(&header.topic, group) else {
+                return Ok(fail(
+                    req,
+                    response::FILTER_DATA_NOT_EXIST,
+                    "The broker's consumer filter data is not exist!Your expression may be wrong!",
+                ));
+            };
+            if data.client_version < header.sub_version {
+                tracing::warn!(
+                    "The broker's consumer filter data is not latest, group: {group}, topic: {}, serverV: {}, clientV: {}",
+                    header.topic, data.client_version, header.sub_version
+                );
+                return Ok(fail(
+                    req,
+                    response::FILTER_DATA_NOT_LATEST,
+                    "the consumer's consumer filter data not latest",
+                ));
+            }
+            filter_data = Some(data);
+        }
         sub
     };
-    if !is_tag_type(subscription.expression_type.as_deref()) {
+    if !is_tag_type(subscription.expression_type.as_deref())
+        && !ctrl.configuration.broker(|b| b.enable_property_filter)
+    {
         let kind = subscription.expression_type.as_deref().unwrap_or("");
         return Ok(fail(
             req,
@@ -295,19 +303,18 @@ fn run(
         ));
     }
 
-    let codes = tag_codes(&subscription);
-    let filter_codes = codes.clone();
-    let filter = move |tags_code: i64| {
-        filter_codes
-            .as_ref()
-            .is_none_or(|set| set.contains(&(tags_code as i32)))
-    };
+    let filter = Arc::new(SubscriptionFilter::new(
+        &subscription,
+        filter_data,
+        &ctrl.consumer_filter_manager,
+        ctrl.configuration.broker(|b| b.filter_support_retry),
+    ));
     let result = ctrl.store.get_message(
         &header.topic,
         header.queue_id,
         header.queue_offset,
         header.max_msg_nums.max(0) as usize,
-        Some(&filter),
+        Some(filter.as_ref()),
     );
 
     let store_config = ctrl.store.config();
@@ -350,7 +357,7 @@ fn run(
     }
 
     if code == response::PULL_NOT_FOUND && allow_suspend && has_suspend_flag(header.sys_flag) {
-        return Ok(Outcome::Suspend { tag_codes: codes });
+        return Ok(Outcome::Suspend { filter });
     }
 
     let mut resp = RemotingCommand::response_to(req, code)
@@ -427,27 +434,4 @@ fn concat(records: &[Bytes], total: usize) -> Bytes {
         body.extend_from_slice(r);
     }
     body.freeze()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subscription_expressions_as_java() {
-        let all = build_subscription_data("T", Some("*"));
-        assert_eq!(all.sub_string.as_deref(), Some("*"));
-        assert!(all.code_set.is_empty() && tag_codes(&all).is_none());
-        let empty = build_subscription_data("T", None);
-        assert_eq!(empty.sub_string.as_deref(), Some("*"));
-        let some = build_subscription_data("T", Some("TagA || TagB ||  "));
-        assert_eq!(some.tags_set, vec!["TagA", "TagB"]);
-        assert_eq!(
-            some.code_set,
-            vec![java_string_hash_code("TagA"), java_string_hash_code("TagB")]
-        );
-        let codes = tag_codes(&some).unwrap();
-        assert!(codes.contains(&java_string_hash_code("TagA")));
-        assert!(!codes.contains(&java_string_hash_code("TagC")));
-    }
 }

@@ -36,12 +36,15 @@
 //! QUERY_CONSUME_QUEUE (`queryConsumeQueue`): the consume queue must exist (Java's
 //! `getConsumeQueue` creates none): else SYSTEM_ERROR "<qid>@<topic> is not exist!". The body
 //! has the queue's min/max index and up to `count` entries from `index` to the end of that
-//! consume-queue file (`physicOffset`, `physicSize`, `tagsCode`; `eval` stays false: Java sets
-//! it only for consume-queue-ext entries, which 4.9.8 does not write by default). With a
-//! `consumerGroup`: its subscription to the topic and `filterData` — "<group>@<topic> is not
-//! online!" when it has none, else the JSON of its SQL filter data, `null` for tag
-//! subscriptions (the only kind this broker serves). An `index` with no entry: SUCCESS, remark
-//! "Index <i> of <qid>@<topic> is not exist!", no body.
+//! consume-queue file (`physicOffset`, `physicSize`, `tagsCode` as stored). With
+//! `enableConsumeQueueExt` the `tagsCode` is the extension address and the entry also has the
+//! unit: `extendDataJson` (fastjson of Java's `CqExtUnit`: `filterBitMap` in base64,
+//! `msgStoreTime`, `size`, `tagsCode`), `bitMap` (`BitsArray.toString`) and, for a group, `eval`
+//! (the group's filter on the unit: tags code, or the bloom pre-filter); a missing unit is
+//! `msg` "Cq extend not exist!addr: <address>". With a `consumerGroup`: its subscription to the
+//! topic and `filterData` — "<group>@<topic> is not online!" when it has none, else the pretty
+//! JSON of its SQL filter data, `null` for a tag subscription. An `index` with no entry:
+//! SUCCESS, remark "Index <i> of <qid>@<topic> is not exist!", no body.
 
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::common::MessageQueue;
@@ -54,11 +57,14 @@ use remoting_codec::protocol::query::{
     UNIQUE_KEY_QUERY,
 };
 use remoting_codec::{fastjson, RemotingCommand};
+use std::sync::Arc;
+
 use store::MessageStore;
 
 use super::body::json_response;
 use super::{Refusal, Route};
 use crate::client::ConsumerManager;
+use crate::consumer_filter::{ConsumerFilterManager, SubscriptionFilter};
 use crate::offset::ConsumerOffsetManager;
 use crate::topic::TopicConfigManager;
 
@@ -170,10 +176,36 @@ pub fn query_consume_time_span(
     )
 }
 
+/// Java's `JSON.toJSONString(cqExtUnit)`: the getters `filterBitMap` (a `byte[]`, base64,
+/// absent when the unit has none), `msgStoreTime`, `size`, `tagsCode`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CqExtUnitJson<'a> {
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "java_byte_array"
+    )]
+    filter_bit_map: Option<&'a [u8]>,
+    msg_store_time: i64,
+    size: i16,
+    tags_code: i64,
+}
+
+fn java_byte_array<S: serde::Serializer>(
+    bytes: &Option<&[u8]>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(b) => serializer.serialize_bytes(b),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// QUERY_CONSUME_QUEUE.
 pub fn query_consume_queue(
     store: &MessageStore,
     consumers: &ConsumerManager,
+    filters: &Arc<ConsumerFilterManager>,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let h: QueryConsumeQueueRequestHeader = request.decode_header()?;
@@ -192,16 +224,25 @@ pub fn query_consume_queue(
         min_queue_index: cq.min_offset(),
         ..Default::default()
     };
+    let mut message_filter = None;
     if let Some(group) = &h.consumer_group {
         body.subscription_data = consumers.find_subscription_data(group, topic);
         body.filter_data = Some(match &body.subscription_data {
             None => format!("{group}@{topic} is not online!"),
-            // Java's `JSON.toJSONString(filterData, true)`: no SQL filter data is kept for a
-            // tag subscription, so the text of null.
-            Some(_) => "null".to_owned(),
+            Some(sub) => {
+                // Java's `JSON.toJSONString(filterData, true)`: `null` for a tag subscription.
+                let data = filters.get(topic, group);
+                let text = match &data {
+                    Some(d) => fastjson::to_string_pretty(&d.to_json())?,
+                    None => "null".to_owned(),
+                };
+                message_filter = Some(SubscriptionFilter::new(sub, data, filters, false));
+                text
+            }
         });
     }
-    let Some(entries) = cq.entries_from(h.index) else {
+    // As stored: an extension address stays in `tagsCode`, its unit is shown beside it.
+    let Some(entries) = cq.entries_from_raw(h.index) else {
         return Ok(
             RemotingCommand::response_to(request, resp::SUCCESS).with_remark(format!(
                 "Index {} of {}@{topic} is not exist!",
@@ -210,17 +251,42 @@ pub fn query_consume_queue(
         );
     };
     let count = usize::try_from(h.count).unwrap_or(0);
-    body.queue_data = Some(
-        entries
-            .take(count)
-            .map(|(_, e)| ConsumeQueueData {
-                physic_offset: e.offset,
-                physic_size: e.size,
-                tags_code: e.tags_code,
-                ..Default::default()
-            })
-            .collect(),
-    );
+    let mut queue_data = Vec::new();
+    for (_, e) in entries.take(count) {
+        let mut one = ConsumeQueueData {
+            physic_offset: e.offset,
+            physic_size: e.size,
+            tags_code: e.tags_code,
+            ..Default::default()
+        };
+        if store::is_ext_addr(e.tags_code) {
+            match cq.ext_unit(e.tags_code) {
+                Some(unit) => {
+                    let bit_map = unit.filter_bit_map.as_deref();
+                    one.extend_data_json = Some(fastjson::to_string(&CqExtUnitJson {
+                        filter_bit_map: bit_map,
+                        msg_store_time: unit.msg_store_time,
+                        size: unit.size() as i16,
+                        tags_code: unit.tags_code,
+                    })?);
+                    if let Some(bits) = bit_map {
+                        one.bit_map = filter::bloom::BitsArray::from_bytes(bits)
+                            .ok()
+                            .map(|b| b.to_string());
+                    }
+                    if let Some(f) = &message_filter {
+                        one.eval = f.matches_unit(
+                            Some(unit.tags_code),
+                            Some((unit.msg_store_time, bit_map)),
+                        );
+                    }
+                }
+                None => one.msg = Some(format!("Cq extend not exist!addr: {}", e.tags_code)),
+            }
+        }
+        queue_data.push(one);
+    }
+    body.queue_data = Some(queue_data);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS).with_body(fastjson::to_vec(&body)?))
 }
 
@@ -269,7 +335,13 @@ pub(super) const ROUTES: &[Route] = &[
     }),
     Route::blocking(req::QUERY_CONSUME_QUEUE, |cx, r| {
         let c = &cx.ctrl;
-        Ok(query_consume_queue(&c.store, &c.consumer_manager, &r)?.into())
+        Ok(query_consume_queue(
+            &c.store,
+            &c.consumer_manager,
+            &c.consumer_filter_manager,
+            &r,
+        )?
+        .into())
     }),
 ];
 

@@ -11,6 +11,7 @@ use store::{MessageStoreConfig, StoreOptions};
 use super::*;
 use crate::client::{ClientChannelInfo, ConnectionId};
 use crate::config::BrokerConfig;
+use crate::consumer_filter::{CalcBitMap, ConsumerFilterManager};
 use crate::test_util::TempDir;
 
 /// The store time of every put is whatever this says.
@@ -414,6 +415,7 @@ fn consume_queue_entries_subscription_and_refusals() {
     let f = fixture("query-cq", |_| {});
     let offsets = five(&f);
     let consumers = ConsumerManager::new();
+    let filters = Arc::new(ConsumerFilterManager::new(f._dir.path(), 1000));
     let sub = SubscriptionData {
         topic: Some("T".into()),
         sub_string: Some("q".into()),
@@ -441,7 +443,13 @@ fn consume_queue_entries_subscription_and_refusals() {
     );
 
     // Queue 0 holds U0, U2, U4; two entries from index 1.
-    let r = query_consume_queue(&f.store, &consumers, &cq_request("T", 0, 1, 2, None)).unwrap();
+    let r = query_consume_queue(
+        &f.store,
+        &consumers,
+        &filters,
+        &cq_request("T", 0, 1, 2, None),
+    )
+    .unwrap();
     assert_eq!((r.code, r.remark.as_deref()), (resp::SUCCESS, None));
     let body: QueryConsumeQueueResponseBody = fastjson::from_slice(&r.body).unwrap();
     assert_eq!((body.min_queue_index, body.max_queue_index), (0, 3));
@@ -462,6 +470,7 @@ fn consume_queue_entries_subscription_and_refusals() {
     let r = query_consume_queue(
         &f.store,
         &consumers,
+        &filters,
         &cq_request("T", 0, 0, 10, Some("online")),
     )
     .unwrap();
@@ -472,6 +481,7 @@ fn consume_queue_entries_subscription_and_refusals() {
     let r = query_consume_queue(
         &f.store,
         &consumers,
+        &filters,
         &cq_request("T", 0, 0, 0, Some("gone")),
     )
     .unwrap();
@@ -480,21 +490,107 @@ fn consume_queue_entries_subscription_and_refusals() {
     assert_eq!(body.queue_data, Some(vec![]));
 
     // An index past the end: SUCCESS with Java's remark and no body.
-    let r = query_consume_queue(&f.store, &consumers, &cq_request("T", 0, 3, 1, None)).unwrap();
+    let r = query_consume_queue(
+        &f.store,
+        &consumers,
+        &filters,
+        &cq_request("T", 0, 3, 1, None),
+    )
+    .unwrap();
     assert_eq!(
         (r.code, r.remark.as_deref(), r.body.is_empty()),
         (resp::SUCCESS, Some("Index 3 of 0@T is not exist!"), true)
     );
     // No such consume queue.
-    let e = query_consume_queue(&f.store, &consumers, &cq_request("T", 7, 0, 1, None)).unwrap_err();
+    let e = query_consume_queue(
+        &f.store,
+        &consumers,
+        &filters,
+        &cq_request("T", 7, 0, 1, None),
+    )
+    .unwrap_err();
     assert_eq!(e, Refusal::system_error("7@T is not exist!"));
     let no_topic = RemotingCommand::request_without_header(req::QUERY_CONSUME_QUEUE);
     assert_eq!(
-        query_consume_queue(&f.store, &consumers, &no_topic)
+        query_consume_queue(&f.store, &consumers, &filters, &no_topic)
             .unwrap_err()
             .code,
         resp::SYSTEM_ERROR
     );
+}
+
+#[test]
+fn consume_queue_ext_units_bitmaps_and_eval() {
+    let f = fixture("query-cq-ext", |c| c.enable_consume_queue_ext = true);
+    let filters = Arc::new(ConsumerFilterManager::new(f._dir.path(), 1000));
+    assert!(filters.register("T", "sqlg", "UNIQ_KEY = 'U2'", Some("SQL92"), 1, T0 - 1));
+    f.store
+        .set_filter_bit_map_calculator(Arc::new(CalcBitMap::new(filters.clone(), true)));
+    let offsets = five(&f);
+    let consumers = ConsumerManager::new();
+    let sub = SubscriptionData {
+        topic: Some("T".into()),
+        sub_string: Some("UNIQ_KEY = 'U2'".into()),
+        sub_version: 1,
+        expression_type: Some("SQL92".into()),
+        ..Default::default()
+    };
+    consumers.register_consumer(
+        "sqlg",
+        ClientChannelInfo::new(
+            ConnectionId(1),
+            "c1",
+            LanguageCode::Java,
+            409,
+            "127.0.0.1:1",
+            T0,
+        ),
+        ConsumeType::ConsumePassively,
+        MessageModel::Clustering,
+        ConsumeFromWhere::ConsumeFromLastOffset,
+        std::slice::from_ref(&sub),
+        T0,
+    );
+    let r = query_consume_queue(
+        &f.store,
+        &consumers,
+        &filters,
+        &cq_request("T", 0, 0, 10, Some("sqlg")),
+    )
+    .unwrap();
+    let body: QueryConsumeQueueResponseBody = fastjson::from_slice(&r.body).unwrap();
+    let data = filters.get("T", "sqlg").unwrap();
+    assert_eq!(
+        body.filter_data.unwrap(),
+        fastjson::to_string_pretty(&data.to_json()).unwrap()
+    );
+    let q = remoting_codec::message::java_string_hash_code("q") as i64;
+    let bloom = *filters.bloom_filter();
+    let mut u2_bits = bloom.new_bits();
+    bloom
+        .hash_to_data(data.bloom_filter_data.as_ref().unwrap(), &mut u2_bits)
+        .unwrap();
+    let zero = bloom.new_bits();
+    let entries = body.queue_data.unwrap();
+    assert_eq!(entries.len(), 3);
+    for (i, e) in entries.iter().enumerate() {
+        assert!(store::is_ext_addr(e.tags_code), "the stored address");
+        assert_eq!(e.physic_offset, offsets[2 * i]);
+        let bits = if i == 1 { &u2_bits } else { &zero };
+        let bytes = bits.clone().into_bytes();
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        assert_eq!(
+            e.extend_data_json.as_deref().unwrap(),
+            format!(
+                "{{\"filterBitMap\":\"{b64}\",\"msgStoreTime\":{},\"size\":34,\"tagsCode\":{q}}}",
+                T0 + 2000 * i as i64
+            )
+        );
+        assert_eq!(e.bit_map.as_deref(), Some(bits.to_string().as_str()));
+        assert_eq!(e.eval, i == 1, "the bloom pre-filter of sqlg");
+        assert_eq!(e.msg, None);
+    }
 }
 
 #[test]

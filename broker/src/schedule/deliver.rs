@@ -31,7 +31,8 @@ impl ScheduleMessageService {
         let Some(cq) = self.store.consume_queue(SCHEDULE_TOPIC, level - 1) else {
             return pass(offset);
         };
-        let Some(entries) = cq.entries_from(offset) else {
+        // As stored: an extension address is resolved here, so a missing unit can be told apart.
+        let Some(entries) = cq.entries_from_raw(offset) else {
             // Java: an offset below the queue's minimum or above its maximum is reset to it.
             let (min, max) = (cq.min_offset(), cq.max_offset());
             let reset = if min > offset {
@@ -56,7 +57,24 @@ impl ScheduleMessageService {
                 return pass(this_offset);
             }
             let now = now();
-            if correct_deliver_timestamp(now, entry.tags_code, delay_ms) > now {
+            let mut deliver_at = entry.tags_code;
+            if store::is_ext_addr(deliver_at) {
+                deliver_at = match cq.ext_unit(deliver_at) {
+                    Some(unit) => unit.tags_code,
+                    None => {
+                        // Java: the due time again from the record's store time.
+                        tracing::error!(
+                            "[BUG] can't find consume queue extend file content!addr={deliver_at}, offsetPy={}, sizePy={}",
+                            entry.offset,
+                            entry.size
+                        );
+                        self.store
+                            .message_store_timestamp(SCHEDULE_TOPIC, level - 1, this_offset)
+                            + delay_ms
+                    }
+                };
+            }
+            if correct_deliver_timestamp(now, deliver_at, delay_ms) > now {
                 return pass(this_offset);
             }
             let Some(msg) = self.store.look_message_by_offset(entry.offset) else {

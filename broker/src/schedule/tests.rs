@@ -306,3 +306,46 @@ fn deliveries_are_counted_in_the_broker_statistics() {
     );
     s.shutdown();
 }
+
+#[test]
+fn with_the_queue_extension_due_times_come_from_the_units_or_the_record() {
+    let dir = TempDir::new("schedule-ext");
+    let config = MessageStoreConfig {
+        store_path_root_dir: dir.path().to_path_buf(),
+        message_delay_level: "1s 2s 3s".into(),
+        mapped_file_size_commit_log: 1 << 20,
+        mapped_file_size_consume_queue: 600,
+        enable_consume_queue_ext: true,
+        ..MessageStoreConfig::default()
+    };
+    let store = Arc::new(MessageStore::open(config).unwrap());
+    for key in ["A", "B"] {
+        assert!(store.put_message(delayed("RealTopic", 0, 3, key)).is_ok());
+    }
+    store.wait_dispatched().unwrap();
+    let s = service(&store, dir.path());
+    let cq = store.consume_queue(SCHEDULE_TOPIC, 2).unwrap();
+    let slot = cq.entry_raw(0).unwrap().tags_code;
+    assert!(store::is_ext_addr(slot), "the due time is in the unit");
+    let t0 = stored_at(&store, 3);
+    // The unit's due time (store time + 3 s): not due a second after the store.
+    assert_eq!(s.deliver_due(3, 0, &|| t0 + 1000).offset, 0);
+    // Units lost (zeroed in place): the due time is computed again from the record's store
+    // time, so the entries still wait for it instead of being taken for due at once.
+    let ext = dir
+        .path()
+        .join("consumequeue_ext")
+        .join(SCHEDULE_TOPIC)
+        .join("2")
+        .join("00000000000000000000");
+    let len = std::fs::metadata(&ext).unwrap().len() as usize;
+    std::fs::write(&ext, vec![0u8; len]).unwrap();
+    assert!(cq.ext_unit(slot).is_none());
+    assert_eq!(s.deliver_due(3, 0, &|| t0 + 1000).offset, 0);
+    assert!(read_queue(&store, "RealTopic", 0).is_empty());
+    // Both due once the second's store time + 3 s has come.
+    let t1 = store.message_store_timestamp(SCHEDULE_TOPIC, 2, 1);
+    assert_eq!(s.deliver_due(3, 0, &|| t1 + 3000).offset, 2);
+    store.wait_dispatched().unwrap();
+    assert_eq!(read_queue(&store, "RealTopic", 0).len(), 2);
+}

@@ -5,12 +5,15 @@
 //!   produce --namesrv A --topic T --group G --count N [--start S] [--tags TagA,TagB]
 //!           [--order-keys K]   message i: tag tags[i % len], key key-<i>, body msg-<i>; with K,
 //!                              key order-<i % K>, sent with a selector to queue (i % K) % queues
+//!           [--props-file F]   F: a JSON array of objects; message i gets the user properties
+//!                              of entry i - S
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
-//!           [--fail true] [--max-reconsume R]
+//!           [--fail true] [--max-reconsume R] [--sql EXPR]
 //!           runs until stdin closes; sleeps D ms after each message; with --fail every
 //!           message is answered RECONSUME_LATER (the client sends it back to the broker), R
-//!           is the consumer's maxReconsumeTimes
+//!           is the consumer's maxReconsumeTimes; with --sql the subscription is
+//!           MessageSelector::by_sql(EXPR) instead of the tag expression
 //!   tx-produce --namesrv A --topic T --group G --count N
 //!           transactional sends with TransactionMQProducer, body tx-<i>, key tx-<i>: the local
 //!           transaction of i answers by i % 4: 0 COMMIT, 1 ROLLBACK, 2 and 3 UNKNOWN; the
@@ -169,6 +172,10 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .get("order-keys")
         .map_or(0, |s| s.parse().expect("--order-keys"));
     let topic = arg(a, "topic").to_owned();
+    let props: Vec<serde_json::Map<String, Value>> = a.get("props-file").map_or_else(Vec::new, |f| {
+        let text = std::fs::read_to_string(f).expect("--props-file");
+        serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
+    });
     let mut failed = 0u64;
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
@@ -178,12 +185,18 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             format!("key-{i}")
         };
         let body = format!("msg-{i}");
-        let message = Message::builder()
+        let mut message = Message::builder()
             .topic(topic.as_str())
             .tags(tag.as_str())
             .key(key.clone())
             .body_slice(body.as_bytes())
             .build_unchecked();
+        for (name, value) in props.get((i - start) as usize).into_iter().flatten() {
+            let value = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            message
+                .put_user_property(CheetahString::from(name.clone()), CheetahString::from(value))
+                .expect("user property");
+        }
         let sent = if order_keys > 0 {
             producer
                 .send_with_selector(
@@ -581,7 +594,15 @@ async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
     }
     let mut consumer = builder.build();
     let tags = a.get("tags").map_or("*", String::as_str);
-    consumer.subscribe(arg(a, "topic"), tags).await?;
+    match a.get("sql") {
+        Some(sql) => {
+            let selector = rocketmq_client_rust::MessageSelector::by_sql(sql.as_str());
+            consumer
+                .subscribe_with_selector(arg(a, "topic"), Some(selector))
+                .await?
+        }
+        None => consumer.subscribe(arg(a, "topic"), tags).await?,
+    }
     let received = Arc::new(AtomicU64::new(0));
     let printer = Printer {
         received: received.clone(),
