@@ -49,6 +49,11 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Sync and async sends for each size and concurrency, then a consume of a backlog.
     Suite(SuiteArgs),
+    /// Server-side filtering: a consumer group (SQL92 selector, or every tag) registers, a
+    /// backlog whose messages carry a cycling user property is loaded into `<topic>_filter`,
+    /// then the group pulls it all; delivered and scanned messages per second, checked
+    /// against the count the selector must deliver (a wrong count fails the run).
+    Filter(FilterArgs),
     /// Print the table of one or more --results files.
     Report {
         #[arg(required = true)]
@@ -104,6 +109,29 @@ pub struct ConsumeArgs {
     /// Read at most this many messages in total (spread evenly over the queues).
     #[arg(long)]
     pub max_messages: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// Messages in the backlog (sent by 4 async senders once the group is registered, so a
+    /// broker computing filter bitmaps computes them for this group).
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: u64,
+    /// Body size of the backlog's messages.
+    #[arg(long, default_value = "1KiB", value_parser = parse_size)]
+    pub size: usize,
+    /// The group's SQL92 selector (e.g. `p = 3`: 10 % of the backlog); without it the group
+    /// subscribes to every tag and the broker filters nothing.
+    #[arg(long)]
+    pub sql: Option<String>,
+    /// The user property of the backlog: message i carries <PROPERTY> = i % <MODULUS>.
+    #[arg(long, default_value = "p")]
+    pub property: String,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub modulus: u64,
+    /// Messages per pull (delivered ones: the broker scans past the others).
+    #[arg(long, default_value_t = 32)]
+    pub batch: i32,
 }
 
 #[derive(Args, Debug)]
@@ -260,6 +288,37 @@ mod tests {
         assert!(parse(&["send", "--messages", "10", "--duration", "3"]).is_err());
         assert!(parse(&["send", "--size", "1x"]).is_err());
         assert!(parse(&["report"]).is_err());
+    }
+
+    #[test]
+    fn filter_defaults_and_flags() {
+        let Command::Filter(f) = parse(&["filter"]).unwrap().command else {
+            panic!("filter")
+        };
+        assert_eq!(
+            (f.messages, f.size, f.sql.as_deref()),
+            (100_000, 1024, None)
+        );
+        assert_eq!((f.property.as_str(), f.modulus, f.batch), ("p", 10, 32));
+        let Command::Filter(f) = parse(&[
+            "filter",
+            "--sql",
+            "p = 3",
+            "--messages",
+            "5000",
+            "--modulus",
+            "4",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("filter")
+        };
+        assert_eq!(
+            (f.messages, f.sql.as_deref(), f.modulus),
+            (5000, Some("p = 3"), 4)
+        );
+        assert!(parse(&["filter", "--modulus", "0"]).is_err());
     }
 
     #[test]

@@ -242,6 +242,23 @@ pub struct MessageFactory {
     body: Bytes,
     ids: MessageClientIdSetter,
     seq: u64,
+    cycle: Option<CycleProperty>,
+}
+
+/// A user property whose value goes round `0..modulus` with the message's ticket (the run-wide
+/// number of the send): message `i` carries `name = i % modulus`, so an SQL92 selector such as
+/// `p = 3` picks an exactly known share of a backlog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CycleProperty {
+    pub name: String,
+    pub modulus: u64,
+}
+
+impl CycleProperty {
+    /// The value message `ticket` carries.
+    pub fn value(&self, ticket: u64) -> u64 {
+        ticket % self.modulus.max(1)
+    }
 }
 
 impl MessageFactory {
@@ -267,17 +284,28 @@ impl MessageFactory {
             body,
             ids,
             seq: 0,
+            cycle: None,
         }
+    }
+
+    /// Messages also carry `cycle`'s user property.
+    pub fn with_cycle_property(mut self, cycle: Option<CycleProperty>) -> Self {
+        self.cycle = cycle;
+        self
     }
 
     pub fn body_len(&self) -> usize {
         self.body.len()
     }
 
-    /// The next message for `queue_id`.
-    pub fn next(&mut self, queue_id: i32) -> RemotingCommand {
+    /// The next message for `queue_id`; `ticket` is its number in the run (the value of the
+    /// cycle property).
+    pub fn next(&mut self, queue_id: i32, ticket: u64) -> RemotingCommand {
         let now = now_millis();
         let mut props = MessageProperties::new();
+        if let Some(cycle) = &self.cycle {
+            props.insert(cycle.name.as_str(), cycle.value(ticket).to_string());
+        }
         props.insert(PROPERTY_TAGS, self.tags.as_str());
         props.insert(PROPERTY_KEYS, format!("{}{}", self.key_prefix, self.seq));
         props.insert(PROPERTY_WAIT_STORE_MSG_OK, "true");
@@ -346,22 +374,52 @@ pub async fn heartbeat_producer(
     heartbeat(broker, &data, timeout).await
 }
 
-/// HEART_BEAT for a push consumer group subscribed to every tag of `topic` (what
-/// `DefaultMQPushConsumer` sends before its first pull; a pull without the subscription flag is
-/// refused with SUBSCRIPTION_NOT_EXIST until the broker has it).
+/// What a consumer group subscribes to: Java's `SubscriptionData` expression type and text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    /// `TAG` or `SQL92`.
+    pub expression_type: String,
+    pub expression: String,
+}
+
+impl Subscription {
+    /// Every tag (`TAG`, `*`).
+    pub fn all_tags() -> Subscription {
+        Subscription {
+            expression_type: "TAG".to_owned(),
+            expression: "*".to_owned(),
+        }
+    }
+
+    /// A SQL92 selector on the messages' properties (`MessageSelector.bySql`); the broker needs
+    /// `enablePropertyFilter=true`.
+    pub fn sql92(expression: &str) -> Subscription {
+        Subscription {
+            expression_type: "SQL92".to_owned(),
+            expression: expression.to_owned(),
+        }
+    }
+}
+
+/// HEART_BEAT for a push consumer group subscribed to `topic` (what `DefaultMQPushConsumer`
+/// sends before its first pull; a pull without the subscription flag is refused with
+/// SUBSCRIPTION_NOT_EXIST until the broker has it). A SQL92 subscription also registers the
+/// group's filter (and, on a broker computing bitmaps, its bloom bits for later messages).
+#[allow(clippy::too_many_arguments)]
 pub async fn heartbeat_consumer(
     broker: &RemotingClient,
     client_id: &str,
     group: &str,
     topic: &str,
+    subscription: &Subscription,
     sub_version: i64,
     timeout: Duration,
 ) -> Result<(), BenchError> {
     let subscription = SubscriptionData {
         class_filter_mode: false,
         code_set: Vec::new(),
-        expression_type: Some("TAG".to_owned()),
-        sub_string: Some("*".to_owned()),
+        expression_type: Some(subscription.expression_type.clone()),
+        sub_string: Some(subscription.expression.clone()),
         sub_version,
         tags_set: Vec::new(),
         topic: Some(topic.to_owned()),
@@ -481,7 +539,8 @@ pub struct PullAnswer {
 }
 
 /// PULL_MESSAGE as a push consumer sends it: long polling allowed, the subscription known from
-/// the heartbeat (no subscription flag), the consumed offset piggy-backed once there is one.
+/// the heartbeat (no subscription flag, only its expression type), the consumed offset
+/// piggy-backed once there is one.
 #[allow(clippy::too_many_arguments)]
 pub async fn pull(
     broker: &RemotingClient,
@@ -490,6 +549,7 @@ pub async fn pull(
     queue_id: i32,
     offset: i64,
     max_msg_nums: i32,
+    expression_type: &str,
     sub_version: i64,
     timeout: Duration,
 ) -> Result<PullAnswer, BenchError> {
@@ -504,7 +564,7 @@ pub async fn pull(
         suspend_timeout_millis: BROKER_SUSPEND_MAX_MILLIS,
         subscription: None,
         sub_version,
-        expression_type: Some("TAG".to_owned()),
+        expression_type: Some(expression_type.to_owned()),
         max_msg_bytes: None,
         request_source: None,
         proxy_froward_client_id: None,
@@ -579,9 +639,9 @@ mod tests {
     fn messages_carry_java_properties_and_distinct_ids() {
         let mut a = MessageFactory::new("pg", "T", Bytes::from_static(b"xyz"), 1);
         let mut b = MessageFactory::new("pg", "T", Bytes::from_static(b"xyz"), 2);
-        let m1 = a.next(3);
-        let m2 = a.next(3);
-        let m3 = b.next(0);
+        let m1 = a.next(3, 0);
+        let m2 = a.next(3, 1);
+        let m3 = b.next(0, 2);
         let h: SendMessageRequestHeaderV2 = m1.decode_header().unwrap();
         assert_eq!((h.producer_group.as_str(), h.topic.as_str()), ("pg", "T"));
         assert_eq!((h.default_topic.as_str(), h.queue_id), ("TBW102", 3));
@@ -598,5 +658,27 @@ mod tests {
         let ids = [uniq(&m1), uniq(&m2), uniq(&m3)];
         assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
         assert!(ids.iter().all(|id| id.len() == 32));
+        let props = |m: &RemotingCommand| {
+            let h: SendMessageRequestHeaderV2 = m.decode_header().unwrap();
+            MessageProperties::parse(h.properties.as_deref().unwrap())
+        };
+        assert_eq!(props(&m1).get("p"), None);
+    }
+
+    #[test]
+    fn the_cycle_property_follows_the_ticket() {
+        let cycle = CycleProperty {
+            name: "p".to_owned(),
+            modulus: 10,
+        };
+        let mut f = MessageFactory::new("pg", "T", Bytes::from_static(b"xyz"), 1)
+            .with_cycle_property(Some(cycle.clone()));
+        for (ticket, value) in [(0, "0"), (3, "3"), (13, "3"), (99_999, "9")] {
+            let h: SendMessageRequestHeaderV2 = f.next(0, ticket).decode_header().unwrap();
+            let props = MessageProperties::parse(h.properties.as_deref().unwrap());
+            assert_eq!(props.get("p"), Some(value));
+            assert_eq!(props.tags(), Some("TagA"));
+        }
+        assert_eq!(cycle.value(25), 5);
     }
 }

@@ -40,6 +40,28 @@ pub struct Row {
     pub broker_hwm_kib: Option<u64>,
     /// Broker CPU seconds (user + system) spent during the run.
     pub broker_cpu_secs: Option<f64>,
+    /// A `filter` run's own figures (`messages`/`tps` are then the messages delivered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterFigures>,
+}
+
+/// What a `filter` run adds to its row: the selector, the backlog it went through, what it
+/// should have delivered, and what loading the backlog cost the broker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterFigures {
+    /// The SQL92 selector, or `None` for a subscription to every tag.
+    pub expression: Option<String>,
+    /// Messages in the backlog.
+    pub backlog: u64,
+    /// Messages of the backlog that match the selector.
+    pub expected: u64,
+    /// Queue offsets the pulls went past.
+    pub scanned: u64,
+    /// Backlog offsets scanned per second.
+    pub scanned_per_sec: f64,
+    /// Broker CPU seconds spent while the backlog was sent and dispatched (where bitmaps are
+    /// computed).
+    pub load_cpu_secs: Option<f64>,
 }
 
 impl Row {
@@ -76,6 +98,7 @@ impl Row {
             broker_rss_kib: broker.map(|b| b.rss_kib),
             broker_hwm_kib: broker.map(|b| b.hwm_kib),
             broker_cpu_secs: broker.map(|b| b.cpu_secs),
+            filter: None,
         }
     }
 }
@@ -97,9 +120,67 @@ const COLUMNS: [(&str, usize); 13] = [
     ("CPU s", 6),
 ];
 
+/// The columns of a `filter` row.
+const FILTER_COLUMNS: [(&str, usize); 15] = [
+    ("label", 14),
+    ("selector", 8),
+    ("size", 6),
+    ("backlog", 9),
+    ("expected", 9),
+    ("msgs", 9),
+    ("err", 5),
+    ("msgs/s", 9),
+    ("scanned/s", 9),
+    ("MiB/s", 7),
+    ("p50 ms", 8),
+    ("p99 ms", 8),
+    ("RSS MiB", 8),
+    ("CPU s", 6),
+    ("load CPU s", 10),
+];
+
 pub fn header() -> String {
     let titles: Vec<String> = COLUMNS.iter().map(|(t, _)| t.to_string()).collect();
-    join(&titles)
+    join(&titles, &COLUMNS)
+}
+
+/// The title line of `filter` rows.
+pub fn filter_header() -> String {
+    let titles: Vec<String> = FILTER_COLUMNS.iter().map(|(t, _)| t.to_string()).collect();
+    join(&titles, &FILTER_COLUMNS)
+}
+
+/// The row as one line of its table (`filter` rows have their own columns).
+pub fn format_any_row(row: &Row) -> String {
+    match &row.filter {
+        Some(f) => format_filter_row(row, f),
+        None => format_row(row),
+    }
+}
+
+fn format_filter_row(row: &Row, f: &FilterFigures) -> String {
+    let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+    let cells = vec![
+        row.label.clone(),
+        f.expression.clone().unwrap_or_else(|| "-".to_owned()),
+        format_size(row.size),
+        f.backlog.to_string(),
+        f.expected.to_string(),
+        row.messages.to_string(),
+        row.errors.to_string(),
+        format!("{:.0}", row.tps),
+        format!("{:.0}", f.scanned_per_sec),
+        format!("{:.1}", row.mib_per_sec),
+        ms(row.p50_us),
+        ms(row.p99_us),
+        row.broker_rss_kib
+            .map_or("-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
+        row.broker_cpu_secs
+            .map_or("-".to_owned(), |s| format!("{s:.2}")),
+        f.load_cpu_secs
+            .map_or("-".to_owned(), |s| format!("{s:.2}")),
+    ];
+    join(&cells, &FILTER_COLUMNS)
 }
 
 /// The row as one table line.
@@ -122,16 +203,32 @@ pub fn format_row(row: &Row) -> String {
         row.broker_cpu_secs
             .map_or("-".to_owned(), |s| format!("{s:.2}")),
     ];
-    join(&cells)
+    join(&cells, &COLUMNS)
 }
 
-/// The whole table: header, then one line per row.
+/// The whole table: header, then one line per row; `filter` rows follow in a table of their
+/// own.
 pub fn format_table(rows: &[Row]) -> String {
-    let mut out = header();
-    out.push('\n');
-    for row in rows {
-        out.push_str(&format_row(row));
+    let (filter, plain): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.filter.is_some());
+    let mut out = String::new();
+    if !plain.is_empty() || filter.is_empty() {
+        out.push_str(&header());
         out.push('\n');
+        for row in plain {
+            out.push_str(&format_row(row));
+            out.push('\n');
+        }
+    }
+    if !filter.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&filter_header());
+        out.push('\n');
+        for row in filter {
+            out.push_str(&format_any_row(row));
+            out.push('\n');
+        }
     }
     out
 }
@@ -147,9 +244,9 @@ pub fn format_size(size: usize) -> String {
 
 /// Text columns left-aligned, the rest right-aligned; a cell wider than its column is kept
 /// whole (the table is for reading, not parsing: the JSON lines are for that).
-fn join(cells: &[String]) -> String {
+fn join(cells: &[String], columns: &[(&str, usize)]) -> String {
     let mut line = String::new();
-    for (i, (cell, (_, width))) in cells.iter().zip(COLUMNS.iter()).enumerate() {
+    for (i, (cell, (_, width))) in cells.iter().zip(columns.iter()).enumerate() {
         if i > 0 {
             line.push_str("  ");
         }
@@ -242,6 +339,43 @@ ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.2
 ASYNC_FLUSH  consume    128B    16      50000      2      12500     12.2     0.250     0.250     0.250         -       -
 ";
         assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn filter_rows_have_their_own_table() {
+        let mut f = sample_row();
+        f.label = "sql92+bitmap".into();
+        f.mode = "filter".into();
+        f.messages = 10_000;
+        f.tps = 2_500.0;
+        f.errors = 0;
+        f.filter = Some(FilterFigures {
+            expression: Some("p = 3".into()),
+            backlog: 100_000,
+            expected: 10_000,
+            scanned: 100_000,
+            scanned_per_sec: 25_000.0,
+            load_cpu_secs: Some(7.5),
+        });
+        let table = format_table(&[sample_row(), f.clone()]);
+        let expected = "\
+label        mode       size  conc       msgs    err        TPS    MiB/s    p50 ms    p99 ms   p999 ms   RSS MiB   CPU s
+ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.250     0.250     0.250      40.0    3.46
+
+label           selector    size    backlog   expected       msgs    err     msgs/s  scanned/s    MiB/s    p50 ms    p99 ms   RSS MiB   CPU s  load CPU s
+sql92+bitmap    p = 3       1KiB     100000      10000      10000      0       2500      25000     12.2     0.250     0.250      40.0    3.46        7.50
+";
+        assert_eq!(table, expected);
+        assert_eq!(
+            format_table(&[f.clone()]),
+            expected.split_once("\n\n").unwrap().1
+        );
+        // Rows without the figures keep their JSON shape; with them they round-trip.
+        assert!(!serde_json::to_string(&sample_row())
+            .unwrap()
+            .contains("filter"));
+        let back: Row = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
     }
 
     #[test]

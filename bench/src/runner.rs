@@ -5,12 +5,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command, ConsumeArgs, SendArgs, SuitePlan};
-use crate::client::{self, BenchError, QueueTarget};
-use crate::consume::{self, ConsumeSpec};
+use filter::sql92::Expression;
+
+use crate::cli::{Cli, Command, ConsumeArgs, FilterArgs, SendArgs, SuitePlan};
+use crate::client::{self, BenchError, CycleProperty, QueueTarget, Subscription};
+use crate::consume::{self, ConsumeSpec, ConsumerSession, QueueRange};
 use crate::proc_stats::{self, ProcUsage};
-use crate::report::{self, Row};
-use crate::send::{self, SendMode, SendSpec, Stop};
+use crate::report::{self, FilterFigures, Row};
+use crate::send::{self, SendMode, SendOutcome, SendSpec, Stop};
 
 /// What every run shares.
 #[derive(Clone, Debug)]
@@ -52,7 +54,7 @@ impl Context {
 
     /// Prints the row and appends it to the results file.
     fn emit(&self, row: &Row) -> Result<(), BenchError> {
-        println!("{}", report::format_row(row));
+        println!("{}", report::format_any_row(row));
         if let Some(path) = &self.results {
             report::append_json(path, row)
                 .map_err(|e| BenchError::Broker(format!("{}: {e}", path.display())))?;
@@ -113,6 +115,10 @@ pub async fn run(cli: Cli) -> Result<(), BenchError> {
             println!("{}", report::header());
             suite(&ctx, &plan).await.map(drop)
         }
+        Command::Filter(args) => {
+            println!("{}", report::filter_header());
+            filter_run(&ctx, args).await.map(drop)
+        }
     }
 }
 
@@ -139,6 +145,7 @@ fn send_spec(ctx: &Context, args: &SendArgs) -> SendSpec {
         connections: args.connections,
         timeout: ctx.timeout,
         broker_pid: ctx.broker_pid,
+        property: None,
     }
 }
 
@@ -181,6 +188,17 @@ pub async fn preload(
     messages: u64,
     size: usize,
 ) -> Result<(), BenchError> {
+    load(ctx, topic, messages, size, None).await.map(drop)
+}
+
+/// [`preload`], the messages carrying `property` if given; returns what the sends did.
+pub async fn load(
+    ctx: &Context,
+    topic: &str,
+    messages: u64,
+    size: usize,
+    property: Option<CycleProperty>,
+) -> Result<SendOutcome, BenchError> {
     let queues = ctx.queues_of(topic).await?;
     let before: u64 = consume::backlog(&queues, topic, ctx.timeout)
         .await?
@@ -197,6 +215,7 @@ pub async fn preload(
         connections: 1,
         timeout: ctx.timeout,
         broker_pid: None,
+        property,
     };
     let outcome = send::run_send(&queues, &spec).await?;
     let there = consume::wait_for_backlog(
@@ -214,7 +233,7 @@ pub async fn preload(
         outcome.elapsed.as_secs_f64(),
         outcome.error_count()
     );
-    Ok(())
+    Ok(outcome)
 }
 
 async fn consume_command(ctx: &Context, args: &ConsumeArgs) -> Result<Row, BenchError> {
@@ -228,12 +247,14 @@ async fn consume_command(ctx: &Context, args: &ConsumeArgs) -> Result<Row, Bench
             .clone()
             .unwrap_or_else(|| format!("rmq_bench_consumer_{}", client::now_millis())),
         topic: ctx.topic.clone(),
+        subscription: Subscription::all_tags(),
         batch: args.batch,
         parallel: args.parallel.unwrap_or(queues.len()),
         max_per_queue: args
             .max_messages
             .map(|m| m.div_ceil(queues.len().max(1) as u64) as i64),
         timeout: ctx.timeout,
+        check: None,
     };
     consume_row(ctx, &queues, &spec, args.size).await
 }
@@ -299,6 +320,7 @@ pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchErr
                     connections: 1,
                     timeout: ctx.timeout,
                     broker_pid: ctx.broker_pid,
+                    property: None,
                 };
                 rows.push(send_row(ctx, &spec).await?);
             }
@@ -311,12 +333,193 @@ pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchErr
         let spec = ConsumeSpec {
             consumer_group: format!("rmq_bench_consumer_{}", client::now_millis()),
             topic,
+            subscription: Subscription::all_tags(),
             batch: 32,
             parallel: queues.len(),
             max_per_queue: None,
             timeout: ctx.timeout,
+            check: None,
         };
         rows.push(consume_row(ctx, &queues, &spec, 1024).await?);
     }
     Ok(rows)
+}
+
+/// How many of messages `0..messages` (message `i` carrying `cycle.name = i % cycle.modulus`)
+/// `selector` matches, the cycle property being the only one it sees; all of them without one.
+pub fn expected_matches(
+    selector: Option<&Expression>,
+    cycle: &CycleProperty,
+    messages: u64,
+) -> u64 {
+    let Some(selector) = selector else {
+        return messages;
+    };
+    let modulus = cycle.modulus.max(1);
+    (0..modulus.min(messages))
+        .filter(|value| {
+            let text = value.to_string();
+            selector.matches(&|name| (name == cycle.name).then_some(text.as_str()))
+        })
+        // Messages value, value + modulus, … below `messages`.
+        .map(|value| (messages - value - 1) / modulus + 1)
+        .sum()
+}
+
+/// The `filter` command: the group registers (its filter too) before the backlog is loaded,
+/// the backlog is pulled whole, and the row is checked: exactly the expected messages, each
+/// matching the selector, once, and the whole backlog scanned; anything else fails the run
+/// after its row is printed.
+pub async fn filter_run(ctx: &Context, args: &FilterArgs) -> Result<Row, BenchError> {
+    let selector = match &args.sql {
+        Some(text) => Some(
+            Expression::parse(text)
+                .map_err(|e| BenchError::Broker(format!("--sql {text:?} does not compile: {e}")))?,
+        ),
+        None => None,
+    };
+    let cycle = CycleProperty {
+        name: args.property.clone(),
+        modulus: args.modulus,
+    };
+    let topic = format!("{}_filter", ctx.topic);
+    let queues = ctx.queues_of(&topic).await?;
+    let spec = ConsumeSpec {
+        consumer_group: format!("rmq_bench_filter_{}", client::now_millis()),
+        topic: topic.clone(),
+        subscription: match &args.sql {
+            Some(text) => Subscription::sql92(text),
+            None => Subscription::all_tags(),
+        },
+        batch: args.batch,
+        parallel: queues.len(),
+        max_per_queue: None,
+        timeout: ctx.timeout,
+        check: selector.clone(),
+    };
+    let session = ConsumerSession::open(&queues, &spec).await?;
+    let result = filter_session(ctx, args, &queues, &spec, &session, &cycle).await;
+    session.close(&spec).await;
+    let row = result?;
+    let figures = row.filter.as_ref().expect("a filter row");
+    if row.errors > 0 {
+        return Err(BenchError::Broker(format!(
+            "{}: {} delivered, {} expected, {} unexpected, {} of {} scanned: the figures do not count",
+            row.label, row.messages, figures.expected, row.errors, figures.scanned, figures.backlog
+        )));
+    }
+    Ok(row)
+}
+
+async fn filter_session(
+    ctx: &Context,
+    args: &FilterArgs,
+    queues: &[QueueTarget],
+    spec: &ConsumeSpec,
+    session: &ConsumerSession,
+    cycle: &CycleProperty,
+) -> Result<Row, BenchError> {
+    let before = consume::backlog(queues, &spec.topic, ctx.timeout).await?;
+    let (sent, load_usage) = ctx
+        .measured(load(
+            ctx,
+            &spec.topic,
+            args.messages,
+            args.size,
+            Some(cycle.clone()),
+        ))
+        .await?;
+    if sent.ok != args.messages {
+        return Err(BenchError::Broker(format!(
+            "{} of {} sends failed ({:?}): which messages are in the backlog is not known",
+            args.messages - sent.ok.min(args.messages),
+            args.messages,
+            sent.errors
+        )));
+    }
+    let after = consume::backlog(queues, &spec.topic, ctx.timeout).await?;
+    let ranges: Vec<QueueRange> = queues
+        .iter()
+        .zip(before.iter().zip(&after))
+        .map(|(q, ((_, from), (_, to)))| QueueRange {
+            target: q.clone(),
+            from: *from,
+            to: *to,
+        })
+        .collect();
+    let backlog: u64 = ranges.iter().map(|r| (r.to - r.from) as u64).sum();
+    if backlog != args.messages {
+        return Err(BenchError::Broker(format!(
+            "the queues grew by {backlog} messages, not the {} sent (another producer?)",
+            args.messages
+        )));
+    }
+    let expected = expected_matches(spec.check.as_ref(), cycle, args.messages);
+    // Loading may have taken a while: the group stays a live member.
+    session.heartbeat(spec).await?;
+    let (outcome, usage) = ctx.measured(session.pull(ranges, spec)).await?;
+    eprintln!(
+        "rmq-bench: {}: {} of {backlog} messages delivered ({expected} expected, {} unexpected) in {} pulls, {:.2} s",
+        ctx.label,
+        outcome.messages,
+        outcome.unexpected,
+        outcome.pulls,
+        outcome.elapsed.as_secs_f64()
+    );
+    let errors = outcome.messages.abs_diff(expected)
+        + outcome.unexpected
+        + (backlog - outcome.scanned.min(backlog));
+    let mut row = Row::new(
+        &ctx.label,
+        "filter",
+        args.size,
+        spec.parallel,
+        outcome.messages,
+        errors,
+        outcome.record_bytes,
+        outcome.elapsed,
+        &outcome.latency,
+        usage,
+    );
+    let seconds = outcome.elapsed.as_secs_f64();
+    row.filter = Some(FilterFigures {
+        expression: args.sql.clone(),
+        backlog,
+        expected,
+        scanned: outcome.scanned,
+        scanned_per_sec: if seconds > 0.0 {
+            outcome.scanned as f64 / seconds
+        } else {
+            0.0
+        },
+        load_cpu_secs: load_usage.map(|u| u.cpu_secs),
+    });
+    ctx.emit(&row)?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_matches_counts_the_cycle() {
+        let cycle = CycleProperty {
+            name: "p".to_owned(),
+            modulus: 10,
+        };
+        let count =
+            |sql: &str, n| expected_matches(Some(&Expression::parse(sql).unwrap()), &cycle, n);
+        assert_eq!(expected_matches(None, &cycle, 1234), 1234);
+        assert_eq!(count("p = 3", 100_000), 10_000);
+        // 0..1005: values 0..=4 once more.
+        assert_eq!(count("p = 3", 1005), 101);
+        assert_eq!(count("p = 7", 1005), 100);
+        assert_eq!(count("p < 2 OR p = 9", 1000), 300);
+        assert_eq!(count("p = 3", 3), 0);
+        assert_eq!(count("p = 3", 0), 0);
+        // Other properties are absent: unknown, so no match.
+        assert_eq!(count("q = 3", 1000), 0);
+        assert_eq!(count("q IS NULL", 1000), 1000);
+    }
 }

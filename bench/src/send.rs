@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures::stream::{FuturesUnordered, StreamExt};
 use remoting::RemotingClient;
 
-use crate::client::{self, BenchError, MessageFactory, QueueTarget};
+use crate::client::{self, BenchError, CycleProperty, MessageFactory, QueueTarget};
 use crate::histogram::LatencyHistogram;
 use crate::proc_stats::{self, ProcUsage};
 
@@ -45,6 +45,8 @@ pub struct SendSpec {
     pub timeout: Duration,
     /// The broker process, sampled when the measured window opens and after the last answer.
     pub broker_pid: Option<u32>,
+    /// A user property cycling with the send's ticket (the run-wide number of the message).
+    pub property: Option<CycleProperty>,
 }
 
 /// What a run measured. Only sends started inside the measured window count.
@@ -127,7 +129,8 @@ pub async fn run_send(queues: &[QueueTarget], spec: &SendSpec) -> Result<SendOut
                 &spec.topic,
                 body.clone(),
                 sender as u32,
-            ),
+            )
+            .with_cycle_property(spec.property.clone()),
             sender,
             tickets: tickets.clone(),
             limit,
@@ -202,16 +205,18 @@ struct SenderCtx {
 }
 
 impl SenderCtx {
-    /// Whether another message may be started now.
-    fn take_ticket(&self) -> bool {
+    /// The ticket (run-wide number, from 0) of another message if one may be started now.
+    /// With a message count, tickets `0..count` are each handed out exactly once.
+    fn take_ticket(&self) -> Option<u64> {
         if let Some(deadline) = self.deadline {
             if Instant::now() >= deadline {
-                return false;
+                return None;
             }
         }
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         match self.limit {
-            Some(limit) => self.tickets.fetch_add(1, Ordering::Relaxed) < limit,
-            None => true,
+            Some(limit) if ticket >= limit => None,
+            _ => Some(ticket),
         }
     }
 
@@ -227,12 +232,15 @@ impl SenderCtx {
         // through instant failures until the deadline.
         let mut broken = false;
         loop {
-            while in_flight.len() < window && !broken && self.take_ticket() {
+            while in_flight.len() < window && !broken {
+                let Some(ticket) = self.take_ticket() else {
+                    break;
+                };
                 let target = &self.queues[next_queue % self.queues.len()];
                 next_queue += 1;
                 let conns = &self.conns[&target.broker_addr];
                 let conn = conns[self.sender % conns.len()].clone();
-                let request = self.factory.next(target.queue_id);
+                let request = self.factory.next(target.queue_id, ticket);
                 let timeout = self.timeout;
                 in_flight.push(async move {
                     let started = Instant::now();

@@ -4,11 +4,12 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bench::cli::FilterArgs;
 use bench::client;
 use bench::consume::ConsumeSpec;
 use bench::report;
@@ -90,6 +91,7 @@ fn spec(topic: &str, size: usize, concurrency: usize, mode: SendMode, stop: Stop
         connections: 1,
         timeout: LONG,
         broker_pid: None,
+        property: None,
     }
 }
 
@@ -208,7 +210,7 @@ async fn consume_reads_the_whole_backlog_after_a_heartbeat() {
     let conn = RemotingClient::connect(queues[0].broker_addr)
         .await
         .unwrap();
-    let err = client::pull(&conn, "nobody", "BenchBacklog", 0, 0, 32, 1, LONG)
+    let err = client::pull(&conn, "nobody", "BenchBacklog", 0, 0, 32, "TAG", 1, LONG)
         .await
         .unwrap_err();
     assert!(
@@ -221,10 +223,12 @@ async fn consume_reads_the_whole_backlog_after_a_heartbeat() {
     let spec = ConsumeSpec {
         consumer_group: "cg".to_owned(),
         topic: "BenchBacklog".to_owned(),
+        subscription: client::Subscription::all_tags(),
         batch: 32,
         parallel: 8,
         max_per_queue: None,
         timeout: LONG,
+        check: None,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 1024)
         .await
@@ -271,10 +275,12 @@ async fn consume_with_a_cap_reads_part_of_the_backlog() {
     let spec = ConsumeSpec {
         consumer_group: "cg2".to_owned(),
         topic: "BenchCap".to_owned(),
+        subscription: client::Subscription::all_tags(),
         batch: 32,
         parallel: 2,
         max_per_queue: Some(40),
         timeout: LONG,
+        check: None,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 128)
         .await
@@ -302,4 +308,90 @@ async fn no_broker_is_a_clear_error() {
         .unwrap_err();
     assert!(err.to_string().contains("no broker registered"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn filter_args(messages: u64, sql: Option<&str>) -> FilterArgs {
+    FilterArgs {
+        messages,
+        size: 128,
+        sql: sql.map(str::to_owned),
+        property: "p".to_owned(),
+        modulus: 10,
+        batch: 32,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_run_delivers_exactly_the_selected_messages() {
+    let s = setup("filter").await;
+    let ctx = context(&s, "BenchF");
+    let row = runner::filter_run(&ctx, &filter_args(1000, Some("p = 3")))
+        .await
+        .unwrap();
+    let f = row.filter.clone().unwrap();
+    assert_eq!(
+        (row.messages, row.errors, row.mode.as_str()),
+        (100, 0, "filter")
+    );
+    assert_eq!((f.backlog, f.expected, f.scanned), (1000, 100, 1000));
+    assert_eq!(f.expression.as_deref(), Some("p = 3"));
+    assert!(f.scanned_per_sec > row.tps && row.tps > 0.0);
+    // The backlog went to BenchF_filter, each value of p 100 times.
+    let mut counts = HashMap::new();
+    for m in s.broker.messages("BenchF_filter") {
+        *counts
+            .entry(m.properties.get("p").unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 10);
+    assert!(counts.values().all(|&n| n == 100), "{counts:?}");
+
+    // Every tag: the next 1000 (a new backlog after the first) all delivered.
+    let ctx = Context {
+        label: "none".to_owned(),
+        ..ctx
+    };
+    let row = runner::filter_run(&ctx, &filter_args(1000, None))
+        .await
+        .unwrap();
+    let f = row.filter.clone().unwrap();
+    assert_eq!(
+        (row.messages, row.errors, f.expected, f.scanned),
+        (1000, 0, 1000, 1000)
+    );
+    assert_eq!(f.expression, None);
+    let rows = report::read_json(&ctx.results.clone().unwrap()).unwrap();
+    assert_eq!(rows.len(), 2);
+    let table = report::format_table(&rows);
+    assert!(table.starts_with("label           selector"), "{table}");
+    assert!(
+        table
+            .lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("none            -"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_does_not_filter_fails_the_run() {
+    let s = setup("nofilter").await;
+    s.broker.state.lock().unwrap().ignore_filters = true;
+    let ctx = context(&s, "BenchNF");
+    let err = runner::filter_run(&ctx, &filter_args(500, Some("p = 3")))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("500 delivered, 50 expected"),
+        "{err}"
+    );
+    // The row is kept, with its errors: 450 too many, each of them not matching.
+    let rows = report::read_json(&ctx.results.clone().unwrap()).unwrap();
+    assert_eq!((rows[0].messages, rows[0].errors), (500, 900));
+    // A selector that does not compile fails before anything is sent.
+    let err = runner::filter_run(&ctx, &filter_args(500, Some("p between")))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("does not compile"), "{err}");
 }

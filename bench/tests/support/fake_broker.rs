@@ -3,7 +3,9 @@
 //! creates topics on UPDATE_AND_CREATE_TOPIC, keeps every sent message as a stored record per
 //! queue in memory, and answers HEART_BEAT, offsets and PULL_MESSAGE with the Java broker's
 //! codes for the cases the generator can meet (unknown topic, bad queue, pull before the
-//! heartbeat, stale subscription). No long polling, no files.
+//! heartbeat, stale subscription). A SQL92 subscription filters pulls on the records'
+//! properties as the real broker does (unless `ignore_filters` is set, to show that a broken
+//! filter fails the benchmark). No long polling, no files.
 
 #![allow(dead_code)]
 
@@ -13,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use filter::sql92::Expression;
 use remoting::{Connection, ProcessError, RemotingClient, RemotingServer, RequestProcessor};
 use remoting_codec::code::{request, response};
 use remoting_codec::fastjson;
@@ -47,6 +50,10 @@ pub struct FakeState {
     pub commit_offsets: HashMap<(String, String, i32), i64>,
     /// Pulls refused because no heartbeat had registered the subscription.
     pub pulls_before_heartbeat: u64,
+    /// (group, topic) → the SQL92 selector a heartbeat registered.
+    pub sql_filters: HashMap<(String, String), Expression>,
+    /// Deliver everything whatever the subscription (a broken filter).
+    pub ignore_filters: bool,
     next_physical_offset: i64,
 }
 
@@ -237,9 +244,21 @@ impl Processor {
             state.producer_groups.push(p.group_name);
         }
         for c in data.consumer_data_set {
-            let subs = state.subscriptions.entry(c.group_name).or_default();
             for s in c.subscription_data_set {
-                subs.insert(s.topic.unwrap_or_default(), s.sub_version);
+                let topic = s.topic.unwrap_or_default();
+                if s.expression_type.as_deref() == Some("SQL92") {
+                    let text = s.sub_string.as_deref().unwrap_or("");
+                    let expr =
+                        Expression::parse(text).map_err(|e| ProcessError::Failed(e.to_string()))?;
+                    state
+                        .sql_filters
+                        .insert((c.group_name.clone(), topic.clone()), expr);
+                }
+                state
+                    .subscriptions
+                    .entry(c.group_name.clone())
+                    .or_default()
+                    .insert(topic, s.sub_version);
             }
         }
         Ok(RemotingCommand::response_to(req, response::SUCCESS))
@@ -292,12 +311,38 @@ impl Processor {
             .and_then(|q| q.get(&h.queue_id))
             .map_or(&[], |v| v.as_slice());
         let max = records.len() as i64;
+        let selector = match state.ignore_filters {
+            true => None,
+            false => state
+                .sql_filters
+                .get(&(h.consumer_group.clone(), h.topic.clone())),
+        };
         let (code, next, body) = if h.queue_offset >= max || h.queue_offset < 0 {
             (
                 response::PULL_NOT_FOUND,
                 h.queue_offset.clamp(0, max),
                 Bytes::new(),
             )
+        } else if let Some(selector) = selector {
+            // As the store: up to 800 queue entries scanned for max_msg_nums matches; none →
+            // PULL_RETRY_IMMEDIATELY (NO_MATCHED_MESSAGE) past the scanned ones.
+            let mut body = BytesMut::new();
+            let mut found = 0;
+            let mut next = h.queue_offset;
+            while next < max && next < h.queue_offset + 800 && found < h.max_msg_nums {
+                let record = &records[next as usize];
+                let msg = StoredMessage::decode(record).expect("own record");
+                if selector.matches(&|name| msg.properties.get(name)) {
+                    body.extend_from_slice(record);
+                    found += 1;
+                }
+                next += 1;
+            }
+            let code = match found {
+                0 => response::PULL_RETRY_IMMEDIATELY,
+                _ => response::SUCCESS,
+            };
+            (code, next, body.freeze())
         } else {
             let end = (h.queue_offset + h.max_msg_nums as i64).min(max);
             let mut body = BytesMut::new();
