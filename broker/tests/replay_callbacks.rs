@@ -59,11 +59,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use harness::compare::{compare, compare_json_body, compare_messages};
-use harness::replay::{check_broker_requests, finish_parked, Answer, ReplayCluster, PULL_STATUSES};
+use harness::replay::{
+    check_broker_requests, finish_parked, op_queue_max_offset, wait_for_op_message, Answer,
+    ReplayCluster, PULL_STATUSES,
+};
 use harness::{read_capture, recorded_response, Client, Frame, RecordedClock};
 use remoting::Connection;
 use remoting_codec::code::request as req;
-use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use remoting_codec::{RemotingCommand, FLAG_RESPONSE};
 
 const SCENARIO: &str = "s14-broker-callbacks";
@@ -327,30 +329,5 @@ async fn wait_for_request(client: &Client, code: i32) {
     {
         assert!(Instant::now() < deadline, "our broker never sent {code}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The next offset of the op queue (an op message is the last record of a commit).
-async fn op_queue_max_offset(admin: &Client) -> i64 {
-    let header = GetMaxOffsetRequestHeader {
-        topic: "RMQ_SYS_TRANS_OP_HALF_TOPIC".into(),
-        queue_id: 0,
-        committed: None,
-    };
-    let answer = admin
-        .invoke(RemotingCommand::request(req::GET_MAX_OFFSET, &header))
-        .await
-        .unwrap();
-    answer
-        .decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
-}
-
-async fn wait_for_op_message(admin: &Client, before: i64) {
-    let deadline = Instant::now() + harness::TIMEOUT;
-    while op_queue_max_offset(admin).await <= before {
-        assert!(Instant::now() < deadline, "END_TRANSACTION not applied");
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -33,12 +33,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use harness::compare::{compare, compare_messages};
-use harness::replay::{check_broker_requests, finish_parked, Answer, ReplayCluster, PULL_STATUSES};
+use harness::replay::{
+    check_broker_requests, finish_parked, op_queue_max_offset, wait_for_op_message, Answer,
+    ReplayCluster, PULL_STATUSES,
+};
 use harness::{read_capture, recorded_response, Client, RecordedClock};
 use remoting_codec::code::request as req;
 use remoting_codec::message::record::decode_records;
-use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
-use remoting_codec::RemotingCommand;
 
 const SCENARIO: &str = "s07-transaction";
 
@@ -224,31 +225,4 @@ async fn compare_check_request(
         failures.push(format!("{}: check body: {e}", theirs.at()));
     }
     1
-}
-
-/// The next offset of the op queue (RMQ_SYS_TRANS_OP_HALF_TOPIC queue 0): an op message is
-/// the last record a commit or rollback appends.
-async fn op_queue_max_offset(admin: &Client) -> i64 {
-    let header = GetMaxOffsetRequestHeader {
-        topic: "RMQ_SYS_TRANS_OP_HALF_TOPIC".into(),
-        queue_id: 0,
-        committed: None,
-    };
-    let answer = admin
-        .invoke(RemotingCommand::request(req::GET_MAX_OFFSET, &header))
-        .await
-        .unwrap();
-    answer
-        .decode_header::<GetMaxOffsetResponseHeader>()
-        .unwrap()
-        .offset
-}
-
-/// Waits until the op queue grew past `before` (a oneway commit or rollback was applied).
-async fn wait_for_op_message(admin: &Client, before: i64) {
-    let deadline = Instant::now() + harness::TIMEOUT;
-    while op_queue_max_offset(admin).await <= before {
-        assert!(Instant::now() < deadline, "END_TRANSACTION not applied");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
 }

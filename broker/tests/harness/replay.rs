@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use remoting::RemotingError;
-use remoting_codec::code::response as resp;
+use remoting_codec::code::{request as req, response as resp};
+use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use remoting_codec::RemotingCommand;
 use tokio::task::JoinHandle;
 
@@ -105,4 +106,34 @@ pub async fn max_offset(control: &Client, topic: &str, queue_id: &str) -> i64 {
             .with_ext_field("queueId", queue_id);
     let r = control.conn.invoke(request, TIMEOUT).await.unwrap();
     r.ext_field("offset").unwrap().parse().unwrap()
+}
+
+/// The next offset of the op queue (RMQ_SYS_TRANS_OP_HALF_TOPIC queue 0): an op message is
+/// the last record a commit or rollback appends.
+pub async fn op_queue_max_offset(admin: &Client) -> i64 {
+    let header = GetMaxOffsetRequestHeader {
+        topic: "RMQ_SYS_TRANS_OP_HALF_TOPIC".into(),
+        queue_id: 0,
+        committed: None,
+    };
+    let answer = admin
+        .invoke(RemotingCommand::request(req::GET_MAX_OFFSET, &header))
+        .await
+        .unwrap();
+    answer
+        .decode_header::<GetMaxOffsetResponseHeader>()
+        .unwrap()
+        .offset
+}
+
+/// Waits until the op queue grew past `before` (a oneway commit or rollback was applied).
+pub async fn wait_for_op_message(admin: &Client, before: i64) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while op_queue_max_offset(admin).await <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "END_TRANSACTION not applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
