@@ -1,9 +1,12 @@
 //! `broker`: the Broker binary, started like Java's `mqbroker`.
 //!
-//! `broker -c broker.conf [-n namesrvAddr] [-p]`. Settings: Java's defaults, then the `-c`
+//! `broker -c broker.conf [-n namesrvAddr] [-p] [-m]`. Settings: Java's defaults, then the `-c`
 //! file (Java's broker.conf keys; unknown keys are logged and ignored), then `-n`. `-p` prints
-//! the effective settings and exits. Logs go to stderr (`RUST_LOG=debug` for more). SIGTERM or
-//! Ctrl-C stops it cleanly: UNREGISTER_BROKER, config files and store flushed, no `abort` file.
+//! the effective settings and exits, `-m` only Java's `@ImportantField` ones. A conf asking for
+//! DLedger (`enableDLegerCommitLog=true`) is refused: there is no DLedger commitlog yet.
+//! Logs go to stderr, or to Java's files under `ROCKETMQ_LOG_ROOT` (the `logging` crate; the
+//! `bin/mqbroker` launcher sets it). SIGTERM or Ctrl-C stops it cleanly: UNREGISTER_BROKER,
+//! config files and store flushed, no `abort` file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,17 +28,22 @@ struct Args {
     /// Name server address list, e.g. '192.168.0.1:9876;192.168.0.2:9876' (overrides the file).
     #[arg(short = 'n', long = "namesrvAddr")]
     namesrv_addr: Option<String>,
+    /// Print important config items (Java's `@ImportantField`s) and exit.
+    #[arg(short = 'm', long = "printImportantConfig")]
+    print_important_config: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log_guard = match logging::LogSettings::from_env()
+        .and_then(|settings| logging::init(logging::Service::Broker, &settings))
+    {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("broker: {e}");
+            return ExitCode::from(255);
+        }
+    };
     let loaded = match load(&args) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -46,6 +54,15 @@ fn main() -> ExitCode {
     if args.print_config_item {
         print!("{}", loaded.print_effective());
         return ExitCode::SUCCESS;
+    }
+    if args.print_important_config {
+        print!("{}", loaded.print_important());
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = loaded.refuse_unsupported() {
+        eprintln!("broker: {e}");
+        tracing::error!("{e}");
+        return ExitCode::from(255);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

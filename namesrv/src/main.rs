@@ -1,7 +1,9 @@
 //! `namesrv`: the NameServer binary, started like Java's `mqnamesrv`.
 //!
 //! Settings come from Java's defaults (`$HOME/namesrv/…`, `$ROCKETMQ_HOME`), then the
-//! `-c` properties file, then the flags below; `-p` prints the result and exits.
+//! `-c` properties file, then the flags below; `-p` prints the result and exits. Logs go to
+//! stderr, or to Java's `namesrv.log` / `namesrv_default.log` under `ROCKETMQ_LOG_ROOT` (the
+//! `logging` crate; the `bin/mqnamesrv` launcher sets it).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,13 +59,15 @@ fn main() -> ExitCode {
         print!("{}", config.to_properties_text());
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log_guard = match logging::LogSettings::from_env()
+        .and_then(|settings| logging::init(logging::Service::Namesrv, &settings))
+    {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("namesrv: {e}");
+            return ExitCode::from(255);
+        }
+    };
     if config.rocketmq_home().is_none() {
         tracing::warn!(
             "{} is not set (Java's mqnamesrv refuses to start without it; we do not need it)",

@@ -229,5 +229,101 @@ impl LoadedConfig {
     }
 }
 
+/// Java's `@ImportantField`s (4.9.8 BrokerConfig, NettyServerConfig, MessageStoreConfig): what
+/// `mqbroker -m` prints.
+pub const IMPORTANT_KEYS: &[&str] = &[
+    "namesrvAddr",
+    "brokerIP1",
+    "brokerIP2",
+    "brokerName",
+    "brokerClusterName",
+    "brokerId",
+    "brokerPermission",
+    "defaultTopicQueueNums",
+    "autoCreateTopicEnable",
+    "clusterTopicEnable",
+    "autoCreateSubscriptionGroup",
+    "messageStorePlugIn",
+    "msgTraceTopicName",
+    "traceTopicEnable",
+    "rejectTransactionMessage",
+    "fetchNamesrvAddrByAddressServer",
+    "sendThreadPoolQueueCapacity",
+    "putThreadPoolQueueCapacity",
+    "transactionTimeOut",
+    "transactionCheckMax",
+    "transactionCheckInterval",
+    "aclEnable",
+    "storeReplyMessageEnable",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "storePathDLedgerCommitLog",
+    "readOnlyCommitLogStorePaths",
+    "flushIntervalCommitLog",
+    "commitIntervalCommitLog",
+    "flushCommitLogTimed",
+    "flushIntervalConsumeQueue",
+    "deleteWhen",
+    "diskMaxUsedSpaceRatio",
+    "fileReservedTime",
+    "putMsgIndexHightWater",
+    "maxTransferBytesOnMessageInMemory",
+    "maxTransferCountOnMessageInMemory",
+    "maxTransferBytesOnMessageInDisk",
+    "maxTransferCountOnMessageInDisk",
+    "accessMessageInMemoryMaxRatio",
+    "messageIndexEnable",
+    "maxHashSlotNum",
+    "maxIndexNum",
+    "messageIndexSafe",
+    "haListenPort",
+    "haSendHeartbeatInterval",
+    "haMasterAddress",
+    "haSlaveFallbehindMax",
+    "brokerRole",
+    "flushDiskType",
+    "syncFlushTimeout",
+    "slaveTimeout",
+    "cleanFileForciblyEnable",
+    "warmMapedFileEnable",
+    "offsetCheckInSlave",
+    "transientStorePoolEnable",
+    "transientStorePoolSize",
+    "fastFailIfNoBufferInStorePool",
+];
+
+impl LoadedConfig {
+    /// `-m`: the lines of [`print_effective`](Self::print_effective) whose key is one of
+    /// [`IMPORTANT_KEYS`].
+    pub fn print_important(&self) -> String {
+        self.print_effective()
+            .lines()
+            .filter(|line| {
+                line.split_once('=')
+                    .is_some_and(|(k, _)| IMPORTANT_KEYS.contains(&k))
+            })
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    /// Settings the conf may ask for that this broker cannot honour: DLedger
+    /// (`enableDLegerCommitLog=true`, Java's `conf/dledger/` examples) is refused with a clear
+    /// message rather than started as a plain master.
+    pub fn refuse_unsupported(&self) -> Result<(), String> {
+        let dledger = self
+            .store_value("enableDLegerCommitLog")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if dledger {
+            return Err(
+                "enableDLegerCommitLog=true: the DLedger commitlog (Raft replication, conf/dledger) \
+                 is not supported by this broker yet; use a master/slave conf \
+                 (conf/2m-2s-async, conf/2m-2s-sync) or conf/broker.conf"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

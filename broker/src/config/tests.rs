@@ -215,3 +215,31 @@ fn disk_space_ratios_of_a_5x_conf_reach_the_store() {
     assert_eq!(store.disk_space_warning_level_ratio, 99);
     assert_eq!(store.disk_space_clean_forcibly_ratio, 98);
 }
+
+/// `-m` prints Java's `@ImportantField`s only; Java's conf/dledger examples are refused with
+/// a message naming the key, the others start.
+#[test]
+fn important_fields_and_the_dledger_refusal() {
+    let loaded = LoadedConfig::from_text(
+        "brokerClusterName = DefaultCluster\nbrokerName = broker-a\nbrokerId = 0\n\
+         deleteWhen = 04\nfileReservedTime = 48\nbrokerRole = ASYNC_MASTER\n\
+         flushDiskType = ASYNC_FLUSH\n",
+    )
+    .unwrap();
+    let important = loaded.print_important();
+    assert!(important.contains("brokerName=broker-a\n"));
+    assert!(important.contains("brokerRole=ASYNC_MASTER\n"));
+    assert!(important.contains("deleteWhen=04\n"));
+    assert!(!important.contains("listenPort="), "{important}");
+    assert!(!important.contains("sendMessageThreadPoolNums="));
+    assert!(loaded.print_effective().contains("listenPort="));
+    assert_eq!(loaded.refuse_unsupported(), Ok(()));
+    let dledger = LoadedConfig::from_text(
+        "brokerClusterName = RaftCluster\nbrokerName=RaftNode00\nlistenPort=30911\n\
+         enableDLegerCommitLog=true\ndLegerGroup=RaftNode00\ndLegerSelfId=n0\n",
+    )
+    .unwrap();
+    let refusal = dledger.refuse_unsupported().unwrap_err();
+    assert!(refusal.contains("enableDLegerCommitLog=true"), "{refusal}");
+    assert!(refusal.contains("not supported"), "{refusal}");
+}
