@@ -19,6 +19,7 @@ use crate::config::{BrokerConfig, Configuration, LoadedConfig, NettyServerConfig
 use crate::consumer_filter::{CalcBitMap, ConsumerFilterManager};
 use crate::lock::{RebalanceLockManager, DEFAULT_LOCK_MAX_LIVE_TIME_MS};
 use crate::long_polling::PullRequestHoldService;
+use crate::metrics::{BrokerMetrics, ExporterType, MetricsConfig};
 use crate::namesrv_link::NamesrvLink;
 use crate::offset::ConsumerOffsetManager;
 use crate::schedule::ScheduleMessageService;
@@ -75,6 +76,10 @@ pub struct BrokerController {
     pub broker_stats: BrokerStats,
     /// Per topic / group / queue counters with minute, hour and day windows.
     pub broker_stats_manager: Arc<BrokerStatsManager>,
+    /// The 5.x metrics switches of the conf.
+    pub metrics_config: MetricsConfig,
+    /// The live 5.x metrics (counting only when an exporter is on).
+    pub metrics: Arc<BrokerMetrics>,
 }
 
 impl BrokerController {
@@ -178,7 +183,27 @@ impl BrokerController {
         if schedule_stats {
             schedule_message_service.count_deliveries_in(broker_stats_manager.clone());
         }
+        let metrics_config = loaded.metrics.clone();
+        let exporting = match metrics_config.exporter_type {
+            ExporterType::Prom => true,
+            ExporterType::Disable => false,
+            other => {
+                tracing::warn!(
+                    "metricsExporterType={other:?} is not supported (only PROM): metrics are off"
+                );
+                false
+            }
+        };
+        let metrics = Arc::new(BrokerMetrics::new(
+            exporting,
+            topic_config_manager.system_topic_list(),
+        ));
+        if exporting {
+            broker_stats_manager.attach_metrics(metrics.clone());
+        }
         Ok(BrokerController {
+            metrics_config,
+            metrics,
             broker_config,
             configuration,
             netty_server_config: netty,

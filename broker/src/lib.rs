@@ -36,6 +36,7 @@ pub mod controller;
 pub mod java_order;
 pub mod lock;
 pub mod long_polling;
+pub mod metrics;
 pub mod namesrv_link;
 pub mod offset;
 pub mod paths;

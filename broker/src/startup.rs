@@ -49,6 +49,8 @@ pub struct BoundBroker {
     controller: Arc<BrokerController>,
     main: RemotingServer,
     vip: RemotingServer,
+    /// The Prometheus exporter's socket (`metricsExporterType=PROM`).
+    metrics: Option<tokio::net::TcpListener>,
 }
 
 /// Binds `0.0.0.0:listenPort` and `0.0.0.0:listenPort-2`.
@@ -66,10 +68,21 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
     let vip = RemotingServer::bind(addr(vip_port)?)
         .await
         .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?;
+    let metrics = if controller.metrics.enabled() {
+        let addr = controller.metrics_config.prom_addr();
+        let listener = crate::metrics::exporter::bind(&addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!("metrics exporter listening on {addr}");
+        Some(listener)
+    } else {
+        None
+    };
     Ok(BoundBroker {
         controller,
         main,
         vip,
+        metrics,
     })
 }
 
@@ -152,7 +165,13 @@ impl BoundBroker {
             }
         }
         ctrl.register_broker_all(false).await;
-        let tasks = spawn_periodic_tasks(&ctrl);
+        let mut tasks = spawn_periodic_tasks(&ctrl);
+        if let Some(listener) = self.metrics {
+            tasks.push(tokio::spawn(crate::metrics::exporter::serve(
+                listener,
+                ctrl.clone(),
+            )));
+        }
         RunningBroker {
             controller: ctrl,
             stop_tx,

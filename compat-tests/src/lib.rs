@@ -24,6 +24,7 @@ pub mod client;
 pub mod cluster;
 pub mod consumer_calls;
 pub mod namesrv;
+pub mod prometheus;
 pub mod scenarios;
 
 pub use broker::{BrokerProcess, BrokerSettings};

@@ -78,6 +78,9 @@ pub struct LoadedConfig {
     pub unknown_keys: Vec<String>,
     /// Values that did not parse (logged; the defaults were kept).
     pub invalid: Vec<InvalidValue>,
+    /// The 5.x metrics switches (`metricsExporterType`, …), not listed by GET_BROKER_CONFIG
+    /// (4.9.8 has none).
+    pub metrics: crate::metrics::MetricsConfig,
 }
 
 fn default_store_root() -> PathBuf {
@@ -99,6 +102,7 @@ impl Default for LoadedConfig {
             store_entries: Vec::new(),
             unknown_keys: Vec::new(),
             invalid: Vec::new(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }
@@ -164,6 +168,13 @@ impl LoadedConfig {
                 self.store_path_root_dir = PathBuf::from(value);
             }
             self.store_entries.push((key.to_owned(), value.to_owned()));
+        }
+        match self.metrics.set(key, value) {
+            Ok(hit) => known |= hit,
+            Err(reason) => {
+                known = true;
+                tracing::warn!("broker.conf: {reason}");
+            }
         }
         known |= NETTY_CLIENT_KEYS.contains(&key) || STARTUP_KEYS.contains(&key);
         if !known && !self.unknown_keys.iter().any(|k| k == key) {

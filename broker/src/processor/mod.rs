@@ -232,6 +232,9 @@ impl RequestProcessor for BrokerProcessor {
             return Err(ProcessError::NotSupported);
         };
         let template = RemotingCommand::response_to(&req, 0);
+        let (code, oneway) = (req.code, req.is_oneway());
+        let begin = std::time::Instant::now();
+        let _in_progress = self.controller.metrics.enter(code);
         let cx = RequestContext {
             ctrl: self.controller.clone(),
             conn: conn.clone(),
@@ -242,16 +245,27 @@ impl RequestProcessor for BrokerProcessor {
                 .await
                 .unwrap_or_else(|e| Err(Refusal::system_error(e.to_string()))),
         };
+        let mut waited = false;
         let answer = match result {
             Ok(Reply::Now(response)) => Ok(Some(response)),
             Ok(Reply::None) => Ok(None),
-            Ok(Reply::Later(answer)) => answer.await,
+            Ok(Reply::Later(answer)) => {
+                waited = true;
+                answer.await
+            }
             Err(refusal) => Err(refusal),
         };
-        Ok(answer.unwrap_or_else(|refusal| {
+        let response = answer.unwrap_or_else(|refusal| {
             tracing::debug!("{:?}: request {} refused: {refusal}", conn, route.code);
             Some(refusal.response_to(&template))
-        }))
+        });
+        // The 5.x rpc metric, once for every routed request (nothing is sent for oneway).
+        let sent = response.as_ref().filter(|_| !oneway).map(|r| r.code);
+        let long_polling = waited && code == remoting_codec::code::request::PULL_MESSAGE;
+        self.controller
+            .metrics
+            .record_rpc(code, sent, long_polling, begin.elapsed());
+        Ok(response)
     }
 
     fn on_connection_closed(&self, conn: &Arc<Connection>) {

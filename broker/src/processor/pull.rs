@@ -381,6 +381,7 @@ fn run(
             result.messages.len() as i64,
             result.buffer_total_size as i64,
             begin.elapsed().as_millis() as i64,
+            result.next_begin_offset,
         );
     }
     Ok(Outcome::Answer(resp))

@@ -101,9 +101,14 @@ impl SendBack<'_> {
                     .retry_topic()
                     .unwrap_or(&msg.topic)
                     .to_owned();
+                let to_dlq = msg.topic.starts_with("%DLQ%");
                 let result = self.store.put_message(msg);
                 if result.status == PutMessageStatus::PutOk {
                     self.count(&header.group, &back_topic, parked_in, &result);
+                    if to_dlq {
+                        let origin = header.origin_topic.as_deref().unwrap_or(&back_topic);
+                        self.stats.on_send_to_dlq(&header.group, origin);
+                    }
                 }
                 answer(result)
             }

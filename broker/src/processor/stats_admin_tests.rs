@@ -288,7 +288,7 @@ fn view_broker_stats_data_as_recorded() {
     f.stats.on_tick(NOW);
     for i in 0..4 {
         f.stats
-            .on_pull_found("live_consumer_group", "AdminTopic", i, 2, 400, 1);
+            .on_pull_found("live_consumer_group", "AdminTopic", i, 2, 400, 1, 0);
     }
     for i in 1..=6 {
         f.stats.on_tick(NOW + i * 10_000);

@@ -204,6 +204,14 @@ impl StatsItemSet {
         self.for_each(|i| i.sampling_in_hour(now));
     }
 
+    /// Every key with its running total (`StatsItem.value`), for the metrics exporter.
+    pub fn values(&self) -> Vec<(String, i64)> {
+        self.items
+            .iter()
+            .map(|e| (e.key().clone(), e.value().value()))
+            .collect()
+    }
+
     fn for_each(&self, f: impl Fn(&StatsItem)) {
         let items: Vec<Arc<StatsItem>> = self.items.iter().map(|e| e.value().clone()).collect();
         for item in items {

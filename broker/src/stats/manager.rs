@@ -24,7 +24,9 @@
 //! logged) are not kept: asking for them answers "not exist" either way.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::metrics::BrokerMetrics;
 
 use remoting_codec::protocol::broker_admin::stats_name as name;
 
@@ -64,6 +66,9 @@ pub struct BrokerStatsManager {
     enable_queue_stat: bool,
     sets: HashMap<&'static str, StatsItemSet>,
     schedule: Mutex<Schedule>,
+    /// The 5.x metrics counted with these statistics (message size, DLQ sends, pull offsets),
+    /// when an exporter is on.
+    metrics: OnceLock<Arc<BrokerMetrics>>,
 }
 
 impl BrokerStatsManager {
@@ -78,6 +83,7 @@ impl BrokerStatsManager {
         Self {
             cluster_name: cluster_name.to_owned(),
             enable_queue_stat,
+            metrics: OnceLock::new(),
             sets,
             schedule: Mutex::default(),
         }
@@ -174,6 +180,9 @@ impl BrokerStatsManager {
     /// `queue_id`: TOPIC_PUT_NUMS/SIZE, BROKER_PUT_NUMS, and the queue counters for
     /// `SCHEDULE_TOPIC_XXXX` (`handlePutMessageResult` and the schedule service's delivery).
     pub fn on_message_put(&self, topic: &str, queue_id: i32, msg_num: i64, wrote_bytes: i64) {
+        if let Some(m) = self.metrics.get() {
+            m.on_message_put(topic, msg_num, wrote_bytes);
+        }
         if topic == store::SCHEDULE_TOPIC {
             self.inc_queue_put(topic, queue_id, msg_num, wrote_bytes);
         }
@@ -202,7 +211,9 @@ impl BrokerStatsManager {
         self.add(name::BROKER_PUT_NUMS, &self.cluster_name, n, 0);
     }
 
-    /// A pull answered SUCCESS: GROUP_GET_NUMS/SIZE, BROKER_GET_NUMS and GROUP_GET_LATENCY.
+    /// A pull answered SUCCESS: GROUP_GET_NUMS/SIZE, BROKER_GET_NUMS and GROUP_GET_LATENCY;
+    /// `next_begin_offset` is the metrics' pull offset (5.x `commitPullOffset`).
+    #[allow(clippy::too_many_arguments)]
     pub fn on_pull_found(
         &self,
         group: &str,
@@ -211,7 +222,11 @@ impl BrokerStatsManager {
         msg_count: i64,
         bytes: i64,
         latency_ms: i64,
+        next_begin_offset: i64,
     ) {
+        if let Some(m) = self.metrics.get() {
+            m.on_pull(group, topic, queue_id, next_begin_offset);
+        }
         self.inc_group_get(group, topic, msg_count, bytes);
         self.add(name::BROKER_GET_NUMS, &self.cluster_name, msg_count, 0);
         let key = if self.enable_queue_stat {
@@ -239,6 +254,24 @@ impl BrokerStatsManager {
     }
 
     /// `incSendBackNums`.
+    /// A send-back of `group` stored in `%DLQ%<group>` (5.x `sendToDlqMessages`, labelled with
+    /// the message's original topic).
+    pub fn on_send_to_dlq(&self, group: &str, origin_topic: &str) {
+        if let Some(m) = self.metrics.get() {
+            m.on_send_to_dlq(group, origin_topic);
+        }
+    }
+
+    /// Counts the 5.x metrics along with these statistics from now on.
+    pub fn attach_metrics(&self, metrics: Arc<BrokerMetrics>) {
+        let _ = self.metrics.set(metrics);
+    }
+
+    /// Every key of one statistic with its running total (empty for an unknown statistic).
+    pub fn item_values(&self, stats_name: &str) -> Vec<(String, i64)> {
+        self.set(stats_name).map(|s| s.values()).unwrap_or_default()
+    }
+
     pub fn inc_send_back_nums(&self, group: &str, topic: &str) {
         self.add(name::SNDBCK_PUT_NUMS, &format!("{topic}@{group}"), 1, 1);
     }

@@ -38,8 +38,8 @@ fn puts_count_under_javas_keys() {
 #[test]
 fn pulls_count_under_javas_keys() {
     let m = BrokerStatsManager::new("DefaultCluster", true);
-    m.on_pull_found("g", "T", 3, 2, 400, 7);
-    m.on_pull_found("g", "T", 1, 2, 300, 1);
+    m.on_pull_found("g", "T", 3, 2, 400, 7, 0);
+    m.on_pull_found("g", "T", 1, 2, 300, 1, 0);
     assert_eq!(snapshot(&m, name::GROUP_GET_NUMS, "T@g"), (4, 2));
     assert_eq!(snapshot(&m, name::GROUP_GET_SIZE, "T@g"), (700, 2));
     assert_eq!(
@@ -51,7 +51,7 @@ fn pulls_count_under_javas_keys() {
 
     // Without enableDetailStat: no queue sets, latency by topic@group.
     let m = BrokerStatsManager::new("DefaultCluster", false);
-    m.on_pull_found("g", "T", 3, 2, 400, 7);
+    m.on_pull_found("g", "T", 3, 2, 400, 7, 0);
     assert_eq!(snapshot(&m, name::GROUP_GET_LATENCY, "T@g"), (7, 1));
     m.inc_queue_get("g", "T", 3, 1, 1);
     assert!(m.stats_item(name::QUEUE_GET_NUMS, "T@3@g").is_none());
@@ -76,7 +76,7 @@ fn send_backs_and_deliveries_count_under_javas_keys() {
 #[test]
 fn unknown_statistics_and_the_never_counted_ones_have_no_items() {
     let m = BrokerStatsManager::new("c", true);
-    m.on_pull_found("g", "T", 0, 1, 1, 1);
+    m.on_pull_found("g", "T", 0, 1, 1, 1, 0);
     assert!(m.stats_item("NO_SUCH_STATS", "T@g").is_none());
     assert!(m
         .stats_item(name::GROUP_GET_FROM_DISK_NUMS, "T@g")
@@ -143,8 +143,8 @@ fn consume_tps_is_the_minute_rate_of_group_get_nums() {
 fn deleting_a_topic_or_a_group_drops_their_items() {
     let m = BrokerStatsManager::new("c", true);
     m.on_message_put("T", 0, 1, 1);
-    m.on_pull_found("g", "T", 0, 1, 1, 1);
-    m.on_pull_found("h", "U", 0, 1, 1, 1);
+    m.on_pull_found("g", "T", 0, 1, 1, 1, 0);
+    m.on_pull_found("h", "U", 0, 1, 1, 1, 0);
     m.inc_send_back_nums("g", "T");
     m.on_topic_deleted("T");
     assert!(m.stats_item(name::TOPIC_PUT_NUMS, "T").is_none());
