@@ -18,8 +18,8 @@
 //!
 //! Settings ([`LogSettings::from_env`]): `ROCKETMQ_LOG_ROOT` (the directory; unset or `-`:
 //! stderr, as the bare binaries always did; the `bin/mq*` launchers default it to Java's
-//! `${user.home}/logs/rocketmqlogs`), `ROCKETMQ_LOG_LEVEL` (an `EnvFilter` directive, default
-//! `info`; `RUST_LOG` wins when set), `ROCKETMQ_LOG_MAX_FILE_SIZE` (bytes, or with a `KB`/`MB`/`GB`
+//! `${user.home}/logs/rocketmqlogs`), `ROCKETMQ_LOG_LEVEL` (an `EnvFilter` directive; else
+//! `RUST_LOG`; else `info`), `ROCKETMQ_LOG_MAX_FILE_SIZE` (bytes, or with a `KB`/`MB`/`GB`
 //! suffix) and `ROCKETMQ_LOG_MAX_INDEX` (older files kept) override Java's per-file values.
 
 use std::collections::HashMap;
@@ -186,9 +186,9 @@ impl LogSettings {
             Some(dir) if dir.is_empty() || dir == "-" => None,
             Some(dir) => Some(PathBuf::from(dir)),
         };
-        let level = var("RUST_LOG")
+        let level = var("ROCKETMQ_LOG_LEVEL")
             .filter(|v| !v.is_empty())
-            .or_else(|| var("ROCKETMQ_LOG_LEVEL").filter(|v| !v.is_empty()))
+            .or_else(|| var("RUST_LOG").filter(|v| !v.is_empty()))
             .unwrap_or_else(|| "info".to_owned());
         let max_file_size = match var("ROCKETMQ_LOG_MAX_FILE_SIZE") {
             Some(v) => Some(parse_size(&v)?),

@@ -97,6 +97,8 @@ fn settings_from_variables() {
         ("RUST_LOG", "warn"),
     ]))
     .unwrap();
+    assert_eq!(s.level, "debug");
+    let s = LogSettings::from_vars(vars(&[("RUST_LOG", "warn")])).unwrap();
     assert_eq!(s.level, "warn");
     assert!(LogSettings::from_vars(vars(&[("ROCKETMQ_LOG_MAX_FILE_SIZE", "lots")])).is_err());
     assert!(LogSettings::from_vars(vars(&[("ROCKETMQ_LOG_MAX_INDEX", "x")])).is_err());
