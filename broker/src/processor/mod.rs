@@ -14,6 +14,10 @@
 //! SYSTEM_ERROR with Java's remark. A handler marked [`Run::Blocking`] (it reads mapped files
 //! at random or takes the store's put lock) runs on a blocking thread.
 //!
+//! Around the table, once per request, [`BrokerProcessor`] records the 5.x metrics
+//! `rocketmq_rpc_latency` (code, response code, long polling) and the processor watermark
+//! ([`crate::metrics`]); with the exporter off that is a flag test.
+//!
 //! The VIP port (`listenPort - 2`) serves every code except pull, as Java registers the pull
 //! processor on the main port only. ACL fields some clients always send (`AccessKey`,
 //! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off.
