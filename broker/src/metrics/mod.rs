@@ -23,6 +23,12 @@
 //! `message_type` is derived from where the put landed (`RMQ_SYS_TRANS_HALF_TOPIC`:
 //! `transaction`, `SCHEDULE_TOPIC_XXXX`: `delay`, else `normal`), which for remoting clients is
 //! what 5.x reads from the request's properties (its `fifo` needs the gRPC sharding key).
+//! Deriving the totals from 4.9.8's statistics differs from 5.x in one place: a send-back that
+//! the store parks in `SCHEDULE_TOPIC_XXXX` counts there (system topic, `delay`), where 5.x
+//! counts nothing for it. Not kept: 5.x's transaction series (`rocketmq_commit_messages_total`,
+//! `_rollback_messages_total`, `rocketmq_half_messages`, `rocketmq_finish_message_latency`) and
+//! the topic / group creation histograms (the `invocation_status` label), nor the POP and timer
+//! series of features this broker does not have.
 //! Java's lag estimate for tag subscriptions (`estimateAccumulation`) is not applied: lag counts
 //! every message of the queue. The name server of 5.3.3 has no metrics, so ours has none.
 
