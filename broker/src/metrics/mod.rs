@@ -334,6 +334,24 @@ impl BrokerMetrics {
     }
 }
 
+#[cfg(test)]
+impl BrokerMetrics {
+    /// The live instruments as Prometheus text, for tests.
+    pub(crate) fn live_text(&self) -> String {
+        let mut reg = prometheus_client::registry::Registry::default();
+        reg.register("rocketmq_rpc_latency", "", self.rpc.clone());
+        reg.register("rocketmq_message_size", "", self.message_size.clone());
+        reg.register(
+            "rocketmq_send_to_dlq_messages",
+            "",
+            self.send_to_dlq.clone(),
+        );
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &reg).unwrap();
+        text
+    }
+}
+
 /// Java's `getRequestCodeDesc` / `getResponseCodeDesc`: the lower-case constant name, or the
 /// number for a code without one.
 fn code_name(name: Option<&str>, code: i32) -> String {

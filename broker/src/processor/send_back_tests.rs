@@ -469,3 +469,31 @@ fn send_backs_are_counted_as_java_counts_them() {
     assert!(f.send_back(&header(1 << 40, "g", 0)).is_err());
     assert_eq!(item(name::SNDBCK_PUT_NUMS, "T@g"), Some((2, 2)));
 }
+
+/// The 5.x `rocketmq_send_to_dlq_messages_total` counts a send-back stored in the DLQ, under
+/// the group and the original topic, and nothing for a retry.
+#[test]
+fn a_send_back_to_the_dlq_is_counted_by_the_metrics() {
+    let f = Fixture::new(true);
+    let metrics = std::sync::Arc::new(crate::metrics::BrokerMetrics::new(true, Vec::new()));
+    f.stats.attach_metrics(metrics.clone());
+    let offset = f.put(original(0));
+    assert_eq!(f.send_back(&header(offset, "g", 0)), OK);
+    assert!(!metrics
+        .live_text()
+        .contains("rocketmq_send_to_dlq_messages_total{"));
+    assert_eq!(f.send_back(&header(offset, "g", -1)), OK);
+    assert_eq!(f.send_back(&header(offset, "g", -1)), OK);
+    let text = metrics.live_text();
+    assert!(
+        text.contains(
+            r#"rocketmq_send_to_dlq_messages_total{consumer_group="g",topic="T",is_system="false"} 2"#
+        ),
+        "{text}"
+    );
+    // A send-back is not a send: no message-size observation.
+    assert!(
+        !text.contains(r#"rocketmq_message_size_count{topic="T""#),
+        "{text}"
+    );
+}
