@@ -310,12 +310,23 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         c.broker_stats_manager.on_tick(crate::now_millis());
         None
     });
-    vec![
+    let mut tasks = vec![
         register,
         register_on_change,
         offsets,
         filters,
         housekeeping,
         stats,
-    ]
+    ];
+    // Java's AclFileWatchService: the ACL files' times compared every 5 s.
+    if let Some(acl) = ctrl.access_validator.clone() {
+        let period = crate::acl::WATCH_INTERVAL;
+        tasks.push(every(period, period, move || {
+            let acl = acl.clone();
+            Some(tokio::task::spawn_blocking(move || {
+                acl.poll_files(crate::now_millis())
+            }))
+        }));
+    }
+    tasks
 }
