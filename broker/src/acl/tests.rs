@@ -160,6 +160,20 @@ fn permission_order_and_defaults() {
         "rocketmq2",
     );
     assert!(v.check(&trace, peer).is_ok());
+    // A key without a signature, or a tampered field.
+    let mut unsigned = signed(&[("a", "g"), ("b", "AclTopic")], 310, "rocketmq2");
+    unsigned.ext_fields_mut().remove("Signature");
+    assert_eq!(
+        v.check(&unsigned, peer).unwrap_err().message,
+        "Check signature failed for accessKey=rocketmq2"
+    );
+    let mut tampered = signed(&[("a", "g"), ("b", "AclTopic")], 310, "rocketmq2");
+    tampered.ext_fields_mut().insert("b", "DeniedTopic");
+    assert!(v
+        .check(&tampered, peer)
+        .unwrap_err()
+        .message
+        .starts_with("Check signature failed"));
     // An explicit DENY says "default" too, at line 611.
     let denied = signed(&[("a", "g"), ("b", "DeniedTopic")], 310, "rocketmq2");
     assert!(v
