@@ -31,6 +31,8 @@
 pub mod access_resource;
 pub mod address;
 pub mod audit;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod manager;
 pub mod permission;
 pub mod plain_acl_file;
