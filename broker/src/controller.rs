@@ -39,6 +39,8 @@ pub enum StartError {
     ConfigFile { file: &'static str, error: String },
     #[error("acl: {0}")]
     Acl(String),
+    #[error("tls: {0}")]
+    Tls(String),
 }
 
 /// The ACL validator when `aclEnable` (Java's `initialAcl`): the files of `rocketmqHome`, the
@@ -187,7 +189,12 @@ impl BrokerController {
             .parse()
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let store_host = SocketAddr::new(ip, netty.listen_port.clamp(0, 65535) as u16);
-        let namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        let tls = remoting::tls::TlsConfig::from_env();
+        let mut namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        if tls.enable {
+            let connector = tls.connector().map_err(StartError::Tls)?;
+            namesrv_link = namesrv_link.with_tls(connector);
+        }
         let access_validator = start_acl(&broker_config)?;
         let broker_stats_manager = Arc::new(BrokerStatsManager::new(
             &broker_config.broker_cluster_name,

@@ -60,12 +60,18 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
             .map(|p| SocketAddr::from(([0, 0, 0, 0], p)))
             .map_err(|_| format!("listen port {p} out of range"))
     };
+    // tls.server.mode and the tls.* settings (remoting::tls), on both ports as Java.
+    let tls = remoting::tls::TlsConfig::from_env();
+    tracing::info!("Server is running in TLS {:?} mode", tls.server_mode);
+    let tls = tls.server().map_err(|e| format!("tls: {e}"))?;
     let main = RemotingServer::bind(addr(port)?)
         .await
-        .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+        .map_err(|e| format!("cannot listen on port {port}: {e}"))?
+        .with_tls(tls.clone());
     let vip = RemotingServer::bind(addr(vip_port)?)
         .await
-        .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?;
+        .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?
+        .with_tls(tls);
     Ok(BoundBroker {
         controller,
         main,
