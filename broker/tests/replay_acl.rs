@@ -262,3 +262,67 @@ async fn replay(
     }
     compared
 }
+
+/// Bad and odd input with ACL on, against Java's order: the hook runs before the code is
+/// looked up (an unknown code is refused for its identity first), a HEART_BEAT body the
+/// validator cannot read is SYSTEM_ERROR at `PlainAccessValidator.parse`, and a refused oneway
+/// request gets no answer while the connection goes on. (That refused sends store nothing is
+/// proven by `replay_s16_acl`, whose refused sends are two-way.)
+#[test]
+fn acl_bad_input() {
+    let dir = TempDir::new("acl-bad-input");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("conf")).unwrap();
+    std::fs::copy(
+        fixture("plain_acl.yml.before"),
+        home.join("conf/plain_acl.yml"),
+    )
+    .unwrap();
+    let home_line = format!("rocketmqHome={}", home.display());
+    let conf = std::fs::read_to_string(fixture("broker.conf")).unwrap();
+    let mut broker = start_broker(dir.path(), &conf, None, &[&home_line]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = Client::connect(broker.addr()).await;
+        let unknown = RemotingCommand::request_without_header(9999);
+        let r = c.invoke(unknown.clone()).await.unwrap();
+        assert_eq!(r.code, resp::SYSTEM_ERROR);
+        assert!(r.remark.unwrap().contains("No accessKey is configured"));
+        let r = admin_call(&c, unknown).await;
+        assert_eq!(r.code, resp::REQUEST_CODE_NOT_SUPPORTED);
+        assert_eq!(r.remark.as_deref(), Some(" request type 9999 not supported"));
+
+        let bad_heartbeat = RemotingCommand::request_without_header(req::HEART_BEAT)
+            .with_ext_field("AccessKey", "rocketmq2")
+            .with_body(&b"{not json"[..]);
+        let r = c.invoke(bad_heartbeat).await.unwrap();
+        assert_eq!(r.code, resp::SYSTEM_ERROR);
+        let remark = r.remark.unwrap();
+        assert!(
+            remark.starts_with("org.apache.rocketmq.acl.common.AclException: ")
+                && remark.ends_with(
+                    "org.apache.rocketmq.acl.plain.PlainAccessValidator.parse(PlainAccessValidator.java:134)"
+                ),
+            "{remark}"
+        );
+
+        let before = offset_of(&max_offset(&c, "AclTopic", 0).await);
+        let oneway = RemotingCommand::request_without_header(req::SEND_MESSAGE)
+            .with_ext_field("producerGroup", "g")
+            .with_ext_field("topic", "AclTopic")
+            .with_ext_field("defaultTopic", "TBW102")
+            .with_ext_field("defaultTopicQueueNums", "4")
+            .with_ext_field("queueId", "0")
+            .with_ext_field("sysFlag", "0")
+            .with_ext_field("bornTimestamp", "0")
+            .with_ext_field("flag", "0")
+            .with_ext_field("reconsumeTimes", "0")
+            .with_ext_field("AccessKey", "rocketmq2")
+            .with_ext_field("Signature", "forged")
+            .with_body(&b"refused"[..]);
+        c.conn.invoke_oneway(oneway).await.unwrap();
+        // The connection is still served (the oneway send has no answer to wait for).
+        assert_eq!(offset_of(&max_offset(&c, "AclTopic", 0).await), before);
+    });
+    assert!(broker.terminate().success());
+}
