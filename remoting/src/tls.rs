@@ -228,11 +228,15 @@ impl TlsServer {
                 None => Err(format!(
                     "{peer}: Clients intend to establish an SSL connection while this server is running in SSL disabled mode"
                 )),
-                Some(acceptor) => acceptor
-                    .accept(stream)
-                    .await
-                    .map(|s| Accepted::Tls(Box::new(s)))
-                    .map_err(|e| format!("{peer}: TLS handshake failed: {e}")),
+                Some(acceptor) => {
+                    let tls = acceptor
+                        .accept(stream)
+                        .await
+                        .map_err(|e| format!("{peer}: TLS handshake failed: {e}"))?;
+                    // Java's line for a TLS connection (NettyRemotingServer).
+                    tracing::info!("{peer}: Handlers prepended to channel pipeline to establish SSL connection");
+                    Ok(Accepted::Tls(Box::new(tls)))
+                }
             };
         }
         if self.mode == TlsMode::Enforcing {
