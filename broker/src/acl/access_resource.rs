@@ -19,7 +19,9 @@
 //! swallows missing fields). The resources are kept in a Java `HashMap`, whose iteration order
 //! decides which refusal a request with several denied resources gets: [`AccessRequest::resources`]
 //! reproduces it. A HEART_BEAT body Java cannot read throws inside `parse`, answered with
-//! the exception's text at `PlainAccessValidator.parse(PlainAccessValidator.java:134)`.
+//! the exception's text at `PlainAccessValidator.parse(PlainAccessValidator.java:134)`: for
+//! no body, JDK 17's NullPointerException message as Java; for malformed JSON, our reader's
+//! message (fastjson's wording is not reproduced).
 
 use remoting_codec::code::request as req;
 use remoting_codec::fastjson;
