@@ -127,7 +127,9 @@ impl PlainAccessValidator {
             admin: Mutex::default(),
             audit: audit::DenialAudit::new(audit::AUDIT_WINDOW),
         };
-        *v.watch.lock().unwrap() = snapshot(&paths);
+        if paths.home.is_some() {
+            *v.watch.lock().unwrap() = snapshot(&paths);
+        }
         Ok(v)
     }
 
@@ -141,7 +143,10 @@ impl PlainAccessValidator {
     /// One round of the file watch: reloads what changed since the last round.
     pub fn poll_files(&self, now_ms: i64) {
         let paths = self.manager.read().unwrap().paths.clone();
-        let Some(paths) = paths else { return };
+        // Without a home Java loads and watches nothing ("null/conf/…").
+        let Some(paths) = paths.filter(|p| p.home.is_some()) else {
+            return;
+        };
         let now = snapshot(&paths);
         let mut watch = self.watch.lock().unwrap();
         let mut manager = self.manager.write().unwrap();

@@ -326,3 +326,18 @@ fn remark_shape() {
         "org.apache.rocketmq.acl.common.AclException: No accessKey is configured, org.apache.rocketmq.acl.plain.PlainPermissionManager.validate(PlainPermissionManager.java:664)"
     );
 }
+
+/// No `rocketmqHome`: nothing is loaded or watched, every identity is unknown (Java: the home
+/// is null and the manager loads nothing).
+#[test]
+fn no_home_no_accounts() {
+    let v = PlainAccessValidator::start(None, "conf/plain_acl.yml", 0).unwrap();
+    let mut send = RemotingCommand::request_without_header(310)
+        .with_ext_field("a", "g")
+        .with_ext_field("b", "T");
+    signature::sign(&mut send, "rocketmq2", "12345678");
+    v.poll_files(1);
+    let e = v.check(&send, "127.0.0.1:1".parse().unwrap()).unwrap_err();
+    assert_eq!(e.message, "No acl config for rocketmq2");
+    assert_eq!(v.all_versions_json(), "{}");
+}
