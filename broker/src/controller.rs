@@ -13,6 +13,7 @@ use std::sync::Arc;
 use remoting::Connection;
 use store::{MessageStore, MessageStoreConfig};
 
+use crate::acl::PlainAccessValidator;
 use crate::broker2client::Broker2Client;
 use crate::client::{housekeeping, ConnectionId, ConsumerManager, ProducerManager};
 use crate::config::{BrokerConfig, Configuration, LoadedConfig, NettyServerConfig};
@@ -37,6 +38,25 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error("{file}: {error}")]
     ConfigFile { file: &'static str, error: String },
+    #[error("acl: {0}")]
+    Acl(String),
+    #[error("tls: {0}")]
+    Tls(String),
+}
+
+/// The ACL validator when `aclEnable` (Java's `initialAcl`): the files of `rocketmqHome`, the
+/// plain file relative to it from `ROCKETMQ_ACL_PLAIN_FILE` (Java's system property
+/// `rocketmq.acl.plain.file`), default `conf/plain_acl.yml`.
+fn start_acl(config: &BrokerConfig) -> Result<Option<Arc<PlainAccessValidator>>, StartError> {
+    if !config.acl_enable {
+        return Ok(None);
+    }
+    let plain = std::env::var("ROCKETMQ_ACL_PLAIN_FILE")
+        .unwrap_or_else(|_| "conf/plain_acl.yml".to_owned());
+    let home = config.rocketmq_home.as_deref().map(std::path::Path::new);
+    PlainAccessValidator::start(home, &plain, crate::now_millis())
+        .map(|v| Some(Arc::new(v)))
+        .map_err(StartError::Acl)
 }
 
 pub struct BrokerController {
@@ -80,6 +100,8 @@ pub struct BrokerController {
     pub metrics_config: MetricsConfig,
     /// The live 5.x metrics (counting only when an exporter is on).
     pub metrics: Arc<BrokerMetrics>,
+    /// ACL 1.0 (`aclEnable`): checked once per request around the processor's table.
+    pub access_validator: Option<Arc<PlainAccessValidator>>,
 }
 
 impl BrokerController {
@@ -172,7 +194,13 @@ impl BrokerController {
             .parse()
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let store_host = SocketAddr::new(ip, netty.listen_port.clamp(0, 65535) as u16);
-        let namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        let tls = remoting::tls::TlsConfig::from_env();
+        let mut namesrv_link = NamesrvLink::new(broker_config.namesrv_addrs());
+        if tls.enable {
+            let connector = tls.connector().map_err(StartError::Tls)?;
+            namesrv_link = namesrv_link.with_tls(connector);
+        }
+        let access_validator = start_acl(&broker_config)?;
         let broker_stats_manager = Arc::new(BrokerStatsManager::new(
             &broker_config.broker_cluster_name,
             broker_config.enable_detail_stat,
@@ -226,6 +254,7 @@ impl BrokerController {
             boot_timestamp,
             broker_stats: BrokerStats::default(),
             broker_stats_manager,
+            access_validator,
         })
     }
 

@@ -27,6 +27,7 @@
 //! | [`stats`] | `BrokerStatsManager`, `StatsItemSet`, `StatsItem` (per topic/group windows), `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
 //! | [`stop_signal`] | the stop flag the broker's service threads sleep on (`ServiceThread.waitForRunning`) |
 
+pub mod acl;
 pub mod broker2client;
 pub mod client;
 pub mod config;

@@ -46,12 +46,24 @@ pub struct NamesrvLink {
     addrs: Vec<String>,
     /// One cached connection per namesrv, re-made after a failure.
     clients: Vec<Mutex<Option<RemotingClient>>>,
+    /// `tls.enable`: the connections are TLS ([`remoting::tls`]).
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl NamesrvLink {
     pub fn new(addrs: Vec<String>) -> Self {
         let clients = addrs.iter().map(|_| Mutex::new(None)).collect();
-        Self { addrs, clients }
+        Self {
+            addrs,
+            clients,
+            tls: None,
+        }
+    }
+
+    /// Registers over TLS (Java's `tls.enable` for the broker's own client).
+    pub fn with_tls(mut self, connector: tokio_rustls::TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
     }
 
     pub fn addrs(&self) -> &[String] {
@@ -64,7 +76,13 @@ impl NamesrvLink {
             return Ok(client.clone());
         }
         let addr = resolve(&self.addrs[i])?;
-        let client = tokio::time::timeout(Duration::from_secs(3), RemotingClient::connect(addr))
+        let connect = async {
+            match &self.tls {
+                Some(tls) => RemotingClient::connect_tls(addr, tls).await,
+                None => RemotingClient::connect(addr).await,
+            }
+        };
+        let client = tokio::time::timeout(Duration::from_secs(3), connect)
             .await
             .map_err(|_| format!("connect to {addr} timed out"))?
             .map_err(|e| format!("connect to {addr}: {e}"))?;

@@ -62,12 +62,18 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
             .map(|p| SocketAddr::from(([0, 0, 0, 0], p)))
             .map_err(|_| format!("listen port {p} out of range"))
     };
+    // tls.server.mode and the tls.* settings (remoting::tls), on both ports as Java.
+    let tls = remoting::tls::TlsConfig::from_env();
+    tracing::info!("Server is running in TLS {:?} mode", tls.server_mode);
+    let tls = tls.server().map_err(|e| format!("tls: {e}"))?;
     let main = RemotingServer::bind(addr(port)?)
         .await
-        .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+        .map_err(|e| format!("cannot listen on port {port}: {e}"))?
+        .with_tls(tls.clone());
     let vip = RemotingServer::bind(addr(vip_port)?)
         .await
-        .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?;
+        .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?
+        .with_tls(tls);
     let metrics = if controller.metrics.enabled() {
         let addr = controller.metrics_config.prom_addr();
         let listener = crate::metrics::exporter::bind(&addr)
@@ -329,12 +335,23 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         c.broker_stats_manager.on_tick(crate::now_millis());
         None
     });
-    vec![
+    let mut tasks = vec![
         register,
         register_on_change,
         offsets,
         filters,
         housekeeping,
         stats,
-    ]
+    ];
+    // Java's AclFileWatchService: the ACL files' times compared every 5 s.
+    if let Some(acl) = ctrl.access_validator.clone() {
+        let period = crate::acl::WATCH_INTERVAL;
+        tasks.push(every(period, period, move || {
+            let acl = acl.clone();
+            Some(tokio::task::spawn_blocking(move || {
+                acl.poll_files(crate::now_millis())
+            }))
+        }));
+    }
+    tasks
 }

@@ -40,6 +40,8 @@ pub struct Cluster {
     pub broker: BrokerProcess,
     pub namesrv: TestNamesrv,
     rt: tokio::runtime::Runtime,
+    /// ACL credentials the admin requests are signed with (a broker with `aclEnable`).
+    signer: std::sync::Mutex<Option<(String, String)>>,
 }
 
 impl Cluster {
@@ -60,7 +62,13 @@ impl Cluster {
             broker,
             namesrv,
             rt,
+            signer: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Signs every later admin request with this account (`AccessKey`, `Signature`).
+    pub fn sign_as(&self, access_key: &str, secret_key: &str) {
+        *self.signer.lock().unwrap() = Some((access_key.to_owned(), secret_key.to_owned()));
     }
 
     /// The `namesrvAddr` to give clients.
@@ -77,7 +85,14 @@ impl Cluster {
         self.invoke_within(request, ADMIN_TIMEOUT).await
     }
 
-    async fn invoke_within(&self, request: RemotingCommand, timeout: Duration) -> RemotingCommand {
+    async fn invoke_within(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> RemotingCommand {
+        if let Some((key, secret)) = self.signer.lock().unwrap().clone() {
+            broker::acl::signature::sign(&mut request, &key, &secret);
+        }
         let addr = self.broker.addr();
         let client = RemotingClient::connect(addr)
             .await

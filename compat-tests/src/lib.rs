@@ -10,6 +10,7 @@
 //! - [`client`]: the third-party client programs under `clients/` as child processes printing
 //!   one JSON line per event;
 //! - [`scenarios`]: the broker proof, written once and run with each client;
+//! - [`acl`]: ACL 1.0 (signed, refused, reloaded) with a client's credentials;
 //! - [`admin_calls`]: a client's own query and admin calls;
 //! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
@@ -17,6 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod acl;
 pub mod admin_calls;
 pub mod broker;
 pub mod check;

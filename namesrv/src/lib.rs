@@ -86,9 +86,13 @@ pub async fn bind(config: NamesrvConfig, timing: Timing) -> Result<BoundNamesrv,
         .parse()
         .map_err(|e| format!("bad bind address {:?}: {e}", config.bind_address()))?;
     let controller = Arc::new(NamesrvController::new(config, timing)?);
+    // tls.server.mode and the tls.* settings (remoting::tls), as Java's NettyRemotingServer.
+    let tls = remoting::tls::TlsConfig::from_env();
+    tracing::info!("Server is running in TLS {:?} mode", tls.server_mode);
     let server = RemotingServer::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?
+        .with_tls(tls.server().map_err(|e| format!("tls: {e}"))?);
     Ok(BoundNamesrv {
         server,
         controller,

@@ -26,6 +26,21 @@ impl RemotingClient {
         Ok(Self { conn })
     }
 
+    /// A TLS connection (`tls.enable`): the handshake with `connector`, then frames over it.
+    pub async fn connect_tls(
+        addr: SocketAddr,
+        connector: &tokio_rustls::TlsConnector,
+    ) -> Result<Self, RemotingError> {
+        let stream = TcpStream::connect(addr).await?;
+        let _ = stream.set_nodelay(true);
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let tls = connector.connect(name, stream).await?;
+        let conn = Connection::spawn_io(tls, addr, DEFAULT_MAX_FRAME_LENGTH, |conn, request| {
+            tracing::debug!("{:?}: unexpected request {} ignored", conn, request.code);
+        });
+        Ok(Self { conn })
+    }
+
     /// Sends `request` and waits for its response.
     pub async fn invoke(
         &self,

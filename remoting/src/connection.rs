@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use remoting_codec::{RemotingCodec, RemotingCommand, FLAG_RESPONSE};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -75,7 +75,21 @@ impl Connection {
         let peer = stream
             .peer_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let (read_half, write_half) = stream.into_split();
+        Self::spawn_io(stream, peer, max_frame_length, on_request)
+    }
+
+    /// [`spawn`](Self::spawn) over any byte stream (a TLS session over a socket) from `peer`.
+    pub fn spawn_io<S, F>(
+        stream: S,
+        peer: SocketAddr,
+        max_frame_length: usize,
+        on_request: F,
+    ) -> Arc<Connection>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+        F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
+    {
+        let (read_half, write_half) = tokio::io::split(stream);
         let (outbound, rx) = mpsc::channel(OUTBOUND_QUEUE);
         let conn = Arc::new(Connection {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -169,9 +183,9 @@ impl Connection {
     }
 }
 
-async fn read_loop<F>(
+async fn read_loop<R: AsyncRead + Unpin, F>(
     conn: Arc<Connection>,
-    read_half: OwnedReadHalf,
+    read_half: R,
     codec: RemotingCodec,
     on_request: F,
 ) where
@@ -214,9 +228,9 @@ async fn read_loop<F>(
     conn.lock_pending().clear();
 }
 
-async fn write_loop(
+async fn write_loop<W: AsyncWrite + Unpin>(
     conn: Arc<Connection>,
-    write_half: OwnedWriteHalf,
+    write_half: W,
     mut rx: mpsc::Receiver<RemotingCommand>,
     codec: RemotingCodec,
 ) {

@@ -9,12 +9,16 @@
 //!   a connection closes.
 //! - [`RemotingClient`]: connect, invoke (wait for the answer) or invoke oneway.
 //!
+//! - [`tls`]: TLS on the ports (`tls.server.mode` disabled / permissive / enforcing) and on
+//!   our own connections (`tls.enable`), as Java's `TlsSystemConfig`.
+//!
 //! A frame that cannot be decoded closes only its own connection.
 
 mod client;
 mod connection;
 mod processor;
 mod server;
+pub mod tls;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, RemotingError};

@@ -12,11 +12,13 @@ use tokio::net::TcpListener;
 
 use crate::connection::Connection;
 use crate::processor::{ProcessError, RequestProcessor};
+use crate::tls::{Accepted, TlsServer};
 
 /// A bound, not yet running server.
 pub struct RemotingServer {
     listener: TcpListener,
     max_frame_length: usize,
+    tls: TlsServer,
 }
 
 impl RemotingServer {
@@ -25,7 +27,15 @@ impl RemotingServer {
         Ok(Self {
             listener: TcpListener::bind(addr).await?,
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            tls: TlsServer::disabled(),
         })
+    }
+
+    /// What to do with TLS and plain connections ([`crate::tls`]); without it, plain only and
+    /// a TLS handshake closes the connection (Java's `disabled` mode).
+    pub fn with_tls(mut self, tls: TlsServer) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Frames longer than this (length field included) close the connection.
@@ -60,14 +70,28 @@ impl RemotingServer {
                 },
             };
             tracing::debug!("connection from {}", peer);
-            let handler = processor.clone();
-            let conn = Connection::spawn(stream, self.max_frame_length, move |conn, request| {
-                let handler = handler.clone();
-                tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
-            });
-            lock(&open).insert(conn.id(), conn.clone());
-            let (processor, open) = (processor.clone(), open.clone());
+            let _ = stream.set_nodelay(true);
+            let (processor, open, tls) = (processor.clone(), open.clone(), self.tls.clone());
+            let max = self.max_frame_length;
+            // The handshake handler waits for the first byte: in a task of its own.
             tokio::spawn(async move {
+                let accepted = match tls.accept(stream, peer).await {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        return;
+                    }
+                };
+                let handler = processor.clone();
+                let on_request = move |conn: Arc<Connection>, request| {
+                    let handler = handler.clone();
+                    tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
+                };
+                let conn = match accepted {
+                    Accepted::Plain(s) => Connection::spawn_io(s, peer, max, on_request),
+                    Accepted::Tls(s) => Connection::spawn_io(*s, peer, max, on_request),
+                };
+                lock(&open).insert(conn.id(), conn.clone());
                 conn.closed().await;
                 lock(&open).remove(&conn.id());
                 tracing::debug!("{:?} closed", conn);

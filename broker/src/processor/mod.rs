@@ -20,7 +20,8 @@
 //!
 //! The VIP port (`listenPort - 2`) serves every code except pull, as Java registers the pull
 //! processor on the main port only. ACL fields some clients always send (`AccessKey`,
-//! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off.
+//! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off;
+//! with `aclEnable` the [`access`] hook checks every request once before the table.
 //!
 //! | module | codes |
 //! |---|---|
@@ -40,7 +41,10 @@
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225 |
 //! | [`stats_admin`] | GET_ALL_CONSUMER_OFFSET 43, GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, VIEW_BROKER_STATS_DATA 315, GET_BROKER_CONSUME_STATS 317 |
 //! | [`query`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33, QUERY_CONSUME_TIME_SPAN 303, QUERY_CONSUME_QUEUE 321 |
+//! | [`acl_admin`] | UPDATE_AND_CREATE_ACL_CONFIG 50, DELETE_ACL_CONFIG 51, GET_BROKER_CLUSTER_ACL_INFO 52, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG 53 |
 
+mod access;
+mod acl_admin;
 mod body;
 mod broker_admin;
 mod broker_config;
@@ -187,6 +191,7 @@ const FAMILIES: &[&[Route]] = &[
     maintenance::ROUTES,
     stats_admin::ROUTES,
     query::ROUTES,
+    acl_admin::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.
@@ -232,6 +237,10 @@ impl RequestProcessor for BrokerProcessor {
     ) -> Result<Option<RemotingCommand>, ProcessError> {
         self.controller.broker2client.connection_opened(conn);
         tracing::trace!("request {} from {:?}", req.code, conn);
+        // ACL (aclEnable): once per request, before the table, as Java's RPC hook.
+        if let Err(refusal) = access::check(&self.controller, conn, &req) {
+            return Ok(Some(refusal.response_to(&req)));
+        }
         let Some(route) = self.route(req.code) else {
             return Err(ProcessError::NotSupported);
         };

@@ -19,6 +19,8 @@
 //           getConsumerIdListByGroup(G), queryConsumerOffset(G) of every queue, createTopic(C, 4
 //           queues, from TBW102), and getKVConfigByValue on the name server (its
 //           getProjectGroupByIp); one `admin` event with the results, errors as {code, message}
+// produce and push also take --access-key K --secret-key S: ali-ons then signs every request
+// (AccessKey, OnsChannel, Signature: ACL 1.0).
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 const { Producer, Consumer, Message } = require('ali-ons');
 const MQClientAPI = require('ali-ons/lib/mq_client_api');
@@ -46,6 +48,10 @@ const logger = {
   error(...a) { console.error('ERROR', ...a); },
 };
 
+function credentials(a) {
+  return a['access-key'] ? { accessKey: a['access-key'], secretKey: a['secret-key'] } : {};
+}
+
 function describe(msg) {
   return {
     msgId: msg.msgId,
@@ -60,10 +66,10 @@ function describe(msg) {
 }
 
 async function produce(a) {
-  const producer = new Producer({
+  const producer = new Producer(Object.assign({
     httpclient, logger, nameSrv: a.namesrv, producerGroup: a.group,
     instanceName: 'compat-' + process.pid,
-  });
+  }, credentials(a)));
   await producer.ready();
   emit('ready', {});
   const tags = (a.tags || 'TagA,TagB,TagC').split(',');
@@ -104,7 +110,7 @@ async function push(a) {
     instanceName: a.instance || 'compat-' + process.pid,
     rebalanceInterval: 2000,
     persistConsumerOffsetInterval: 1000,
-  }, a['max-reconsume'] ? { maxReconsumeTimes: Number(a['max-reconsume']) } : {}));
+  }, a['max-reconsume'] ? { maxReconsumeTimes: Number(a['max-reconsume']) } : {}, credentials(a)));
   consumer.on('error', e => emit('error', { message: String(e && e.message) }));
   const delay = Number(a['delay-ms'] || 0);
   let received = 0;

@@ -16,6 +16,9 @@ Usage: python client.py <command> --key value ...
           reads queue Q from offset 0 until NO_NEW_MSG. The C API has no offset store: the
           offset is kept by the caller, so nothing is committed to the broker
 
+`produce` and `push` also take `--access-key K --secret-key S`: the client signs every request
+with those session credentials (ACL 1.0; channel ALIYUN, sent as `OnsChannel`).
+
 Prints one JSON line per event (see compat-tests/src/client.rs).
 """
 import ctypes
@@ -61,9 +64,15 @@ def describe(msg):
         reconsumeTimes=msg.reconsume_times, properties=props)
 
 
+def credentials(client, a):
+    if 'access-key' in a and 'secret-key' in a:
+        client.set_session_credentials(a['access-key'], a['secret-key'], 'ALIYUN')
+
+
 def produce(a):
     producer = Producer(a['group'])
     producer.set_namesrv_addr(a['namesrv'])
+    credentials(producer, a)
     producer.start()
     emit('ready')
     tags = a.get('tags', 'TagA,TagB,TagC').split(',')
@@ -99,6 +108,7 @@ def push(a):
     model = MessageModel.BROADCASTING if a.get('model') == 'broadcasting' else MessageModel.CLUSTERING
     consumer = PushConsumer(a['group'], orderly=a.get('orderly') == 'true', message_model=model)
     consumer.set_namesrv_addr(a['namesrv'])
+    credentials(consumer, a)
     if 'instance' in a:
         consumer.set_instance_name(a['instance'])
     received = [0]

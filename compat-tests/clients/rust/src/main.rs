@@ -36,6 +36,9 @@
 //!           (flushIntervalCommitLog=777) then get_broker_config again,
 //!           view_broker_stats_data(TOPIC_PUT_NUMS, T); one `admin` event, errors as strings
 //!
+//! `produce` and `push` also take `--access-key K --secret-key S`: the client signs every
+//! request with the crate's `AclClientRPCHook` (ACL 1.0).
+//!
 //! Prints one JSON line per event (see compat-tests/src/client.rs).
 
 #![recursion_limit = "512"]
@@ -79,6 +82,16 @@ fn arg<'a>(args: &'a Args, key: &str) -> &'a str {
     args.get(key)
         .map(String::as_str)
         .unwrap_or_else(|| panic!("--{key} is required"))
+}
+
+/// The ACL hook of `--access-key` / `--secret-key`, when given.
+fn acl_hook(a: &Args) -> Option<Arc<rocketmq_client_rust::AclClientRPCHook>> {
+    let (key, secret) = (a.get("access-key")?, a.get("secret-key")?);
+    let credentials =
+        rocketmq_client_rust::SessionCredentials::with_keys(key.as_str(), secret.as_str());
+    Some(Arc::new(rocketmq_client_rust::AclClientRPCHook::new(
+        credentials,
+    )))
 }
 
 fn describe(msg: &MessageExt) -> Value {
@@ -154,10 +167,13 @@ impl Runtime {
 }
 
 async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
-    let mut producer = DefaultMQProducer::builder(rt.client.clone())
+    let mut builder = DefaultMQProducer::builder(rt.client.clone())
         .producer_group(arg(a, "group").to_owned())
-        .name_server_addr(arg(a, "namesrv").to_owned())
-        .build();
+        .name_server_addr(arg(a, "namesrv").to_owned());
+    if let Some(hook) = acl_hook(a) {
+        builder = builder.rpc_hook(hook);
+    }
+    let mut producer = builder.build();
     producer.start().await?;
     emit("ready", json!({}));
     let tags: Vec<String> = a
@@ -172,10 +188,11 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .get("order-keys")
         .map_or(0, |s| s.parse().expect("--order-keys"));
     let topic = arg(a, "topic").to_owned();
-    let props: Vec<serde_json::Map<String, Value>> = a.get("props-file").map_or_else(Vec::new, |f| {
-        let text = std::fs::read_to_string(f).expect("--props-file");
-        serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
-    });
+    let props: Vec<serde_json::Map<String, Value>> =
+        a.get("props-file").map_or_else(Vec::new, |f| {
+            let text = std::fs::read_to_string(f).expect("--props-file");
+            serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
+        });
     let mut failed = 0u64;
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
@@ -192,9 +209,14 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             .body_slice(body.as_bytes())
             .build_unchecked();
         for (name, value) in props.get((i - start) as usize).into_iter().flatten() {
-            let value = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
             message
-                .put_user_property(CheetahString::from(name.clone()), CheetahString::from(value))
+                .put_user_property(
+                    CheetahString::from(name.clone()),
+                    CheetahString::from(value),
+                )
                 .expect("user property");
         }
         let sent = if order_keys > 0 {
@@ -589,6 +611,9 @@ async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .name_server_addr(arg(a, "namesrv").to_owned())
         .message_model(model)
         .consume_from_where(from);
+    if let Some(hook) = acl_hook(a) {
+        builder = builder.rpc_hook(Some(hook));
+    }
     if let Some(max) = a.get("max-reconsume") {
         builder = builder.max_reconsume_times(max.parse().expect("--max-reconsume"));
     }
