@@ -41,6 +41,42 @@ impl Refusal {
 
     /// REQUEST_CODE_NOT_SUPPORTED, remark `" request type N not supported"` (leading space
     /// included, as Java's `NettyRemotingAbstract` writes it).
+    /// The answer to a put refused for a 5.x timer message (`handlePutMessageResult` of the
+    /// send and end-transaction processors, same texts); None for other statuses.
+    pub fn timer(
+        status: store::PutMessageStatus,
+        config: &store::MessageStoreConfig,
+    ) -> Option<Self> {
+        use store::PutMessageStatus as S;
+        let congest = config.timer_congest_num_each_slot;
+        Some(match status {
+            S::WheelTimerMsgIllegal => Self::new(
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "timer message illegal, the delay time should not be bigger than the max delay {}ms; or if set del msg, the delay time should be bigger than the current time",
+                    config.timer_max_delay_sec * 1000
+                ),
+            ),
+            S::WheelTimerFlowControl => Self::new(
+                response::SYSTEM_ERROR,
+                format!(
+                    "timer message is under flow control, max num limit is {} or the current value is greater than {} and less than {}, trigger random flow control",
+                    congest * 2,
+                    congest,
+                    congest * 2
+                ),
+            ),
+            S::WheelTimerNotEnable => Self::new(
+                response::SYSTEM_ERROR,
+                format!(
+                    "accurate timer message is not enabled, timerWheelEnable is {}",
+                    config.timer_wheel_enable
+                ),
+            ),
+            _ => return None,
+        })
+    }
+
     pub fn not_supported(request_code: i32) -> Self {
         Self::new(
             response::REQUEST_CODE_NOT_SUPPORTED,
