@@ -10,6 +10,7 @@
 //! - [`client`]: the third-party client programs under `clients/` as child processes printing
 //!   one JSON line per event;
 //! - [`scenarios`]: the broker proof, written once and run with each client;
+//! - [`timer`]: 5.x timer messages with a registry client;
 //! - [`admin_calls`]: a client's own query and admin calls;
 //! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
@@ -25,6 +26,7 @@ pub mod cluster;
 pub mod consumer_calls;
 pub mod namesrv;
 pub mod scenarios;
+pub mod timer;
 
 pub use broker::{BrokerProcess, BrokerSettings};
 pub use client::{ClientProcess, Clients};

@@ -7,6 +7,11 @@
 //!                              key order-<i % K>, sent with a selector to queue (i % K) % queues
 //!           [--props-file F]   F: a JSON array of objects; message i gets the user properties
 //!                              of entry i - S
+//!           [--timer L]        5.x timer messages: L is a comma list of `sec:N`
+//!                              (set_delay_time_sec), `ms:N` (set_delay_time_ms) or `at:N`
+//!                              (set_deliver_time_ms(now + N)); message i gets entry
+//!                              (i - S) % len; its `sent` event has `deliverMs`, the time
+//!                              asked for by the client's clock at the send
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
 //!           [--fail true] [--max-reconsume R] [--sql EXPR]
@@ -81,6 +86,34 @@ fn arg<'a>(args: &'a Args, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("--{key} is required"))
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `--timer` entry `kind:N` applied to `message`; the delivery time asked for.
+fn set_timer(message: &mut Message, entry: &str) -> u64 {
+    let (kind, n) = entry.split_once(':').expect("--timer: kind:N");
+    let n: u64 = n.parse().expect("--timer: a number");
+    let now = now_ms();
+    match kind {
+        "sec" => {
+            message.set_delay_time_sec(n);
+            now + n * 1000
+        }
+        "ms" => {
+            message.set_delay_time_ms(n);
+            now + n
+        }
+        "at" => {
+            message.set_deliver_time_ms(now + n);
+            now + n
+        }
+        other => panic!("--timer: unknown kind {other}"),
+    }
+}
+
 fn describe(msg: &MessageExt) -> Value {
     let body = msg.body().map(|b| String::from_utf8_lossy(&b).into_owned());
     json!({
@@ -92,6 +125,7 @@ fn describe(msg: &MessageExt) -> Value {
         "body": body.unwrap_or_default(),
         "topic": msg.topic().to_string(),
         "reconsumeTimes": msg.reconsume_times(),
+        "receivedAt": now_ms(),
         "properties": msg
             .properties()
             .iter()
@@ -172,10 +206,14 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .get("order-keys")
         .map_or(0, |s| s.parse().expect("--order-keys"));
     let topic = arg(a, "topic").to_owned();
-    let props: Vec<serde_json::Map<String, Value>> = a.get("props-file").map_or_else(Vec::new, |f| {
-        let text = std::fs::read_to_string(f).expect("--props-file");
-        serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
-    });
+    let props: Vec<serde_json::Map<String, Value>> =
+        a.get("props-file").map_or_else(Vec::new, |f| {
+            let text = std::fs::read_to_string(f).expect("--props-file");
+            serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
+        });
+    let timers: Vec<String> = a
+        .get("timer")
+        .map_or_else(Vec::new, |l| l.split(',').map(str::to_owned).collect());
     let mut failed = 0u64;
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
@@ -192,11 +230,18 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             .body_slice(body.as_bytes())
             .build_unchecked();
         for (name, value) in props.get((i - start) as usize).into_iter().flatten() {
-            let value = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
             message
-                .put_user_property(CheetahString::from(name.clone()), CheetahString::from(value))
+                .put_user_property(
+                    CheetahString::from(name.clone()),
+                    CheetahString::from(value),
+                )
                 .expect("user property");
         }
+        let deliver_ms = (!timers.is_empty())
+            .then(|| set_timer(&mut message, &timers[((i - start) as usize) % timers.len()]));
         let sent = if order_keys > 0 {
             producer
                 .send_with_selector(
@@ -217,6 +262,7 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
                     "queueOffset": r.queue_offset,
                     "keys": key, "tags": tag, "body": body,
                     "status": format!("{:?}", r.send_status),
+                    "deliverMs": deliver_ms,
                 }),
             ),
             Ok(None) => {
