@@ -125,3 +125,29 @@ impl From<remoting_codec::fastjson::JsonError> for Refusal {
         Refusal::system_error(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of 5.3.3's `SendMessageProcessor.handlePutMessageResult` for the timer
+    /// statuses, with the store's settings in them.
+    #[test]
+    fn timer_refusals_are_javas() {
+        let config = store::MessageStoreConfig {
+            timer_congest_num_each_slot: 100,
+            timer_max_delay_sec: 60,
+            ..store::MessageStoreConfig::default()
+        };
+        let r = Refusal::timer(store::PutMessageStatus::WheelTimerFlowControl, &config).unwrap();
+        assert_eq!(r.code, response::SYSTEM_ERROR);
+        assert_eq!(
+            r.remark.as_deref(),
+            Some("timer message is under flow control, max num limit is 200 or the current value is greater than 100 and less than 200, trigger random flow control")
+        );
+        let r = Refusal::timer(store::PutMessageStatus::WheelTimerMsgIllegal, &config).unwrap();
+        assert_eq!(r.code, response::MESSAGE_ILLEGAL);
+        assert!(r.remark.unwrap().contains("the max delay 60000ms;"));
+        assert!(Refusal::timer(store::PutMessageStatus::PutOk, &config).is_none());
+    }
+}

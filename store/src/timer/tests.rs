@@ -270,12 +270,16 @@ impl Fixture {
     }
 
     fn open(&self, name: &str) -> MessageStore {
+        self.open_with(name, MessageStoreConfig::default())
+    }
+
+    fn open_with(&self, name: &str, base: MessageStoreConfig) -> MessageStore {
         let config = MessageStoreConfig {
             store_path_root_dir: self.dir.path().join(name),
             mapped_file_size_commit_log: 1024 * 1024,
             mapped_file_size_consume_queue: 1000 * 20,
             mapped_file_size_timer_log: 52 * 100 + 16,
-            ..MessageStoreConfig::default()
+            ..base
         };
         let clock = self.clock.clone();
         let options = StoreOptions {
@@ -407,4 +411,73 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+#[test]
+fn a_message_beyond_the_roll_window_is_rolled_until_its_time() {
+    let t0 = 1_700_000_000_300;
+    let fx = Fixture::new(t0);
+    let store = fx.open_with(
+        "roll",
+        MessageStoreConfig {
+            timer_roll_window_slot: 4,
+            ..MessageStoreConfig::default()
+        },
+    );
+    let due = t0 + 10_000;
+    let msg = message(
+        "TopicR",
+        &[("TIMER_DELIVER_MS", &due.to_string()), ("UNIQ_KEY", "R1")],
+    );
+    assert_eq!(store.put_message(msg).status, PutMessageStatus::PutOk);
+    let mut now = t0;
+    while now < due + 1500 {
+        round(&store);
+        let got = delivered(&store, "TopicR");
+        assert!(
+            got.is_empty() || now >= due,
+            "delivered at {now}, before {due}"
+        );
+        now += 250;
+        fx.set(now);
+    }
+    round(&store);
+    let got = delivered(&store, "TopicR");
+    assert_eq!(got.len(), 1);
+    let rolls: i32 = got[0]
+        .properties
+        .get(TIMER_ROLL_TIMES)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rolls >= 1, "{:?}", got[0].properties);
+    assert!(got[0].store_timestamp >= due);
+    // Each roll went back through the timer topic.
+    assert_eq!(store.max_offset_in_queue(TIMER_TOPIC, 0), 1 + rolls as i64);
+    assert_eq!(store.timer().unwrap().metrics().timing_count("TopicR"), 0);
+}
+
+#[test]
+fn a_congested_slot_refuses_with_flow_control() {
+    let t0 = 1_700_000_000_300;
+    let fx = Fixture::new(t0);
+    let store = fx.open_with(
+        "congest",
+        MessageStoreConfig {
+            timer_congest_num_each_slot: 1,
+            ..MessageStoreConfig::default()
+        },
+    );
+    let put = || {
+        store
+            .put_message(message("TopicC", &[("TIMER_DELAY_SEC", "5")]))
+            .status
+    };
+    assert_eq!(put(), PutMessageStatus::PutOk);
+    round(&store);
+    // One in the slot: not above the limit.
+    assert_eq!(put(), PutMessageStatus::PutOk);
+    round(&store);
+    // Two (= 2 × limit): refused.
+    assert_eq!(put(), PutMessageStatus::WheelTimerFlowControl);
 }
