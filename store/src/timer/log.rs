@@ -146,6 +146,38 @@ impl TimerLog {
         self.queue.files()
     }
 
+    /// Java's `getOffsetForLastUnit`: where the last unit of a full file starts.
+    pub fn offset_for_last_unit(file_size: usize) -> usize {
+        file_size - (file_size - MIN_BLANK_LEN) % UNIT_SIZE - MIN_BLANK_LEN - UNIT_SIZE
+    }
+
+    /// Java's `deleteExpiredFileByOffsetForTimerLog` (every 30 s): deletes, oldest first and
+    /// never the last, the files whose last unit points below `min_phy_offset` (the commitlog's
+    /// first byte: their messages are gone); stops at the first file that is not expired or
+    /// whose last unit is not a valid unit.
+    pub fn delete_expired(&self, min_phy_offset: i64) -> usize {
+        let files = self.queue.files();
+        let file_size = self.queue.file_size();
+        let check = Self::offset_for_last_unit(file_size as usize);
+        let mut end = None;
+        for file in files.iter().take(files.len().saturating_sub(1)) {
+            let unit = file
+                .select(check, UNIT_SIZE)
+                .and_then(|b| TimerLogUnit::decode(&b));
+            match unit {
+                Some((size, unit))
+                    if size == UNIT_SIZE as i32
+                        && is_magic_ok(unit.magic)
+                        && unit.offset_py < min_phy_offset =>
+                {
+                    end = Some(file.file_from_offset() + file_size);
+                }
+                _ => break,
+            }
+        }
+        end.map_or(0, |end| self.queue.delete_files_ending_before(end + 1))
+    }
+
     /// A file's whole content for the recovery scan.
     pub fn recovery_view(file: &Arc<MappedFile>) -> Bytes {
         file.recovery_view()

@@ -15,7 +15,7 @@
 //!    (`timerRollWindowSlot`) is re-parked in the timer topic with `TIMER_ROLL_TIMES` + 1;
 //! 3. every `timerFlushIntervalMs`: flushes the log, the wheel, [`checkpoint`]
 //!    (`config/timercheck`) and [`metrics`] (`config/timermetrics`, pending messages per real
-//!    topic).
+//!    topic); every 30 s deletes the log files whose messages left the commitlog.
 //!
 //! So a message is never delivered before its time (by the store's clock) and at most one
 //! precision plus a tick after it.
@@ -57,6 +57,8 @@ pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
 pub const SLOTS_TOTAL: i64 = 7 * 24 * 3600;
 /// `TIMER_BLANK_SLOTS`.
 pub const TIMER_BLANK_SLOTS: i64 = 60;
+/// Java's 30 s schedule of the timer log's expiry.
+const CLEAN_INTERVAL_MS: i64 = 30_000;
 
 /// The progress the service keeps (Java's volatile fields).
 #[derive(Debug, Default)]
@@ -331,6 +333,7 @@ impl TimerMessageStore {
 
     fn run(&self, store: Weak<MessageStore>, tick: Duration) {
         let mut last_flush = (self.clock)();
+        let mut last_clean = last_flush;
         loop {
             {
                 let (lock, cvar) = &*self.stop;
@@ -355,6 +358,10 @@ impl TimerMessageStore {
                     tracing::error!("timer flush failed: {e}");
                 }
                 last_flush = now;
+            }
+            if now - last_clean >= CLEAN_INTERVAL_MS {
+                self.log.delete_expired(store.min_phy_offset());
+                last_clean = now;
             }
         }
     }

@@ -68,6 +68,34 @@ fn timer_log_appends_blank_at_file_end() {
 }
 
 #[test]
+fn timer_log_files_expire_with_the_commitlog() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = tlog::TimerLog::new(dir.path(), 120);
+    log.load().unwrap();
+    assert_eq!(tlog::TimerLog::offset_for_last_unit(120), 52);
+    let unit = |offset_py| TimerLogUnit {
+        prev_pos: -1,
+        magic: 1,
+        write_time_ms: 0,
+        delay: 0,
+        offset_py,
+        size_py: 100,
+        topic_hash: 0,
+    };
+    // Files of two units: [0, 100], [200, 300], [400].
+    for offset_py in [0, 100, 200, 300, 400] {
+        log.append(&unit(offset_py).encode()).unwrap();
+    }
+    assert_eq!(log.files().len(), 3);
+    // The commitlog starts at 250: only the first file's messages are all gone.
+    assert_eq!(log.delete_expired(250), 1);
+    assert_eq!(log.files()[0].file_from_offset(), 120);
+    // Never the last file.
+    assert_eq!(log.delete_expired(i64::MAX), 1);
+    assert_eq!(log.files().len(), 1);
+}
+
+#[test]
 fn timer_wheel_is_java_layout_and_persists() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("timerwheel");
