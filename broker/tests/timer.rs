@@ -9,7 +9,8 @@
 //! - a cancelled message never arrives;
 //! - refusals with Java's codes and remarks (not a number, beyond `timerMaxDelaySec`, a cancel
 //!   in the past, `timerWheelEnable=false`);
-//! - kill -9 with pending timers: after a restart every one arrives, none early.
+//! - kill -9 with pending timers: after a restart every one arrives, none early;
+//! - GET_TIMER_METRICS / GET_TIMER_CHECK_POINT show the pending count and the progress.
 
 mod common;
 
@@ -88,6 +89,35 @@ async fn pull_distinct(client: &RemotingClient, topic: &str, n: usize) -> Vec<St
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn admin(client: &RemotingClient, code: i32) -> RemotingCommand {
+    send(client, RemotingCommand::request_without_header(code)).await
+}
+
+/// GET_TIMER_METRICS: the pending count of `topic` (0 when absent).
+async fn timer_pending(client: &RemotingClient, topic: &str) -> i64 {
+    let resp = admin(client, request::GET_TIMER_METRICS).await;
+    assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+    let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    assert!(json["dataVersion"]["counter"].is_i64(), "{json}");
+    json["timingCount"][topic]["count"].as_i64().unwrap_or(0)
+}
+
+/// Polls GET_TIMER_CHECK_POINT until its masterTimerQueueOffset (4th long) is `offset`.
+async fn wait_checkpoint_queue_offset(client: &RemotingClient, offset: i64) {
+    for _ in 0..200 {
+        let resp = admin(client, request::GET_TIMER_CHECK_POINT).await;
+        assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+        assert_eq!(resp.body.len(), 56);
+        let long = |i: usize| i64::from_be_bytes(resp.body[i * 8..i * 8 + 8].try_into().unwrap());
+        if long(3) == offset {
+            assert!(long(0) > 0, "lastReadTimeMs");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the timer checkpoint never reached queue offset {offset}");
 }
 
 async fn wait_file(path: &std::path::Path) {
@@ -181,6 +211,9 @@ async fn timer_messages_arrive_on_time_in_5x_files_and_a_cancel_holds() {
         "{:?}",
         all.iter().map(key).collect::<Vec<_>>()
     );
+    // The admin view: nothing pending (the cancel took its pair out), all five read.
+    assert_eq!(timer_pending(&client, "TimerT").await, 0);
+    wait_checkpoint_queue_offset(&client, 5).await;
     // 5.x's files.
     let store = dir.join("store");
     assert_eq!(
@@ -248,6 +281,19 @@ async fn timer_refusals_have_javas_codes_and_remarks() {
         )
     );
     assert!(!dir.join("store/timerwheel").exists());
+    for (code, remark) in [
+        (request::GET_TIMER_CHECK_POINT, "The checkpoint is null"),
+        (
+            request::GET_TIMER_METRICS,
+            "The timer message store is null",
+        ),
+    ] {
+        let resp = admin(&client, code).await;
+        assert_eq!(
+            (resp.code, resp.remark.as_deref()),
+            (response::SYSTEM_ERROR, Some(remark))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,8 +313,14 @@ async fn kill_9_with_pending_timers_delivers_every_one_after_restart_never_early
         .await;
         due.insert(k, at);
     }
-    // Let the timer service take them into its log, then kill it.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The timer service took them into its log (GET_TIMER_METRICS counts them), then kill it.
+    for _ in 0..100 {
+        if timer_pending(&client, "TimerK").await == 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(timer_pending(&client, "TimerK").await, 100);
     drop(client);
     let conf = broker.conf.clone();
     drop(broker); // SIGKILL

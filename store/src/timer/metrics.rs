@@ -104,6 +104,13 @@ impl TimerMetrics {
         String::from_utf8(bytes).expect("JSON is UTF-8")
     }
 
+    /// Java's `encode()`: the same JSON in fastjson's default form (GET_TIMER_METRICS), which
+    /// differs from the file's only for non-ASCII topic names.
+    pub fn encode_default(&self) -> String {
+        let bytes = fastjson::to_vec(&*self.state()).expect("metrics serialize");
+        String::from_utf8(bytes).expect("JSON is UTF-8")
+    }
+
     pub fn persist(&self) {
         if let Err(e) = config_file::persist(&self.path, &self.encode()) {
             tracing::error!("persist {} failed: {e}", self.path.display());
