@@ -509,3 +509,50 @@ fn a_congested_slot_refuses_with_flow_control() {
     // Two (= 2 × limit): refused.
     assert_eq!(put(), PutMessageStatus::WheelTimerFlowControl);
 }
+
+/// Throughput of the timer path in one process (not a CI test: run with
+/// `cargo test --release -p store --lib timer_throughput -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn timer_throughput() {
+    let n: i64 = 200_000;
+    let t0 = 1_700_000_000_000;
+    let fx = Fixture::new(t0);
+    let store = fx.open_with(
+        "bench",
+        MessageStoreConfig {
+            mapped_file_size_commit_log: 256 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            ..MessageStoreConfig::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        let at = (t0 + 5_000 + (i % 60_000)).to_string();
+        let m = message(
+            "TopicB",
+            &[("TIMER_DELIVER_MS", &at), ("UNIQ_KEY", &i.to_string())],
+        );
+        assert_eq!(store.put_message(m).status, PutMessageStatus::PutOk);
+    }
+    let put = started.elapsed();
+    store.wait_dispatched().unwrap();
+    let started = std::time::Instant::now();
+    let timer = store.timer().unwrap();
+    timer.round(&store);
+    let enqueue = started.elapsed();
+    assert_eq!(timer.metrics().timing_count("TopicB"), n);
+    fx.set(t0 + 70_000);
+    let started = std::time::Instant::now();
+    timer.round(&store);
+    let dequeue = started.elapsed();
+    store.wait_dispatched().unwrap();
+    assert_eq!(store.max_offset_in_queue("TopicB", 3), n);
+    let rate = |d: std::time::Duration| n as f64 / d.as_secs_f64();
+    println!(
+        "{n} timers: put {:.0}/s, enqueue {:.0}/s, dequeue (deliver) {:.0}/s",
+        rate(put),
+        rate(enqueue),
+        rate(dequeue)
+    );
+}
