@@ -556,3 +556,32 @@ fn timer_throughput() {
         rate(dequeue)
     );
 }
+
+#[test]
+fn a_finer_precision_delivers_in_its_slot() {
+    let t0 = 1_700_000_000_330;
+    let fx = Fixture::new(t0);
+    let store = fx.open_with(
+        "fine",
+        MessageStoreConfig {
+            timer_precision_ms: 100,
+            ..MessageStoreConfig::default()
+        },
+    );
+    // t0 + 250 = ...580 → slot ...500, due once the write time passes it (now ≥ ...600).
+    let m = message("TopicF", &[("TIMER_DELAY_MS", "250"), ("UNIQ_KEY", "F1")]);
+    assert_eq!(store.put_message(m).status, PutMessageStatus::PutOk);
+    round(&store);
+    fx.set(t0 + 250);
+    round(&store);
+    assert!(
+        delivered(&store, "TopicF").is_empty(),
+        "not before its time"
+    );
+    fx.set(t0 + 270);
+    round(&store);
+    let got = delivered(&store, "TopicF");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].properties.get(TIMER_OUT_MS), Some("1700000000500"));
+    assert_eq!(got[0].store_timestamp, t0 + 270);
+}
