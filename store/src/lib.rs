@@ -22,7 +22,7 @@
 //! | [`views`] | | read-only views for the broker ([`ConsumeQueueView`]) |
 //! | [`timer`] | `TimerMessageStore`, `TimerWheel`, `TimerLog`, `TimerCheckpoint`, `TimerMetrics` | 5.x timer messages (`rmq_sys_wheel_timer`) |
 //!
-//! Only `config`, `config_file` and `message_store` are public modules; the rest is reached
+//! Only `config`, `config_file`, `message_store` and `timer` are public modules; the rest is reached
 //! through `MessageStore` and the re-exports below (the `internals` feature opens them to the
 //! store's own integration tests).
 //!
