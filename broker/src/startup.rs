@@ -165,6 +165,10 @@ impl BoundBroker {
             if let Err(e) = ctrl.schedule_message_service.start() {
                 tracing::error!("schedule message service not started: {e}");
             }
+            // 5.x: only a master's timer store delivers (a slave's dequeue does not run).
+            if let Err(e) = ctrl.store.start_timer() {
+                tracing::error!("timer message store not started: {e}");
+            }
             // Java's `startProcessorByHa`: only a master checks half messages.
             if let Err(e) = start_transaction_check(&ctrl) {
                 tracing::error!("transaction check service not started: {e}");

@@ -11,6 +11,7 @@
 //!   one JSON line per event;
 //! - [`scenarios`]: the broker proof, written once and run with each client;
 //! - [`acl`]: ACL 1.0 (signed, refused, reloaded) with a client's credentials;
+//! - [`timer`]: 5.x timer messages with a registry client;
 //! - [`admin_calls`]: a client's own query and admin calls;
 //! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
@@ -28,6 +29,7 @@ pub mod consumer_calls;
 pub mod namesrv;
 pub mod prometheus;
 pub mod scenarios;
+pub mod timer;
 
 pub use broker::{BrokerProcess, BrokerSettings};
 pub use client::{ClientProcess, Clients};

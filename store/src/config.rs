@@ -96,6 +96,20 @@ pub struct MessageStoreConfig {
     pub flush_delay_offset_interval: u64,
     pub offset_check_in_slave: bool,
     pub duplication_enable: bool,
+    /// 5.x timer messages ([`crate::timer`]): `timerWheelEnable` (true).
+    pub timer_wheel_enable: bool,
+    /// `timerPrecisionMs` (1000), snapped down to 100, 200, 500 or 1000 as Java's setter.
+    pub timer_precision_ms: i64,
+    /// `timerMaxDelaySec` (3 days).
+    pub timer_max_delay_sec: i64,
+    /// `mappedFileSizeTimerLog` (100 MiB).
+    pub mapped_file_size_timer_log: u64,
+    /// `timerFlushIntervalMs` (1000).
+    pub timer_flush_interval_ms: u64,
+    /// `timerCongestNumEachSlot` (Integer.MAX_VALUE).
+    pub timer_congest_num_each_slot: i64,
+    /// `timerRollWindowSlot` (2 days of slots).
+    pub timer_roll_window_slot: i64,
 }
 
 impl Default for MessageStoreConfig {
@@ -150,6 +164,13 @@ impl Default for MessageStoreConfig {
             flush_delay_offset_interval: 10_000,
             offset_check_in_slave: false,
             duplication_enable: false,
+            timer_wheel_enable: true,
+            timer_precision_ms: 1000,
+            timer_max_delay_sec: 3 * 24 * 3600,
+            mapped_file_size_timer_log: 100 * 1024 * 1024,
+            timer_flush_interval_ms: 1000,
+            timer_congest_num_each_slot: i32::MAX as i64,
+            timer_roll_window_slot: 2 * 24 * 3600,
         }
     }
 }
@@ -257,6 +278,16 @@ impl MessageStoreConfig {
             "flushDelayOffsetInterval" => num!(self.flush_delay_offset_interval),
             "offsetCheckInSlave" => flag!(self.offset_check_in_slave),
             "duplicationEnable" => flag!(self.duplication_enable),
+            "timerWheelEnable" => flag!(self.timer_wheel_enable),
+            "timerPrecisionMs" => {
+                let ms: i64 = value.trim().parse().map_err(|_| bad())?;
+                self.timer_precision_ms = snap_timer_precision(ms);
+            }
+            "timerMaxDelaySec" => num!(self.timer_max_delay_sec),
+            "mappedFileSizeTimerLog" => num!(self.mapped_file_size_timer_log),
+            "timerFlushIntervalMs" => num!(self.timer_flush_interval_ms),
+            "timerCongestNumEachSlot" => num!(self.timer_congest_num_each_slot),
+            "timerRollWindowSlot" => num!(self.timer_roll_window_slot),
             _ => return Ok(false),
         }
         Ok(true)
@@ -395,6 +426,17 @@ fn parse_delay_levels(text: &str) -> Option<Vec<i64>> {
         out.push(n.checked_mul(unit_ms)?);
     }
     Some(out)
+}
+
+/// Java's `setTimerPrecisionMs`: the largest of 100, 200, 500, 1000 not above `ms` (100 below).
+pub fn snap_timer_precision(ms: i64) -> i64 {
+    const CANDIDATES: [i64; 4] = [100, 200, 500, 1000];
+    for i in 1..CANDIDATES.len() {
+        if ms < CANDIDATES[i] {
+            return CANDIDATES[i - 1];
+        }
+    }
+    CANDIDATES[CANDIDATES.len() - 1]
 }
 
 #[cfg(test)]

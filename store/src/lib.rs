@@ -20,8 +20,9 @@
 //! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
 //! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
 //! | [`views`] | | read-only views for the broker ([`ConsumeQueueView`]) |
+//! | [`timer`] | `TimerMessageStore`, `TimerWheel`, `TimerLog`, `TimerCheckpoint`, `TimerMetrics` | 5.x timer messages (`rmq_sys_wheel_timer`) |
 //!
-//! Only `config`, `config_file` and `message_store` are public modules; the rest is reached
+//! Only `config`, `config_file`, `message_store` and `timer` are public modules; the rest is reached
 //! through `MessageStore` and the re-exports below (the `internals` feature opens them to the
 //! store's own integration tests).
 //!
@@ -66,6 +67,8 @@ pub mod config;
 /// (topics, groups, offsets, delay offsets) write their files through it too.
 pub mod config_file;
 pub mod message_store;
+/// 5.x timer messages: `timerwheel`, `timerlog/`, `config/timercheck`, `config/timermetrics`.
+pub mod timer;
 mod views;
 
 pub use clean::{local_day, CleanReport, Clock, DiskUsageProbe, StatvfsProbe, StoreOptions};

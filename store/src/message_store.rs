@@ -76,6 +76,9 @@ pub struct MessageStore {
     clock: Clock,
     shutdown: AtomicBool,
     memory_limit: i64,
+    /// 5.x timer messages (`timerWheelEnable`), recovered at open, started by
+    /// [`MessageStore::start_timer`].
+    timer: Option<Arc<crate::timer::TimerMessageStore>>,
     _lock: StoreLock,
 }
 
@@ -204,7 +207,15 @@ impl MessageStore {
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))
             as i64;
-        Ok(Self {
+        let timer = if config.timer_wheel_enable {
+            Some(Arc::new(crate::timer::TimerMessageStore::open(
+                &config,
+                clock.clone(),
+            )?))
+        } else {
+            None
+        };
+        let store = Self {
             config,
             live,
             delay,
@@ -225,8 +236,26 @@ impl MessageStore {
             clock,
             shutdown: AtomicBool::new(false),
             memory_limit,
+            timer,
             _lock: lock,
-        })
+        };
+        if let Some(timer) = &store.timer {
+            timer.recover(&store)?;
+        }
+        Ok(store)
+    }
+
+    /// The timer message store, when `timerWheelEnable`.
+    pub fn timer(&self) -> Option<&Arc<crate::timer::TimerMessageStore>> {
+        self.timer.as_ref()
+    }
+
+    /// Starts the timer service (Java's `TimerMessageStore.start`, from the broker's start).
+    pub fn start_timer(self: &Arc<Self>) -> std::io::Result<()> {
+        match &self.timer {
+            Some(timer) => timer.start(Arc::downgrade(self)),
+            None => Ok(()),
+        }
     }
 
     /// The settings the store was opened with (file sizes, paths, flush type, role: what only
@@ -288,6 +317,16 @@ impl MessageStore {
     pub fn put_message(&self, mut msg: StoredMessage) -> PutMessageResult {
         if let Some(refused) = self.refuse_single_put(&msg) {
             return refused;
+        }
+        let tran = get_transaction_value(msg.sys_flag);
+        if tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE {
+            let now = (self.clock)();
+            let timer = self.timer.as_deref();
+            if let Err(status) =
+                crate::timer::hook::handle_timer_message(&self.config, now, timer, &mut msg)
+            {
+                return PutMessageResult::status(status);
+            }
         }
         if let Some(level) = self.schedule_redirect_level(&msg) {
             if level != msg.properties.delay_time_level().unwrap_or(0) {
@@ -529,6 +568,9 @@ impl MessageStore {
     pub fn shutdown(&self) -> Result<(), StoreError> {
         if self.shutdown.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        if let Some(timer) = &self.timer {
+            timer.shutdown(self);
         }
         self.clean.shutdown();
         self.stats_service.shutdown();

@@ -20,6 +20,12 @@ pub enum PutMessageStatus {
     PropertiesSizeExceeded,
     OsPageCacheBusy,
     UnknownError,
+    /// 5.x: a timer message's slot is congested (`timerCongestNumEachSlot`).
+    WheelTimerFlowControl,
+    /// 5.x: a timer message's time is too far away, not a number, or a cancel in the past.
+    WheelTimerMsgIllegal,
+    /// 5.x: a timer message while `timerWheelEnable` is false.
+    WheelTimerNotEnable,
 }
 
 /// Java's `PutMessageResult`.

@@ -281,5 +281,17 @@ pub const STORE_KEYS: &[&str] = &[
     "diskSpaceCleanForciblyRatio",
 ];
 
+/// 5.x `MessageStoreConfig` keys of the timer store (`store::timer`): handed to the store's
+/// config like [`STORE_KEYS`], not part of the 4.9.8 listing GET_BROKER_CONFIG answers.
+pub const TIMER_STORE_KEYS: &[&str] = &[
+    "timerWheelEnable",
+    "timerPrecisionMs",
+    "timerMaxDelaySec",
+    "mappedFileSizeTimerLog",
+    "timerFlushIntervalMs",
+    "timerCongestNumEachSlot",
+    "timerRollWindowSlot",
+];
+
 /// Keys `BrokerStartup` reads into system properties (address-server lookup).
 pub const STARTUP_KEYS: &[&str] = &["rmqAddressServerDomain", "rmqAddressServerSubGroup"];

@@ -24,7 +24,9 @@ pub mod store_props;
 
 use std::path::{Path, PathBuf};
 
-pub use broker::{BrokerConfig, NettyServerConfig, NETTY_CLIENT_KEYS, STARTUP_KEYS, STORE_KEYS};
+pub use broker::{
+    BrokerConfig, NettyServerConfig, NETTY_CLIENT_KEYS, STARTUP_KEYS, STORE_KEYS, TIMER_STORE_KEYS,
+};
 pub use configuration::Configuration;
 use remoting_codec::protocol::properties_text;
 pub use store_props::{MessageStoreProperties, NettyClientConfig};
@@ -162,7 +164,7 @@ impl LoadedConfig {
                 }
             }
         }
-        if STORE_KEYS.contains(&key) {
+        if STORE_KEYS.contains(&key) || TIMER_STORE_KEYS.contains(&key) {
             known = true;
             if key == "storePathRootDir" {
                 self.store_path_root_dir = PathBuf::from(value);

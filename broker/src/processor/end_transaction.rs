@@ -141,6 +141,11 @@ impl EndTransaction<'_> {
                 "OS page cache busy, please try another machine".to_owned(),
             ),
             PutMessageStatus::UnknownError => (response::SYSTEM_ERROR, "UNKNOWN_ERROR".to_owned()),
+            timer @ (PutMessageStatus::WheelTimerFlowControl
+            | PutMessageStatus::WheelTimerMsgIllegal
+            | PutMessageStatus::WheelTimerNotEnable) => {
+                return Err(Refusal::timer(timer, self.bridge.store.config()).expect("a timer status"))
+            }
         };
         Err(Refusal::new(code, remark))
     }

@@ -40,6 +40,7 @@
 //! | [`maintenance`] | CLEAN_EXPIRED_CONSUMEQUEUE 306, CLEAN_UNUSED_TOPIC 316, DELETE_EXPIRED_COMMITLOG 329 |
 //! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225 |
 //! | [`stats_admin`] | GET_ALL_CONSUMER_OFFSET 43, GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, VIEW_BROKER_STATS_DATA 315, GET_BROKER_CONSUME_STATS 317 |
+//! | [`timer_admin`] | GET_TIMER_CHECK_POINT 60, GET_TIMER_METRICS 61 (5.x timer store state) |
 //! | [`query`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33, QUERY_CONSUME_TIME_SPAN 303, QUERY_CONSUME_QUEUE 321 |
 //! | [`acl_admin`] | UPDATE_AND_CREATE_ACL_CONFIG 50, DELETE_ACL_CONFIG 51, GET_BROKER_CLUSTER_ACL_INFO 52, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG 53 |
 
@@ -62,6 +63,7 @@ mod refusal;
 mod send;
 mod send_back;
 mod stats_admin;
+mod timer_admin;
 mod topic_admin;
 
 use std::collections::HashMap;
@@ -192,6 +194,7 @@ const FAMILIES: &[&[Route]] = &[
     stats_admin::ROUTES,
     query::ROUTES,
     acl_admin::ROUTES,
+    timer_admin::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.

@@ -41,6 +41,42 @@ impl Refusal {
 
     /// REQUEST_CODE_NOT_SUPPORTED, remark `" request type N not supported"` (leading space
     /// included, as Java's `NettyRemotingAbstract` writes it).
+    /// The answer to a put refused for a 5.x timer message (`handlePutMessageResult` of the
+    /// send and end-transaction processors, same texts); None for other statuses.
+    pub fn timer(
+        status: store::PutMessageStatus,
+        config: &store::MessageStoreConfig,
+    ) -> Option<Self> {
+        use store::PutMessageStatus as S;
+        let congest = config.timer_congest_num_each_slot;
+        Some(match status {
+            S::WheelTimerMsgIllegal => Self::new(
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "timer message illegal, the delay time should not be bigger than the max delay {}ms; or if set del msg, the delay time should be bigger than the current time",
+                    config.timer_max_delay_sec * 1000
+                ),
+            ),
+            S::WheelTimerFlowControl => Self::new(
+                response::SYSTEM_ERROR,
+                format!(
+                    "timer message is under flow control, max num limit is {} or the current value is greater than {} and less than {}, trigger random flow control",
+                    congest * 2,
+                    congest,
+                    congest * 2
+                ),
+            ),
+            S::WheelTimerNotEnable => Self::new(
+                response::SYSTEM_ERROR,
+                format!(
+                    "accurate timer message is not enabled, timerWheelEnable is {}",
+                    config.timer_wheel_enable
+                ),
+            ),
+            _ => return None,
+        })
+    }
+
     pub fn not_supported(request_code: i32) -> Self {
         Self::new(
             response::REQUEST_CODE_NOT_SUPPORTED,
@@ -87,5 +123,31 @@ impl From<TopicError> for Refusal {
 impl From<remoting_codec::fastjson::JsonError> for Refusal {
     fn from(e: remoting_codec::fastjson::JsonError) -> Self {
         Refusal::system_error(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts of 5.3.3's `SendMessageProcessor.handlePutMessageResult` for the timer
+    /// statuses, with the store's settings in them.
+    #[test]
+    fn timer_refusals_are_javas() {
+        let config = store::MessageStoreConfig {
+            timer_congest_num_each_slot: 100,
+            timer_max_delay_sec: 60,
+            ..store::MessageStoreConfig::default()
+        };
+        let r = Refusal::timer(store::PutMessageStatus::WheelTimerFlowControl, &config).unwrap();
+        assert_eq!(r.code, response::SYSTEM_ERROR);
+        assert_eq!(
+            r.remark.as_deref(),
+            Some("timer message is under flow control, max num limit is 200 or the current value is greater than 100 and less than 200, trigger random flow control")
+        );
+        let r = Refusal::timer(store::PutMessageStatus::WheelTimerMsgIllegal, &config).unwrap();
+        assert_eq!(r.code, response::MESSAGE_ILLEGAL);
+        assert!(r.remark.unwrap().contains("the max delay 60000ms;"));
+        assert!(Refusal::timer(store::PutMessageStatus::PutOk, &config).is_none());
     }
 }

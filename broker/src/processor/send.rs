@@ -438,6 +438,11 @@ fn put_result_to_response(
         PutMessageStatus::UnknownError => {
             return Err(Refusal::new(response::SYSTEM_ERROR, "UNKNOWN_ERROR"))
         }
+        timer @ (PutMessageStatus::WheelTimerFlowControl
+        | PutMessageStatus::WheelTimerMsgIllegal
+        | PutMessageStatus::WheelTimerNotEnable) => {
+            return Err(Refusal::timer(timer, ctrl.store.config()).expect("a timer status"))
+        }
     };
     // Every stored outcome carries the append result; its absence is a store bug.
     let append = result

@@ -267,6 +267,9 @@ fn put_status_name(status: PutMessageStatus) -> &'static str {
         PutMessageStatus::PropertiesSizeExceeded => "PROPERTIES_SIZE_EXCEEDED",
         PutMessageStatus::OsPageCacheBusy => "OS_PAGECACHE_BUSY",
         PutMessageStatus::UnknownError => "UNKNOWN_ERROR",
+        PutMessageStatus::WheelTimerFlowControl => "WHEEL_TIMER_FLOW_CONTROL",
+        PutMessageStatus::WheelTimerMsgIllegal => "WHEEL_TIMER_MSG_ILLEGAL",
+        PutMessageStatus::WheelTimerNotEnable => "WHEEL_TIMER_NOT_ENABLE",
     }
 }
 

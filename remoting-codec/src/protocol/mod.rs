@@ -16,6 +16,7 @@ pub mod group_admin;
 pub mod lock;
 pub mod namesrv;
 pub mod offset;
+pub mod pop;
 pub mod properties_text;
 pub mod pull;
 pub mod query;

@@ -7,6 +7,11 @@
 //!                              key order-<i % K>, sent with a selector to queue (i % K) % queues
 //!           [--props-file F]   F: a JSON array of objects; message i gets the user properties
 //!                              of entry i - S
+//!           [--timer L]        5.x timer messages: L is a comma list of `sec:N`
+//!                              (set_delay_time_sec), `ms:N` (set_delay_time_ms) or `at:N`
+//!                              (set_deliver_time_ms(now + N)); message i gets entry
+//!                              (i - S) % len; its `sent` event has `deliverMs`, the time
+//!                              asked for by the client's clock at the send
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
 //!           [--fail true] [--max-reconsume R] [--sql EXPR]
@@ -94,6 +99,34 @@ fn acl_hook(a: &Args) -> Option<Arc<rocketmq_client_rust::AclClientRPCHook>> {
     )))
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `--timer` entry `kind:N` applied to `message`; the delivery time asked for.
+fn set_timer(message: &mut Message, entry: &str) -> u64 {
+    let (kind, n) = entry.split_once(':').expect("--timer: kind:N");
+    let n: u64 = n.parse().expect("--timer: a number");
+    let now = now_ms();
+    match kind {
+        "sec" => {
+            message.set_delay_time_sec(n);
+            now + n * 1000
+        }
+        "ms" => {
+            message.set_delay_time_ms(n);
+            now + n
+        }
+        "at" => {
+            message.set_deliver_time_ms(now + n);
+            now + n
+        }
+        other => panic!("--timer: unknown kind {other}"),
+    }
+}
+
 fn describe(msg: &MessageExt) -> Value {
     let body = msg.body().map(|b| String::from_utf8_lossy(&b).into_owned());
     json!({
@@ -105,6 +138,7 @@ fn describe(msg: &MessageExt) -> Value {
         "body": body.unwrap_or_default(),
         "topic": msg.topic().to_string(),
         "reconsumeTimes": msg.reconsume_times(),
+        "receivedAt": now_ms(),
         "properties": msg
             .properties()
             .iter()
@@ -193,6 +227,9 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             let text = std::fs::read_to_string(f).expect("--props-file");
             serde_json::from_str(&text).expect("--props-file: a JSON array of objects")
         });
+    let timers: Vec<String> = a
+        .get("timer")
+        .map_or_else(Vec::new, |l| l.split(',').map(str::to_owned).collect());
     let mut failed = 0u64;
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
@@ -219,6 +256,8 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
                 )
                 .expect("user property");
         }
+        let deliver_ms = (!timers.is_empty())
+            .then(|| set_timer(&mut message, &timers[((i - start) as usize) % timers.len()]));
         let sent = if order_keys > 0 {
             producer
                 .send_with_selector(
@@ -239,6 +278,7 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
                     "queueOffset": r.queue_offset,
                     "keys": key, "tags": tag, "body": body,
                     "status": format!("{:?}", r.send_status),
+                    "deliverMs": deliver_ms,
                 }),
             ),
             Ok(None) => {
