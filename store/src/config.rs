@@ -96,6 +96,15 @@ pub struct MessageStoreConfig {
     pub flush_delay_offset_interval: u64,
     pub offset_check_in_slave: bool,
     pub duplication_enable: bool,
+    /// `haListenPort` (the broker sets `listenPort + 1`, as `BrokerStartup`).
+    pub ha_listen_port: u16,
+    pub ha_send_heartbeat_interval: u64,
+    pub ha_housekeeping_interval: u64,
+    pub ha_transfer_batch_size: usize,
+    pub ha_master_address: Option<String>,
+    pub ha_slave_fallbehind_max: i64,
+    /// How long a SYNC_MASTER put waits for a slave (`slaveTimeout`).
+    pub slave_timeout: u64,
 }
 
 impl Default for MessageStoreConfig {
@@ -150,6 +159,13 @@ impl Default for MessageStoreConfig {
             flush_delay_offset_interval: 10_000,
             offset_check_in_slave: false,
             duplication_enable: false,
+            ha_listen_port: 10912,
+            ha_send_heartbeat_interval: 5000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_master_address: None,
+            ha_slave_fallbehind_max: 256 * 1024 * 1024,
+            slave_timeout: 3000,
         }
     }
 }
@@ -257,6 +273,13 @@ impl MessageStoreConfig {
             "flushDelayOffsetInterval" => num!(self.flush_delay_offset_interval),
             "offsetCheckInSlave" => flag!(self.offset_check_in_slave),
             "duplicationEnable" => flag!(self.duplication_enable),
+            "haListenPort" => num!(self.ha_listen_port),
+            "haSendHeartbeatInterval" => num!(self.ha_send_heartbeat_interval),
+            "haHousekeepingInterval" => num!(self.ha_housekeeping_interval),
+            "haTransferBatchSize" => num!(self.ha_transfer_batch_size),
+            "haMasterAddress" => self.ha_master_address = Some(value.to_owned()),
+            "haSlaveFallbehindMax" => num!(self.ha_slave_fallbehind_max),
+            "slaveTimeout" => num!(self.slave_timeout),
             _ => return Ok(false),
         }
         Ok(true)

@@ -148,6 +148,18 @@ pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> Recor
     })
 }
 
+/// Whether `buf` (the rest of the written data) holds only the beginning of a record: fewer
+/// than 4 bytes, or a TOTALSIZE that runs past its end.
+fn is_incomplete_tail(buf: &[u8]) -> bool {
+    match buf.get(..4) {
+        None => true,
+        Some(h) => {
+            let total = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+            total > 0 && total as usize > buf.len()
+        }
+    }
+}
+
 /// Every consume queue, by topic and queue id (Java's `consumeQueueTable`).
 pub struct ConsumeQueueTable {
     root: PathBuf,
@@ -462,6 +474,11 @@ impl ReputShared {
             let mut pos = 0usize;
             while pos < data.len() {
                 let buf = data.slice(pos..);
+                // A slave's replicated bytes may end inside a record (a transfer is cut at
+                // `haTransferBatchSize`): wait for the rest, as Java's reput does.
+                if is_incomplete_tail(&buf) {
+                    return Ok(());
+                }
                 match check_message(&buf, false, &self.delay) {
                     RecordCheck::Message(req) => {
                         let bit_map = self.dispatcher.dispatch(&req)?;
