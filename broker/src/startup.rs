@@ -2,7 +2,8 @@
 //! tasks and the order of a clean stop.
 //!
 //! Start: the store is open (recovered) when the controller exists; then both ports are bound
-//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java), the broker registers with
+//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java) and the store's HA service
+//! listens on `listenPort + 1`, the broker registers with
 //! every name server, and the periodic tasks run:
 //!
 //! | task | first run | period (Java 4.9.8) |
@@ -14,6 +15,7 @@
 //! | statistics sampling ([`crate::stats::BrokerStatsManager::on_tick`]) | 0 s | 10 s (10 min and 1 h windows inside) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
+//! | metadata copy from the master ([`crate::slave`], slave only) | 3 s | 10 s |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
@@ -66,6 +68,12 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
     let vip = RemotingServer::bind(addr(vip_port)?)
         .await
         .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?;
+    // Java's DefaultMessageStore.start: the HA service listens on haListenPort (every role).
+    let ha_port = controller.store.config().ha_listen_port;
+    controller
+        .store
+        .start_ha()
+        .map_err(|e| format!("cannot listen on the HA port {ha_port}: {e}"))?;
     Ok(BoundBroker {
         controller,
         main,
@@ -110,8 +118,20 @@ impl BrokerController {
                 self.broker_config.compressed_register,
             )
             .await;
-        if let Some(kv) = results.first().and_then(|r| r.kv_table.as_ref()) {
-            self.topic_config_manager.update_order_topic_config(kv);
+        // Java's `doRegisterBrokerAll`: the first answer names the master's HA address (a
+        // slave's HA client follows it unless broker.conf fixed one) and the master's address
+        // (the slave's metadata sync follows it, and stops while it is absent).
+        if let Some(first) = results.first() {
+            if self.update_master_ha_server_addr_periodically {
+                if let Some(ha) = first.ha_server_addr.as_deref() {
+                    self.store.update_ha_master_address(ha);
+                }
+            }
+            self.slave_synchronize
+                .set_master_addr(first.master_addr.clone());
+            if let Some(kv) = first.kv_table.as_ref() {
+                self.topic_config_manager.update_order_topic_config(kv);
+            }
         }
     }
 }
@@ -310,12 +330,28 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         c.broker_stats_manager.on_tick(crate::now_millis());
         None
     });
-    vec![
+    let mut tasks = Vec::new();
+    if !ctrl.is_master() {
+        // Java's `handleSlaveSynchronize`: a slave copies its master's metadata.
+        let c = ctrl.clone();
+        tasks.push(every(
+            crate::slave::FIRST_SYNC_DELAY,
+            crate::slave::SYNC_PERIOD,
+            move || {
+                let c = c.clone();
+                Some(tokio::spawn(async move {
+                    c.slave_synchronize.sync_all(&c).await
+                }))
+            },
+        ));
+    }
+    tasks.extend([
         register,
         register_on_change,
         offsets,
         filters,
         housekeeping,
         stats,
-    ]
+    ]);
+    tasks
 }
