@@ -278,3 +278,179 @@ fn sync_master_answers_as_java_with_a_frozen_or_missing_slave() {
 fn sconf_path(p: &BrokerProcess) -> std::path::PathBuf {
     p.conf.clone()
 }
+
+/// A fake master that answers the slave's sync requests with Java's recorded answers and keeps
+/// what it was asked, and on which port.
+struct RecordedMaster {
+    port: &'static str,
+    answers: std::collections::HashMap<i32, RemotingCommand>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(&'static str, RemotingCommand)>>>,
+}
+
+impl remoting::RequestProcessor for RecordedMaster {
+    async fn process(
+        &self,
+        _conn: &std::sync::Arc<remoting::Connection>,
+        request: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, remoting::ProcessError> {
+        self.seen.lock().unwrap().push((self.port, request.clone()));
+        let recorded = self
+            .answers
+            .get(&request.code)
+            .ok_or(remoting::ProcessError::NotSupported)?;
+        let mut answer = RemotingCommand::response_to(&request, recorded.code);
+        answer.ext_fields = recorded.ext_fields.clone();
+        answer.remark = recorded.remark.clone();
+        Ok(Some(answer.with_body(recorded.body.clone())))
+    }
+}
+
+/// The slave's SlaveSynchronize against Java's recorded master answers (s15-ha, the last
+/// round before the master was killed): the requests are Java's (code, version 409, no header
+/// fields, no body; GET_ALL_TOPIC_CONFIG on the master's VIP port, the rest on its port), and
+/// the slave ends with the master's topics (and data version), offsets, delay offsets and
+/// groups. The slave learns the master from the namesrv's answer to its registration, the
+/// master being Java's recorded registration (its address moved to the fake master's port).
+#[test]
+fn slave_sync_requests_and_applied_answers_are_javas() {
+    use test_support::capture::{read_capture, recorded_response};
+    let frames = read_capture("s15-ha.jsonl");
+    let sync_codes = [
+        req::GET_ALL_TOPIC_CONFIG,
+        req::GET_ALL_CONSUMER_OFFSET,
+        req::GET_ALL_DELAY_OFFSET,
+        req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+    ];
+    // The last recorded request of each code before the kill (t = 61.7) and its answer.
+    let mut recorded_requests = std::collections::HashMap::new();
+    let mut answers = std::collections::HashMap::new();
+    for f in &frames {
+        let t = f.record["ts"].as_f64().unwrap();
+        if f.is_c2s() && !f.is_response() && sync_codes.contains(&f.code()) && t < 61.0 {
+            let r = recorded_response(&frames, f).expect("recorded answer");
+            recorded_requests.insert(f.code(), f.clone());
+            answers.insert(f.code(), r.to_command());
+        }
+    }
+    assert_eq!(answers.len(), 4);
+    let master_register = frames
+        .iter()
+        .find(|f| f.code() == req::REGISTER_BROKER && f.ext_field("brokerId") == Some("0"))
+        .unwrap();
+
+    let dir = temp_dir("ha-sync-replay");
+    let sdir = dir.path().join("slave");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ns = start_namesrv(dir.path()).await;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mport = free_port_pair();
+        for (port, tag) in [(mport, "main"), (mport - 2, "vip")] {
+            let server =
+                remoting::RemotingServer::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                    .await
+                    .unwrap();
+            let processor = std::sync::Arc::new(RecordedMaster {
+                port: tag,
+                answers: answers.clone(),
+                seen: seen.clone(),
+            });
+            tokio::spawn(server.run(processor, std::future::pending::<()>()));
+        }
+        let mut register = master_register.to_command();
+        let ext = register.ext_fields_mut();
+        ext.insert("brokerAddr", format!("127.0.0.1:{mport}"));
+        ext.insert("haServerAddr", format!("127.0.0.1:{}", mport + 1));
+        let ns_client = RemotingClient::connect(ns.addr).await.unwrap();
+        let r = ns_client.invoke(register, TIMEOUT).await.unwrap();
+        assert_eq!(r.code, resp::SUCCESS);
+
+        let sconf = BrokerConf::small_store(&sdir, free_port_pair(), Some(ns.addr))
+            .set("brokerClusterName", "DefaultCluster")
+            .set("brokerName", "broker-a")
+            .set("brokerId", 1)
+            .set("brokerRole", "SLAVE");
+        let slave = start(&sdir, &sconf);
+        wait_for("a whole sync round", async || {
+            seen.lock().unwrap().len() >= 4
+        })
+        .await;
+        let round: Vec<(&str, RemotingCommand)> = seen.lock().unwrap()[..4].to_vec();
+        let codes: Vec<i32> = round.iter().map(|(_, r)| r.code).collect();
+        assert_eq!(codes, sync_codes, "Java's order");
+        for (port, ours) in &round {
+            let java = recorded_requests[&ours.code].to_command();
+            let expected_port = if ours.code == req::GET_ALL_TOPIC_CONFIG {
+                "vip"
+            } else {
+                "main"
+            };
+            assert_eq!(*port, expected_port, "code {}", ours.code);
+            assert_eq!(
+                (ours.version, ours.flag, ours.language, ours.serialize_type),
+                (java.version, java.flag, java.language, java.serialize_type),
+                "code {}",
+                ours.code
+            );
+            assert!(ours.ext_fields.as_ref().is_none_or(|e| e.is_empty()));
+            assert!(java.ext_fields.as_ref().is_none_or(|e| e.is_empty()));
+            assert!(ours.body.is_empty() && java.body.is_empty());
+        }
+
+        // What the slave made of Java's answers.
+        let s = slave.client().await;
+        let topics = s
+            .invoke(
+                RemotingCommand::request_without_header(req::GET_ALL_TOPIC_CONFIG),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        let ours: serde_json::Value =
+            remoting_codec::fastjson::from_slice_value(&topics.body).unwrap();
+        let java: serde_json::Value =
+            remoting_codec::fastjson::from_slice_value(&answers[&req::GET_ALL_TOPIC_CONFIG].body)
+                .unwrap();
+        assert_eq!(ours["dataVersion"], java["dataVersion"]);
+        assert_eq!(ours["topicConfigTable"], java["topicConfigTable"]);
+        let groups = s
+            .invoke(
+                RemotingCommand::request_without_header(req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        let ours: serde_json::Value =
+            remoting_codec::fastjson::from_slice_value(&groups.body).unwrap();
+        let java: serde_json::Value = remoting_codec::fastjson::from_slice_value(
+            &answers[&req::GET_ALL_SUBSCRIPTIONGROUP_CONFIG].body,
+        )
+        .unwrap();
+        assert_eq!(ours["dataVersion"], java["dataVersion"]);
+        assert_eq!(
+            ours["subscriptionGroupTable"]
+                .as_object()
+                .map(|m| m.keys().collect::<Vec<_>>()),
+            java["subscriptionGroupTable"]
+                .as_object()
+                .map(|m| m.keys().collect::<Vec<_>>())
+        );
+        let offsets = s
+            .invoke(
+                RemotingCommand::request_without_header(req::GET_ALL_CONSUMER_OFFSET),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        let ours: serde_json::Value =
+            remoting_codec::fastjson::from_slice_value(&offsets.body).unwrap();
+        let java: serde_json::Value = remoting_codec::fastjson::from_slice_value(
+            &answers[&req::GET_ALL_CONSUMER_OFFSET].body,
+        )
+        .unwrap();
+        assert_eq!(ours["offsetTable"], java["offsetTable"]);
+        let delay = std::fs::read(sdir.join("store/config/delayOffset.json")).unwrap();
+        assert_eq!(delay, answers[&req::GET_ALL_DELAY_OFFSET].body.to_vec());
+        drop(ns);
+    });
+}

@@ -363,3 +363,65 @@ fn a_slave_with_a_torn_tail_resumes_from_its_recovered_end() {
     put_n(&master, 100, 50);
     assert_replica(&master, &slave, m.path(), s.path());
 }
+
+/// A proxy between slave and master that cuts each connection after a few thousand bytes from
+/// the master (mid-unit, mid-record): the slave reconnects at once, resumes from its own end,
+/// and ends byte-identical.
+#[test]
+fn connections_cut_mid_transfer_lose_nothing() {
+    let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let port = master.start_ha().unwrap();
+    put_n(&master, 0, 1);
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let cuts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = cuts.clone();
+    std::thread::spawn(move || {
+        for (n, conn) in proxy.incoming().enumerate() {
+            let Ok(down) = conn else { return };
+            let Ok(up) = TcpStream::connect(("127.0.0.1", port.port())) else {
+                return;
+            };
+            // Up to 8 cut connections, each after a different odd number of bytes.
+            let limit = if n < 8 { 1500 + 977 * n } else { usize::MAX };
+            let (mut d2, mut u2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut d2, &mut u2);
+            });
+            let cuts = c2.clone();
+            std::thread::spawn(move || {
+                let (mut down, mut up) = (down, up);
+                let mut sent = 0usize;
+                let mut buf = [0u8; 700];
+                while let Ok(k) = up.read(&mut buf) {
+                    if k == 0 {
+                        break;
+                    }
+                    let k = k.min(limit - sent);
+                    if down.write_all(&buf[..k]).is_err() {
+                        break;
+                    }
+                    sent += k;
+                    if sent >= limit {
+                        cuts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                }
+                let _ = down.shutdown(std::net::Shutdown::Both);
+                let _ = up.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    let slave = MessageStore::open(slave_config(s.path(), proxy_addr)).unwrap();
+    slave.start_ha().unwrap();
+    wait_until("the first message on the slave", || {
+        caught_up(&master, &slave)
+    });
+    put_n(&master, 1, 600);
+    assert_replica(&master, &slave, m.path(), s.path());
+    assert!(
+        cuts.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+        "the proxy cut connections"
+    );
+}
