@@ -16,6 +16,7 @@
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
 //! | metadata copy from the master ([`crate::slave`], slave only) | 3 s | 10 s |
+//! | parked pulls whose queue grew woken ([`crate::long_polling`], slave only) | 5 s | 5 s |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
@@ -38,6 +39,8 @@ use crate::namesrv_link::BrokerIdentity;
 use crate::processor::BrokerProcessor;
 use crate::transaction::CheckConfig;
 
+/// Java's `PullRequestHoldService` check period with long polling.
+const SLAVE_HOLD_CHECK_PERIOD: Duration = Duration::from_secs(5);
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
@@ -342,6 +345,19 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
                 Some(tokio::spawn(async move {
                     c.slave_synchronize.sync_all(&c).await
                 }))
+            },
+        ));
+        // Java's PullRequestHoldService check (5 s with long polling): a slave's store does not
+        // tell the hold service of replicated messages, so parked pulls wake here.
+        let c = ctrl.clone();
+        tasks.push(every(
+            SLAVE_HOLD_CHECK_PERIOD,
+            SLAVE_HOLD_CHECK_PERIOD,
+            move || {
+                let store = &c.store;
+                c.pull_request_hold_service
+                    .check_hold_requests(|topic, queue| store.max_offset_in_queue(topic, queue));
+                None
             },
         ));
     }
