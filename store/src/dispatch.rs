@@ -307,6 +307,9 @@ pub struct Dispatcher {
     pub bit_map: RwLock<Option<Arc<dyn FilterBitMapCalculator>>>,
     /// Notify the listener (not on a slave, and not while recovering).
     pub notify: bool,
+    /// A SLAVE's put counters: Java's reput counts every replicated message as a put
+    /// (`msgPutTotalTodayNow` of a slave is what it received).
+    pub slave_stats: std::sync::OnceLock<Arc<crate::stats::StoreStats>>,
 }
 
 impl Dispatcher {
@@ -485,6 +488,9 @@ impl ReputShared {
                         pos += req.msg_size as usize;
                         self.reput_from.store(from + pos as i64, Ordering::Release);
                         self.dispatcher.notify_arrival(&req, bit_map.as_deref());
+                        if let Some(stats) = self.dispatcher.slave_stats.get() {
+                            stats.record_stored(1, req.msg_size as usize);
+                        }
                     }
                     RecordCheck::Blank => {
                         let next = self.commit_log.roll_next_file(from + pos as i64);

@@ -137,6 +137,7 @@ impl MessageStore {
             listener: Default::default(),
             bit_map: std::sync::RwLock::new(options.filter_bit_map.clone()),
             notify: config.broker_role != BrokerRole::Slave,
+            slave_stats: Default::default(),
         });
         let recovery = recover(
             &config,
@@ -203,6 +204,9 @@ impl MessageStore {
         )?;
         let clock = options.clock.clone();
         let stats = Arc::new(StoreStats::new(clock()));
+        if config.broker_role == BrokerRole::Slave {
+            let _ = dispatcher.slave_stats.set(stats.clone());
+        }
         let stats_service = StatsService::start(stats.clone(), clock.clone())?;
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))

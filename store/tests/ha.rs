@@ -118,6 +118,8 @@ fn slave_becomes_byte_identical_across_files_and_restarts() {
     assert_replica(&master, &slave, m.path(), s.path());
     assert!(master.commit_log_data(0).is_some());
     assert_eq!(slave.max_offset_in_queue("HaTopic", 1), 375);
+    // A slave counts what it received as puts (Java's reput on a slave).
+    assert_eq!(slave.stats().put_times_total(), 1500);
     // Reads on the slave see what the master stored.
     assert_eq!(
         slave.max_offset_in_queue("HaTopic", 3),
