@@ -65,6 +65,17 @@ fn wait_identical(master: &BrokerProcess, slave: &BrokerProcess) {
 /// Sends `count` messages; every send is stored. A SYNC_MASTER answers SLAVE_NOT_AVAILABLE
 /// until its slave (re)connected and reported (after a start or restart), then only SEND_OK;
 /// with `connected` the slave is known to be connected, so every answer is SEND_OK.
+/// Waits until the slave copied the master's topic table (SlaveSynchronize, every 10 s): a
+/// slave answers TOPIC_NOT_EXIST for a topic it has not copied yet, as Java's does.
+fn wait_topic_synced(slave: &BrokerProcess) {
+    let file = slave.dir.join("store/config/topics.json");
+    let deadline = Instant::now() + WAIT;
+    while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains(&format!("\"{TOPIC}\""))) {
+        assert!(Instant::now() < deadline, "the slave never copied {TOPIC}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn produce(ns: &TestNamesrv, home: &Path, start: usize, count: usize, sync: bool, connected: bool) {
     let mut p = Clients::RocketmqRust.spawn(
         "producer",
@@ -108,6 +119,7 @@ fn replicate_and_read_from_the_slave(role: &str, name: &str) {
     let sync = role == "SYNC_MASTER";
     produce(&ns, &home, 0, MESSAGES, sync, false);
     wait_identical(&master, &slave);
+    wait_topic_synced(&slave);
 
     // kill -9 the master: a consumer reads everything from the slave.
     master.kill();
@@ -154,4 +166,92 @@ fn async_master_replicates_10000_messages_to_the_slave() {
 #[test]
 fn sync_master_replicates_10000_messages_to_the_slave() {
     replicate_and_read_from_the_slave("SYNC_MASTER", "ha-sync");
+}
+
+/// Two broker groups (broker-a and broker-b, each a master and a slave) under one name
+/// server; the topic spans both. The producer keeps sending (to broker-b) after broker-a's
+/// master is killed; a push consumer then reads every message, broker-a's from its slave.
+#[test]
+fn two_groups_producer_survives_a_dead_master_and_consumers_read_everything() {
+    let ns = TestNamesrv::start("ha-2m2s");
+    let dirs: Vec<TempDir> = ["a-m", "a-s", "b-m", "b-s"]
+        .iter()
+        .map(|n| TempDir::kept_by(&format!("compat-ha-2m2s-{n}"), "COMPAT_KEEP"))
+        .collect();
+    let home = dirs[1].join("clients");
+    let group = |dir: &TempDir, name: &str, role: &str, id: &str| {
+        let mut s = settings(&ns, dir, role, id);
+        s.broker_name = name.to_owned();
+        s
+    };
+    let mut dirs = dirs.into_iter();
+    let mut a_master = BrokerProcess::start(
+        group(&dirs.as_slice()[0], "broker-a", "ASYNC_MASTER", "0"),
+        dirs.next().unwrap(),
+    );
+    let a_slave = BrokerProcess::start(
+        group(&dirs.as_slice()[0], "broker-a", "SLAVE", "1"),
+        dirs.next().unwrap(),
+    );
+    let b_master = BrokerProcess::start(
+        group(&dirs.as_slice()[0], "broker-b", "ASYNC_MASTER", "0"),
+        dirs.next().unwrap(),
+    );
+    let b_slave = BrokerProcess::start(
+        group(&dirs.as_slice()[0], "broker-b", "SLAVE", "1"),
+        dirs.next().unwrap(),
+    );
+
+    produce(&ns, &home, 0, 1000, false, false);
+    wait_identical(&a_master, &a_slave);
+    wait_identical(&b_master, &b_slave);
+    wait_topic_synced(&a_slave);
+    a_master.kill();
+    // The namesrv drops broker-a's master with its connection: the route then names only
+    // broker-a's slave, its queue data unchanged (the s15-ha recording's master-gone route),
+    // so producers send to broker-b.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let route = rt
+            .block_on(compat_tests::namesrv::route(ns.addr, TOPIC))
+            .unwrap();
+        let a = route
+            .broker_datas
+            .iter()
+            .find(|b| b.broker_name == "broker-a");
+        // (Each master registers the auto-created topic shortly after its first send.)
+        if a.is_some_and(|a| a.broker_addrs.keys().eq([&1])) && route.queue_datas.len() == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{route:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    produce(&ns, &home, 1000, 1000, false, false);
+
+    let mut consumer = Clients::RocketmqRust.spawn(
+        "consumer",
+        &home,
+        "push",
+        &[
+            ("namesrv", ns.addr.to_string()),
+            ("topic", TOPIC.to_owned()),
+            ("group", "ha_all".to_owned()),
+            ("from", "first".to_owned()),
+        ],
+    );
+    consumer.wait_ready();
+    consumer.wait_until("all 2,000 messages", WAIT, |c| {
+        let mut bodies: Vec<String> = c
+            .events("msg")
+            .iter()
+            .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        bodies.sort();
+        bodies.dedup();
+        bodies.len() == 2000
+    });
+    consumer.finish(WAIT);
+    drop(b_slave);
+    drop(b_master);
 }
