@@ -478,3 +478,37 @@ fn slave_sync_requests_and_applied_answers_are_javas() {
         drop(ns);
     });
 }
+
+/// SYNC_FLUSH and SYNC_MASTER together (Java: the flush wait, then the slave wait): every send
+/// is answered SUCCESS once the slave is in sync, and the slave ends byte-identical.
+#[test]
+fn sync_flush_sync_master_sends_wait_for_disk_and_slave() {
+    let dir = temp_dir("ha-sync-flush");
+    let (mdir, sdir) = (dir.path().join("master"), dir.path().join("slave"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ns = start_namesrv(dir.path()).await;
+        let (mport, sport) = (free_port_pair(), free_port_pair());
+        let master = start(
+            &mdir,
+            &conf(&mdir, mport, ns.addr, "SYNC_MASTER", 0).set("flushDiskType", "SYNC_FLUSH"),
+        );
+        let _slave = start(&sdir, &conf(&sdir, sport, ns.addr, "SLAVE", 1));
+        let m = master.client().await;
+        let mut sent = 0;
+        wait_for("the slave to be in sync", async || {
+            let r = send(&m, sent).await;
+            sent += 1;
+            assert!(r.code == resp::SUCCESS || r.code == resp::SLAVE_NOT_AVAILABLE);
+            r.code == resp::SUCCESS
+        })
+        .await;
+        for _ in 0..100 {
+            let r = send(&m, sent).await;
+            sent += 1;
+            assert_eq!(r.code, resp::SUCCESS, "{:?}", r.remark);
+        }
+        wait_identical(&mdir, &sdir).await;
+        drop(ns);
+    });
+}
