@@ -21,6 +21,13 @@
 //! whatever address [`HAService::update_master_address`] gives it; a role change would stop the
 //! client and start answering puts without touching this module's protocol code.
 
+//! Differences from Java, none visible on the wire: a slave closes the connection on a unit
+//! whose size is negative or larger than its 4 MiB read buffer (Java's client would throw and
+//! retry in 5 s); an append at any offset other than the slave's end is refused (Java's
+//! `appendData` writes wherever the file is, its client having checked the offset); the master
+//! copies each unit (≤ `haTransferBatchSize`) into one buffer instead of writing the mapped
+//! slice; `haSlaveFallbehindMax` is 4.9.8's name of 5.x's `haMaxGapNotInSync`.
+
 mod client;
 mod connection;
 mod group_transfer;
