@@ -92,6 +92,11 @@ pub struct BrokerController {
     pub store_host: SocketAddr,
     /// When the store was opened (Java's `StoreStatsService.messageStoreBootTimestamp`), ms.
     pub boot_timestamp: i64,
+    /// A SLAVE's copies of its master's metadata (and the master address it learned).
+    pub slave_synchronize: crate::slave::SlaveSynchronize,
+    /// Java's `updateMasterHAServerAddrPeriodically`: the HA master address comes from the
+    /// registration answers unless broker.conf names one (`haMasterAddress`).
+    pub update_master_ha_server_addr_periodically: bool,
     /// The day's message counts (`msgPutTotalTodayMorning`, …).
     pub broker_stats: BrokerStats,
     /// Per topic / group / queue counters with minute, hour and day windows.
@@ -117,6 +122,13 @@ impl BrokerController {
             .apply(&loaded.store_entries)
             .map_err(|e| StartError::StoreConfig(e.to_string()))?;
         store_config.store_path_root_dir = root.clone();
+        // BrokerStartup: the HA port is listenPort + 1 whatever the file says.
+        store_config.ha_listen_port = u16::try_from(netty.listen_port + 1).map_err(|_| {
+            StartError::StoreConfig(format!(
+                "haListenPort {} out of range",
+                netty.listen_port + 1
+            ))
+        })?;
 
         let topic_config_manager =
             TopicConfigManager::open(&broker_config, &root).map_err(|e| {
@@ -201,6 +213,11 @@ impl BrokerController {
             namesrv_link = namesrv_link.with_tls(connector);
         }
         let access_validator = start_acl(&broker_config)?;
+        let update_master_ha_server_addr_periodically = store
+            .config()
+            .ha_master_address
+            .as_deref()
+            .is_none_or(|a| a.len() < 6);
         let broker_stats_manager = Arc::new(BrokerStatsManager::new(
             &broker_config.broker_cluster_name,
             broker_config.enable_detail_stat,
@@ -250,6 +267,8 @@ impl BrokerController {
             transactional_message_check_service: Arc::new(TransactionalMessageCheckService::new()),
             namesrv_link,
             broker2client: Arc::new(Broker2Client::new()),
+            slave_synchronize: Default::default(),
+            update_master_ha_server_addr_periodically,
             store_host,
             boot_timestamp,
             broker_stats: BrokerStats::default(),
@@ -263,17 +282,15 @@ impl BrokerController {
         self.broker_config.broker_addr(&self.netty_server_config)
     }
 
-    /// `brokerIP2:haListenPort` (Java: `haListenPort` defaults to `listenPort + 1`).
+    /// `brokerIP2:haListenPort`; `BrokerStartup` sets `haListenPort` to `listenPort + 1`.
     pub fn ha_server_addr(&self) -> String {
-        let port = self
-            .loaded_config
-            .store_value("haListenPort")
-            .and_then(|p| p.trim().parse::<i32>().ok())
-            .unwrap_or(self.netty_server_config.listen_port + 1);
-        format!("{}:{}", self.broker_config.broker_ip2, port)
+        format!(
+            "{}:{}",
+            self.broker_config.broker_ip2,
+            self.store.config().ha_listen_port
+        )
     }
 
-    /// Java's `BrokerRole != SLAVE`.
     pub fn is_master(&self) -> bool {
         self.store.config().broker_role != store::BrokerRole::Slave
     }

@@ -22,6 +22,7 @@
 //! | [`long_polling`] | `PullRequestHoldService` |
 //! | [`schedule`] | `ScheduleMessageService` (delayed delivery, delayOffset.json) |
 //! | [`transaction`] | `TransactionalMessageServiceImpl`, `TransactionalMessageBridge`, `TransactionalMessageCheckService` |
+//! | [`slave`] | `SlaveSynchronize` (a SLAVE's copies of its master's topics, offsets, delay offsets, groups) |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 //! | [`stats`] | `BrokerStatsManager`, `StatsItemSet`, `StatsItem` (per topic/group windows), `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
@@ -43,6 +44,7 @@ pub mod offset;
 pub mod paths;
 pub mod processor;
 pub mod schedule;
+pub mod slave;
 pub mod startup;
 pub mod stats;
 pub mod stop_signal;
@@ -66,4 +68,12 @@ pub fn now_millis() -> i64 {
 pub fn next_version(version: &mut remoting_codec::protocol::DataVersion) {
     version.counter += 1;
     version.timestamp = now_millis();
+}
+
+/// Java's `DataVersion.equals` (4.9.8: counter and timestamp).
+pub fn same_version(
+    a: &remoting_codec::protocol::DataVersion,
+    b: &remoting_codec::protocol::DataVersion,
+) -> bool {
+    a.counter == b.counter && a.timestamp == b.timestamp
 }

@@ -123,6 +123,33 @@ impl PullRequestHoldService {
         self.lock().values().map(Vec::len).sum()
     }
 
+    /// Java's periodic `checkHoldRequest` without a message in hand (a SLAVE runs it every
+    /// 5 s: its replicated messages are dispatched without telling the hold service): every
+    /// parked pull whose queue grew beyond its offset is woken and runs again.
+    pub fn check_hold_requests(&self, max_offset: impl Fn(&str, i32) -> i64) {
+        let mut woken = Vec::new();
+        {
+            let mut table = self.lock();
+            for (k, list) in table.iter_mut() {
+                let Some((topic, queue)) = k.rsplit_once('@') else {
+                    continue;
+                };
+                let Ok(queue) = queue.parse::<i32>() else {
+                    continue;
+                };
+                let max = max_offset(topic, queue);
+                let (grown, rest): (Vec<Waiter>, Vec<Waiter>) =
+                    list.drain(..).partition(|w| max > w.pull_from_offset);
+                *list = rest;
+                woken.extend(grown);
+            }
+            table.retain(|_, l| !l.is_empty());
+        }
+        for w in woken {
+            let _ = w.wake.send(());
+        }
+    }
+
     /// Wakes every parked pull (shutdown: each answers with what the store has now).
     pub fn wake_all(&self) {
         self.shutdown.store(true, Ordering::Release);
@@ -260,6 +287,16 @@ mod tests {
         arrive_with(&s, 4, &[("a", "2"), ("b", "x")]);
         assert_eq!(s.held_count(), 0);
         held.woken().await;
+    }
+
+    #[tokio::test]
+    async fn the_periodic_check_wakes_pulls_whose_queue_grew() {
+        let s = Arc::new(PullRequestHoldService::new());
+        let mut grown = s.hold("T", 0, 5, tag_filter("*"));
+        let _same = s.hold("T", 1, 5, tag_filter("*"));
+        s.check_hold_requests(|_, q| if q == 0 { 6 } else { 5 });
+        grown.woken().await;
+        assert_eq!(s.held_count(), 1, "queue 1 did not grow");
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //! tasks and the order of a clean stop.
 //!
 //! Start: the store is open (recovered) when the controller exists; then both ports are bound
-//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java), the broker registers with
+//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java) and the store's HA service
+//! listens on `listenPort + 1`, the broker registers with
 //! every name server, and the periodic tasks run:
 //!
 //! | task | first run | period (Java 4.9.8) |
@@ -14,6 +15,8 @@
 //! | statistics sampling ([`crate::stats::BrokerStatsManager::on_tick`]) | 0 s | 10 s (10 min and 1 h windows inside) |
 //! | delayed delivery, delayOffset.json ([`crate::schedule`]) | 1 s / 10 s | 100 ms / `flushDelayOffsetInterval` |
 //! | transaction check ([`crate::transaction`], master only) | `transactionCheckInterval` | `transactionCheckInterval` (60 s) |
+//! | metadata copy from the master ([`crate::slave`], slave only) | 3 s | 10 s |
+//! | parked pulls whose queue grew woken ([`crate::long_polling`], slave only) | 5 s | 5 s |
 //!
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
@@ -36,6 +39,8 @@ use crate::namesrv_link::BrokerIdentity;
 use crate::processor::BrokerProcessor;
 use crate::transaction::CheckConfig;
 
+/// Java's `PullRequestHoldService` check period with long polling.
+const SLAVE_HOLD_CHECK_PERIOD: Duration = Duration::from_secs(5);
 /// Java's delay before the first run of every periodic task.
 const FIRST_RUN_DELAY: Duration = Duration::from_secs(10);
 const HOUSEKEEPING_PERIOD: Duration = Duration::from_secs(10);
@@ -84,6 +89,12 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
     } else {
         None
     };
+    // Java's DefaultMessageStore.start: the HA service listens on haListenPort (every role).
+    let ha_port = controller.store.config().ha_listen_port;
+    controller
+        .store
+        .start_ha()
+        .map_err(|e| format!("cannot listen on the HA port {ha_port}: {e}"))?;
     Ok(BoundBroker {
         controller,
         main,
@@ -129,8 +140,20 @@ impl BrokerController {
                 self.broker_config.compressed_register,
             )
             .await;
-        if let Some(kv) = results.first().and_then(|r| r.kv_table.as_ref()) {
-            self.topic_config_manager.update_order_topic_config(kv);
+        // Java's `doRegisterBrokerAll`: the first answer names the master's HA address (a
+        // slave's HA client follows it unless broker.conf fixed one) and the master's address
+        // (the slave's metadata sync follows it, and stops while it is absent).
+        if let Some(first) = results.first() {
+            if self.update_master_ha_server_addr_periodically {
+                if let Some(ha) = first.ha_server_addr.as_deref() {
+                    self.store.update_ha_master_address(ha);
+                }
+            }
+            self.slave_synchronize
+                .set_master_addr(first.master_addr.clone());
+            if let Some(kv) = first.kv_table.as_ref() {
+                self.topic_config_manager.update_order_topic_config(kv);
+            }
         }
     }
 }
@@ -339,14 +362,42 @@ fn spawn_periodic_tasks(ctrl: &Arc<BrokerController>) -> Vec<tokio::task::JoinHa
         c.broker_stats_manager.on_tick(crate::now_millis());
         None
     });
-    let mut tasks = vec![
+    let mut tasks = Vec::new();
+    if !ctrl.is_master() {
+        // Java's `handleSlaveSynchronize`: a slave copies its master's metadata.
+        let c = ctrl.clone();
+        tasks.push(every(
+            crate::slave::FIRST_SYNC_DELAY,
+            crate::slave::SYNC_PERIOD,
+            move || {
+                let c = c.clone();
+                Some(tokio::spawn(async move {
+                    c.slave_synchronize.sync_all(&c).await
+                }))
+            },
+        ));
+        // Java's PullRequestHoldService check (5 s with long polling): a slave's store does not
+        // tell the hold service of replicated messages, so parked pulls wake here.
+        let c = ctrl.clone();
+        tasks.push(every(
+            SLAVE_HOLD_CHECK_PERIOD,
+            SLAVE_HOLD_CHECK_PERIOD,
+            move || {
+                let store = &c.store;
+                c.pull_request_hold_service
+                    .check_hold_requests(|topic, queue| store.max_offset_in_queue(topic, queue));
+                None
+            },
+        ));
+    }
+    tasks.extend([
         register,
         register_on_change,
         offsets,
         filters,
         housekeeping,
         stats,
-    ];
+    ]);
     // Java's AclFileWatchService: the ACL files' times compared every 5 s.
     if let Some(acl) = ctrl.access_validator.clone() {
         let period = crate::acl::WATCH_INTERVAL;

@@ -234,9 +234,19 @@ impl BrokerProcess {
                 if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(500)).is_ok() {
                     match rt.block_on(crate::namesrv::route(self.settings.namesrv, PROBE_TOPIC)) {
                         Ok(route) => {
+                            // A slave (brokerId > 0) is routed under its id.
+                            let slave = self
+                                .settings
+                                .extra
+                                .iter()
+                                .any(|(k, v)| k == "brokerRole" && v == "SLAVE");
                             let registered = route.broker_datas.iter().any(|b| {
                                 b.broker_name == self.settings.broker_name
-                                    && b.master_addr() == Some(addr.as_str())
+                                    && if slave {
+                                        b.broker_addrs.iter().any(|(id, a)| *id > 0 && *a == addr)
+                                    } else {
+                                        b.master_addr() == Some(addr.as_str())
+                                    }
                             });
                             if registered {
                                 return;

@@ -21,6 +21,9 @@
 //! - routes for 5.x clients (version ≥ V5_0_0) carry `enableActingMaster:false` in every
 //!   broker entry, as a 5.x name server writes it; the 4.9.8 recording lacks it, so it is
 //!   removed from our body before comparing (and its presence asserted);
+//! - the s15 captures (master/slave; the master killed with -9 mid-way) replay their
+//!   registrations over one connection per recorded broker connection, closed when the
+//!   recording shows it ended, so the namesrv drops the dead master as Java's did;
 //! - route bodies of GET_ROUTEINFO_BY_TOPIC are additionally checked to parse with strict
 //!   serde_json whenever standard JSON was requested (version ≥ 401 or
 //!   `acceptStandardJsonOnly`), and with the lenient fastjson reader always.
@@ -87,11 +90,14 @@ fn replay_every_recorded_namesrv_request() {
     // binary headers), 18 two-way registrations, 14 cluster infos, 5 topic lists, 3 topic
     // deletes, 1 each of 100, 102, 104, 205, 319 and 327; s16-acl (signed, some with a wrong
     // secret or an unknown key, all answered: a 4.9.8 namesrv checks no ACL): 28 route reads,
-    // 7 cluster infos, 4 registrations, 1 unregistration.
+    // 7 cluster infos, 4 registrations, 1 unregistration; and of the master/slave captures
+    // s15-ha and s15-ha-sync 76 route reads, 30 registrations of master and slave (the
+    // slave's answered with the master's address and HA address, or nothing while the
+    // master is gone), 7 cluster infos and 5 unregistrations.
     println!("compared {compared} responses");
     assert_eq!(
         compared,
-        341 + 40,
+        341 + 40 + 118,
         "not every recorded request was compared"
     );
     assert!(
@@ -124,11 +130,34 @@ async fn replay_scenario(
     for file in files {
         let frames = read_capture(file);
         let mut clients: HashMap<i64, RemotingClient> = HashMap::new();
+        let closes = broker_connection_ends(file);
+        let mut brokers: HashMap<i64, RemotingClient> = HashMap::new();
         for f in &frames {
             if !(f.to_namesrv() && f.is_c2s() && !f.is_response()) {
                 continue;
             }
-            let conn = if matches!(f.code(), 103 | 104) {
+            if let Some(closes) = &closes {
+                // The recorded broker connections that had closed by now (a killed broker):
+                // the namesrv drops what was registered over them, as Java's did.
+                let now = f.record["ts"].as_f64().unwrap_or(0.0);
+                brokers.retain(|conn, c| {
+                    let open = closes.get(conn).is_none_or(|end| *end >= now);
+                    if !open {
+                        c.close();
+                    }
+                    open
+                });
+            }
+            let conn = if matches!(f.code(), 103 | 104) && closes.is_some() {
+                match brokers.get(&f.conn()) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = RemotingClient::connect(ns.addr).await.unwrap();
+                        brokers.insert(f.conn(), c.clone());
+                        c
+                    }
+                }
+            } else if matches!(f.code(), 103 | 104) {
                 broker.clone()
             } else {
                 match clients.get(&f.conn()) {
@@ -151,7 +180,7 @@ async fn replay_scenario(
                 failures.push(format!("{}:{} (code {}): {e}", f.file, f.line, f.code()));
             }
         }
-        for c in clients.values() {
+        for c in clients.values().chain(brokers.values()) {
             c.close();
         }
     }
@@ -159,12 +188,35 @@ async fn replay_scenario(
     compared
 }
 
+/// For the captures in which a broker died mid-way (`s15-*`: a master killed with -9), when
+/// each recorded broker→namesrv connection ended (`<capture>.conns.jsonl`); their
+/// registrations are replayed one connection per recorded connection, each closed when the
+/// recording shows it gone. Other captures register over the one long-lived connection.
+fn broker_connection_ends(file: &str) -> Option<HashMap<i64, f64>> {
+    if !file.starts_with("s15-") {
+        return None;
+    }
+    let conns = file.replace(".jsonl", ".conns.jsonl");
+    let text = std::fs::read_to_string(common::captures_dir().join(conns)).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| {
+                !v["fin_by"].as_array().is_none_or(|a| a.is_empty())
+                    || !v["rst_by"].as_array().is_none_or(|a| a.is_empty())
+            })
+            .filter_map(|v| Some((v["conn"].as_i64()?, v["last_ts"].as_f64()?)))
+            .collect(),
+    )
+}
+
 /// Sends a recorded request; returns our response unless it is oneway.
 async fn send(client: &RemotingClient, f: &Frame) -> Option<RemotingCommand> {
     let cmd = f.to_command();
     if f.is_oneway() {
         client.invoke_oneway(cmd).await.unwrap();
-        if f.code() == 103 {
+        // Only a master's topics become routes (Java's `registerBroker`, brokerId 0).
+        if f.code() == 103 && f.ext_field("brokerId") == Some("0") {
             wait_for_topics(client, f).await;
         }
         None

@@ -213,7 +213,10 @@ fn recorded_routes_round_trip_in_both_forms() {
         let what = f.describe();
         let route: TopicRouteData = json_round_trip(&f.body, &what);
         assert!(!route.broker_datas.is_empty() && !route.queue_datas.is_empty());
-        assert_eq!(route.broker_datas[0].master_addr(), Some("127.0.0.1:10911"));
+        // The s15 captures have routes read while the master was killed: only the slave.
+        if !what.contains("s15-") || route.broker_datas[0].master_addr().is_some() {
+            assert_eq!(route.broker_datas[0].master_addr(), Some("127.0.0.1:10911"));
+        }
         let standard = fastjson::to_vec_standard(&route).unwrap();
         let strict: TopicRouteData = serde_json::from_slice(&standard).unwrap();
         assert_eq!(strict, route, "{what}");
@@ -265,15 +268,16 @@ fn route_default_form_has_bare_broker_ids() {
 #[test]
 fn recorded_cluster_info_and_topic_lists() {
     let frames = success_responses(request::GET_BROKER_CLUSTER_INFO);
-    // 7 of them in s16-acl.
-    assert_eq!(frames.len(), 21);
+    // 7 of them in s16-acl, 7 in the s15 master/slave captures.
+    assert_eq!(frames.len(), 28);
     for f in &frames {
         let info: ClusterInfo = json_round_trip(&f.body, &f.describe());
         assert_eq!(info.cluster_addr_table["DefaultCluster"], vec!["broker-a"]);
-        assert_eq!(
-            info.broker_addr_table["broker-a"].master_addr(),
-            Some("127.0.0.1:10911")
-        );
+        let master = info.broker_addr_table["broker-a"].master_addr();
+        // s15: asked while the master was killed (only the slave is listed).
+        if !f.describe().contains("s15-") || master.is_some() {
+            assert_eq!(master, Some("127.0.0.1:10911"));
+        }
     }
     let frames = success_responses(request::GET_ALL_TOPIC_LIST_FROM_NAMESERVER);
     assert_eq!(frames.len(), 5);

@@ -256,6 +256,27 @@ impl CommitLog {
         })
     }
 
+    /// Java's `appendData` (a slave's HA append): `data` replicated from the master's
+    /// commitlog at `start_offset`, copied as they are under the put lock. Refused (false)
+    /// unless `start_offset` is the current end, or the log is empty (the first file is then
+    /// created at the file boundary below `start_offset`), or when `data` does not fit the
+    /// rest of the file (a master never sends across a file end).
+    pub fn append_data(&self, start_offset: i64, data: &[u8]) -> Result<bool, StoreError> {
+        let Ok(start) = u64::try_from(start_offset) else {
+            return Ok(false);
+        };
+        let _table = self.put_lock.lock().expect("put lock");
+        let empty = self.queue.is_empty();
+        if !empty && start != self.queue.max_offset() {
+            return Ok(false);
+        }
+        let file = self.queue.last_file_or_create(start)?;
+        if file.file_from_offset() + file.wrote_position() as u64 != start {
+            return Ok(false);
+        }
+        Ok(file.append(data))
+    }
+
     /// How long the current put has held the lock at `now` (ms), 0 when none holds it.
     pub fn lock_time_mills(&self, now: i64) -> i64 {
         match self.begin_time_in_lock.load(Ordering::Relaxed) {

@@ -110,6 +110,15 @@ pub struct MessageStoreConfig {
     pub timer_congest_num_each_slot: i64,
     /// `timerRollWindowSlot` (2 days of slots).
     pub timer_roll_window_slot: i64,
+    /// `haListenPort` (the broker sets `listenPort + 1`, as `BrokerStartup`).
+    pub ha_listen_port: u16,
+    pub ha_send_heartbeat_interval: u64,
+    pub ha_housekeeping_interval: u64,
+    pub ha_transfer_batch_size: usize,
+    pub ha_master_address: Option<String>,
+    pub ha_slave_fallbehind_max: i64,
+    /// How long a SYNC_MASTER put waits for a slave (`slaveTimeout`).
+    pub slave_timeout: u64,
 }
 
 impl Default for MessageStoreConfig {
@@ -171,6 +180,13 @@ impl Default for MessageStoreConfig {
             timer_flush_interval_ms: 1000,
             timer_congest_num_each_slot: i32::MAX as i64,
             timer_roll_window_slot: 2 * 24 * 3600,
+            ha_listen_port: 10912,
+            ha_send_heartbeat_interval: 5000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_master_address: None,
+            ha_slave_fallbehind_max: 256 * 1024 * 1024,
+            slave_timeout: 3000,
         }
     }
 }
@@ -288,6 +304,13 @@ impl MessageStoreConfig {
             "timerFlushIntervalMs" => num!(self.timer_flush_interval_ms),
             "timerCongestNumEachSlot" => num!(self.timer_congest_num_each_slot),
             "timerRollWindowSlot" => num!(self.timer_roll_window_slot),
+            "haListenPort" => num!(self.ha_listen_port),
+            "haSendHeartbeatInterval" => num!(self.ha_send_heartbeat_interval),
+            "haHousekeepingInterval" => num!(self.ha_housekeeping_interval),
+            "haTransferBatchSize" => num!(self.ha_transfer_batch_size),
+            "haMasterAddress" => self.ha_master_address = Some(value.to_owned()),
+            "haSlaveFallbehindMax" => num!(self.ha_slave_fallbehind_max),
+            "slaveTimeout" => num!(self.slave_timeout),
             _ => return Ok(false),
         }
         Ok(true)

@@ -148,6 +148,18 @@ pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> Recor
     })
 }
 
+/// Whether `buf` (the rest of the written data) holds only the beginning of a record: fewer
+/// than 4 bytes, or a TOTALSIZE that runs past its end.
+fn is_incomplete_tail(buf: &[u8]) -> bool {
+    match buf.get(..4) {
+        None => true,
+        Some(h) => {
+            let total = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+            total > 0 && total as usize > buf.len()
+        }
+    }
+}
+
 /// Every consume queue, by topic and queue id (Java's `consumeQueueTable`).
 pub struct ConsumeQueueTable {
     root: PathBuf,
@@ -295,6 +307,9 @@ pub struct Dispatcher {
     pub bit_map: RwLock<Option<Arc<dyn FilterBitMapCalculator>>>,
     /// Notify the listener (not on a slave, and not while recovering).
     pub notify: bool,
+    /// A SLAVE's put counters: Java's reput counts every replicated message as a put
+    /// (`msgPutTotalTodayNow` of a slave is what it received).
+    pub slave_stats: std::sync::OnceLock<Arc<crate::stats::StoreStats>>,
 }
 
 impl Dispatcher {
@@ -462,12 +477,20 @@ impl ReputShared {
             let mut pos = 0usize;
             while pos < data.len() {
                 let buf = data.slice(pos..);
+                // A slave's replicated bytes may end inside a record (a transfer is cut at
+                // `haTransferBatchSize`): wait for the rest, as Java's reput does.
+                if is_incomplete_tail(&buf) {
+                    return Ok(());
+                }
                 match check_message(&buf, false, &self.delay) {
                     RecordCheck::Message(req) => {
                         let bit_map = self.dispatcher.dispatch(&req)?;
                         pos += req.msg_size as usize;
                         self.reput_from.store(from + pos as i64, Ordering::Release);
                         self.dispatcher.notify_arrival(&req, bit_map.as_deref());
+                        if let Some(stats) = self.dispatcher.slave_stats.get() {
+                            stats.record_stored(1, req.msg_size as usize);
+                        }
                     }
                     RecordCheck::Blank => {
                         let next = self.commit_log.roll_next_file(from + pos as i64);

@@ -16,6 +16,7 @@
 //! | [`flush`] | `FlushRealTimeService`, `GroupCommitService`, … | ASYNC/SYNC flush |
 //! | [`clean`] | `CleanCommitLogService`, `CleanConsumeQueueService` | expiry, disk-full guard |
 //! | [`running_flags`] | `RunningFlags` | health bits (disk full refuses puts) |
+//! | `ha` | `store/ha`: `HAService`, `HAConnection`, `HAClient`, `GroupTransferService` | master/slave replication |
 //! | [`message_store`] | `DefaultMessageStore` | the facade the broker uses (read path in `message_store/read.rs`) |
 //! | [`results`] | `PutMessageResult`, `GetMessageResult`, … | what the facade returns |
 //! | [`checkpoint`], [`lock`], [`index`], [`config_file`] | | (store-aux) checkpoint, lock/abort, index, config JSON files |
@@ -52,6 +53,7 @@ internal_mods!(
     consume_queue_ext,
     dispatch,
     flush,
+    ha,
     index,
     lock,
     mapped_file,
@@ -77,9 +79,10 @@ pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
 pub use consume_queue_ext::{is_ext_addr, CqExtUnit};
 pub use dispatch::{FilterBitMapCalculator, MessageArrivingListener, SCHEDULE_TOPIC};
+pub use ha::{HAService, ReplicaTicket};
 pub use message_store::{
     GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
-    PutMessageStatus, QueryMessageResult,
+    PutMessageStatus, QueryMessageResult, ReplicaWait,
 };
 pub use recovery::RecoveryReport;
 pub use running_flags::RunningFlags;

@@ -11,7 +11,7 @@
 //! clean service ([`crate::clean`]) above `diskSpaceWarningLevelRatio`; reads go on.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use remoting_codec::message::message_const::{PROPERTY_REAL_QUEUE_ID, PROPERTY_REAL_TOPIC};
@@ -32,6 +32,7 @@ use crate::dispatch::{
 use crate::flush::{
     flush_consume_queues, FlushConsumeQueueService, FlushRealTimeService, GroupCommitService,
 };
+use crate::ha::HAService;
 use crate::index::IndexService;
 use crate::lock::{AbortFile, StoreLock};
 use crate::mapped_file_queue::MappedFileQueue;
@@ -42,6 +43,9 @@ use crate::StoreError;
 
 mod maintenance;
 mod read;
+mod replication;
+
+pub use replication::ReplicaWait;
 
 pub use crate::results::{
     GetMessageResult, GetMessageStatus, MessageFilter, PutMessageResult, PutMessageStatus,
@@ -64,7 +68,7 @@ pub struct MessageStore {
     index: Option<Arc<IndexService>>,
     checkpoint: Arc<StoreCheckpoint>,
     dispatcher: Arc<Dispatcher>,
-    reput: ReputService,
+    reput: Arc<ReputService>,
     flush: CommitLogFlush,
     cq_flush: FlushConsumeQueueService,
     flags: Arc<RunningFlags>,
@@ -74,7 +78,9 @@ pub struct MessageStore {
     stats: Arc<StoreStats>,
     stats_service: StatsService,
     clock: Clock,
-    shutdown: AtomicBool,
+    shutdown: Arc<AtomicBool>,
+    /// Replication (started by [`start_ha`](Self::start_ha)).
+    ha: OnceLock<HAService>,
     memory_limit: i64,
     /// 5.x timer messages (`timerWheelEnable`), recovered at open, started by
     /// [`MessageStore::start_timer`].
@@ -137,6 +143,7 @@ impl MessageStore {
             listener: Default::default(),
             bit_map: std::sync::RwLock::new(options.filter_bit_map.clone()),
             notify: config.broker_role != BrokerRole::Slave,
+            slave_stats: Default::default(),
         });
         let recovery = recover(
             &config,
@@ -156,12 +163,12 @@ impl MessageStore {
             .map(|cq| cq.max_physic_offset())
             .fold(min, i64::max);
         let delay = config.delay_levels();
-        let reput = ReputService::new(
+        let reput = Arc::new(ReputService::new(
             commit_log.clone(),
             dispatcher.clone(),
             delay.clone(),
             reput_from,
-        );
+        ));
         reput.catch_up()?;
         let mut table = std::collections::HashMap::new();
         for cq in queues.all() {
@@ -203,6 +210,9 @@ impl MessageStore {
         )?;
         let clock = options.clock.clone();
         let stats = Arc::new(StoreStats::new(clock()));
+        if config.broker_role == BrokerRole::Slave {
+            let _ = dispatcher.slave_stats.set(stats.clone());
+        }
         let stats_service = StatsService::start(stats.clone(), clock.clone())?;
         let memory_limit = (total_physical_memory() as f64
             * (config.access_message_in_memory_max_ratio as f64 / 100.0))
@@ -234,7 +244,8 @@ impl MessageStore {
             stats,
             stats_service,
             clock,
-            shutdown: AtomicBool::new(false),
+            shutdown: Arc::new(AtomicBool::new(false)),
+            ha: OnceLock::new(),
             memory_limit,
             timer,
             _lock: lock,
@@ -571,6 +582,9 @@ impl MessageStore {
         }
         if let Some(timer) = &self.timer {
             timer.shutdown(self);
+        }
+        if let Some(ha) = self.ha.get() {
+            ha.shutdown();
         }
         self.clean.shutdown();
         self.stats_service.shutdown();

@@ -242,6 +242,17 @@ impl ConsumerOffsetManager {
         removed
     }
 
+    /// A slave's copy of its master's offsets (Java's `syncConsumerOffset`: `putAll`, so
+    /// offsets only the slave holds — committed to it while the master was down — stay).
+    pub fn merge_from_master(&self, master: ConsumerOffsetSerializeWrapper) {
+        for (key, offsets) in master.offset_table {
+            self.table.insert(key, offsets);
+        }
+        if let Err(e) = self.persist() {
+            tracing::error!("persist consumerOffset.json failed: {e}");
+        }
+    }
+
     /// The whole table (GET_ALL_CONSUMER_OFFSET, admin listings).
     pub fn wrapper(&self) -> ConsumerOffsetSerializeWrapper {
         ConsumerOffsetSerializeWrapper {

@@ -320,10 +320,10 @@ fn run(
     let store_config = ctrl.store.config();
     let is_slave = !ctrl.is_master();
     let mut suggest = MASTER_ID;
+    // Java sets PULL_RETRY_IMMEDIATELY for a slave without `slaveReadEnable` and then
+    // overwrites the code from the result's status in every case, so a slave serves pulls like
+    // a master (the s15-ha recording: FOUND from the slave, suggestWhichBrokerId 0).
     let mut code = status_code(&result, header.queue_offset);
-    if is_slave && !config.slave_read_enable {
-        code = response::PULL_RETRY_IMMEDIATELY;
-    }
     if config.slave_read_enable {
         suggest = if result.suggest_pulling_from_slave {
             group_config.which_broker_when_consume_slowly

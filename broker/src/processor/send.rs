@@ -41,7 +41,9 @@ use remoting_codec::protocol::send::{
 };
 use remoting_codec::protocol::{perm, TopicConfig, TopicFilterType};
 use remoting_codec::RemotingCommand;
-use store::{FlushDiskType, MessageStore, PutMessageResult, PutMessageStatus};
+use store::{
+    FlushDiskType, MessageStore, PutMessageResult, PutMessageStatus, ReplicaTicket, ReplicaWait,
+};
 
 use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
 use crate::controller::BrokerController;
@@ -59,22 +61,48 @@ pub(super) const ROUTES: &[Route] = &[
 /// hop to a blocking thread and back costs more than the copy (two thread switches per
 /// message). With SYNC_FLUSH a put waits for its group commit, so the send runs on a blocking
 /// thread and answers later, and the worker keeps serving other connections.
+///
+/// On a SYNC_MASTER a stored send may also wait for a slave ([`after_replica`]).
 fn send_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     if cx.ctrl.store.config().flush_disk_type != FlushDiskType::SyncFlush {
-        return Ok(answer(cx, &req)?.into());
+        let (resp, replica) = answer(cx, &req)?;
+        return Ok(match replica {
+            None => resp.into(),
+            Some(ticket) => Reply::later(after_replica(resp, ticket)),
+        });
     }
     let cx = cx.clone();
     Ok(Reply::later(async move {
-        tokio::task::spawn_blocking(move || answer(&cx, &req))
+        let (resp, replica) = tokio::task::spawn_blocking(move || answer(&cx, &req))
             .await
-            .map_err(|e| Refusal::system_error(format!("store put failed: {e}")))?
-            .map(Some)
+            .map_err(|e| Refusal::system_error(format!("store put failed: {e}")))??;
+        match replica {
+            None => Ok(Some(resp)),
+            Some(ticket) => after_replica(resp, ticket).await,
+        }
     }))
+}
+
+/// SYNC_MASTER (Java's `submitReplicaRequest` future): the stored send's response goes out when
+/// a slave has reported past the message, or after `slaveTimeout` as FLUSH_SLAVE_TIMEOUT (code
+/// 12, same header, no remark: the message stays stored and is replicated later). The wait is
+/// a ticket in the store's group-transfer list, awaited by this request's task.
+async fn after_replica(
+    mut resp: RemotingCommand,
+    ticket: ReplicaTicket,
+) -> Result<Option<RemotingCommand>, Refusal> {
+    if ticket.await != PutMessageStatus::PutOk {
+        resp.code = response::FLUSH_SLAVE_TIMEOUT;
+    }
+    Ok(Some(resp))
 }
 
 /// The response to one send: its header, or Java's code and remark, with the ext fields every
 /// send response carries.
-fn answer(cx: &RequestContext, req: &RemotingCommand) -> Result<RemotingCommand, Refusal> {
+fn answer(
+    cx: &RequestContext,
+    req: &RemotingCommand,
+) -> Result<(RemotingCommand, Option<ReplicaTicket>), Refusal> {
     let ctrl = &cx.ctrl;
     let empty = Default::default();
     let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
@@ -83,15 +111,15 @@ fn answer(cx: &RequestContext, req: &RemotingCommand) -> Result<RemotingCommand,
     ctrl.configuration
         .broker(|b| add_send_response_ext_fields(resp.ext_fields_mut(), &b.region_id, b.trace_on));
     Ok(match send(ctrl, &cx.conn, req, &header) {
-        Ok((code, header)) => {
+        Ok((code, header, replica)) => {
             let mut r = resp.with_header(&header);
             r.code = code;
-            r
+            (r, replica)
         }
         Err(refusal) => {
             resp.code = refusal.code;
             resp.remark = refusal.remark;
-            resp
+            (resp, None)
         }
     })
 }
@@ -101,7 +129,7 @@ fn send(
     conn: &Arc<Connection>,
     req: &RemotingCommand,
     header: &SendMessageRequestHeader,
-) -> Result<(i32, SendMessageResponseHeader), Refusal> {
+) -> Result<(i32, SendMessageResponseHeader, Option<ReplicaTicket>), Refusal> {
     let start = ctrl
         .configuration
         .broker(|b| b.start_accept_send_request_time_stamp);
@@ -135,7 +163,7 @@ fn send(
         ..StoredMessage::default()
     };
 
-    let (result, queue_id, stored) = if req.code == request::SEND_BATCH_MESSAGE {
+    let (result, queue_id, stored, wait) = if req.code == request::SEND_BATCH_MESSAGE {
         if header.topic.len() > i8::MAX as usize {
             return Err(Refusal::new(
                 response::MESSAGE_ILLEGAL,
@@ -166,10 +194,14 @@ fn send(
             })
             .collect();
         let stored = (header.topic.clone(), queue_id);
+        let wait = msgs
+            .first()
+            .is_some_and(|m| m.properties.wait_store_msg_ok());
         (
             put_now(&ctrl.store, PutRequest::Batch(msgs)),
             queue_id,
             stored,
+            wait,
         )
     } else {
         let mut msg = StoredMessage {
@@ -205,22 +237,29 @@ fn send(
             }
             parse_half_message_inner(&mut msg);
             let stored = stored_at(&ctrl.store, &msg);
+            let wait = msg.properties.wait_store_msg_ok();
             return put_result_to_response(
                 ctrl,
                 put_now(&ctrl.store, PutRequest::One(Box::new(msg), None)),
                 queue_id,
                 stored,
+                wait,
             );
         }
         let queue_id = msg.queue_id;
         let stored = stored_at(&ctrl.store, &msg);
+        // Java's `isWaitStoreMsgOK`: absent means wait.
+        let wait_ok = wait
+            .as_deref()
+            .is_none_or(|v| v.eq_ignore_ascii_case("true"));
         (
             put_now(&ctrl.store, PutRequest::One(Box::new(msg), wait)),
             queue_id,
             stored,
+            wait_ok,
         )
     };
-    put_result_to_response(ctrl, result, queue_id, stored)
+    put_result_to_response(ctrl, result, queue_id, stored, wait)
 }
 
 /// The topic and queue the store writes `msg` to: its own, or the `SCHEDULE_TOPIC_XXXX` queue
@@ -397,12 +436,26 @@ fn put_now(store: &MessageStore, request: PutRequest) -> PutMessageResult {
 /// stored (FLUSH_DISK_TIMEOUT and the slave codes are stored too: Java fills the header and
 /// clears the remark for them as for SUCCESS, and counts them in the statistics under the
 /// `stored` topic and queue).
+///
+/// The SYNC_MASTER hook runs here, after the put: SLAVE_NOT_AVAILABLE at once, or a ticket the
+/// caller awaits (see [`after_replica`]).
 fn put_result_to_response(
     ctrl: &BrokerController,
-    result: PutMessageResult,
+    mut result: PutMessageResult,
     queue_id: i32,
     stored: (String, i32),
-) -> Result<(i32, SendMessageResponseHeader), Refusal> {
+    wait_store_msg_ok: bool,
+) -> Result<(i32, SendMessageResponseHeader, Option<ReplicaTicket>), Refusal> {
+    let replica = match ctrl
+        .store
+        .submit_replica_request(&result, wait_store_msg_ok)
+    {
+        ReplicaWait::Pending(ticket) => Some(ticket),
+        ReplicaWait::Done(status) => {
+            result.status = status;
+            None
+        }
+    };
     let code = match result.status {
         PutMessageStatus::PutOk => response::SUCCESS,
         PutMessageStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
@@ -464,6 +517,7 @@ fn put_result_to_response(
             batch_uniq_id: None,
             recall_handle: None,
         },
+        replica,
     ))
 }
 

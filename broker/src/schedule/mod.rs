@@ -168,6 +168,14 @@ impl ScheduleMessageService {
         self.file.persist_logged(|| self.encode(true));
     }
 
+    /// A slave's copy of its master's delayOffset.json (Java's `syncDelayOffset` writes the
+    /// master's text to the file as it came; the running table is the master's business).
+    pub fn write_master_offsets(&self, text: &str) {
+        if let Err(e) = self.file.persist(|| text.to_owned()) {
+            tracing::error!("write delayOffset.json failed: {e}");
+        }
+    }
+
     /// Java's `buildRunningStats`: `scheduleMessageOffset_<level>` = `"<delivered>,<max>"` for
     /// every level in the table, for GET_BROKER_RUNTIME_INFO.
     pub fn build_running_stats(&self, stats: &mut BTreeMap<String, String>) {

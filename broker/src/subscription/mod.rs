@@ -137,6 +137,26 @@ impl SubscriptionGroupManager {
         Some(config)
     }
 
+    /// A slave's copy of its master's groups (Java's `syncSubscriptionGroupConfig`): taken
+    /// with the master's data version when that differs from ours, then persisted. Returns
+    /// whether it changed.
+    pub fn apply_master_table(&self, master: SubscriptionGroupWrapper) -> bool {
+        {
+            let mut table = self.write();
+            if crate::same_version(&table.data_version, &master.data_version) {
+                return false;
+            }
+            table.data_version = DataVersion {
+                state_version: None,
+                ..master.data_version
+            };
+            table.groups.clear();
+            table.groups.extend(master.subscription_group_table);
+        }
+        self.persist_logged();
+        true
+    }
+
     /// The group if it exists, without auto-creating it.
     pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
         self.read().groups.get(group).cloned()

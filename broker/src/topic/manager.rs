@@ -224,6 +224,28 @@ impl TopicConfigManager {
         }
     }
 
+    /// A slave's copy of its master's table (Java's `SlaveSynchronize.syncTopicConfig`): when
+    /// the master's data version differs from ours, our table becomes the master's and takes
+    /// its version, and topics.json is written. Returns whether it changed.
+    pub fn apply_master_table(&self, master: TopicConfigSerializeWrapper) -> bool {
+        {
+            let mut table = self.write();
+            if crate::same_version(&table.data_version, &master.data_version) {
+                return false;
+            }
+            table.data_version = DataVersion {
+                state_version: None,
+                ..master.data_version
+            };
+            table.topics.clear();
+            table.topics.extend(master.topic_config_table);
+        }
+        if let Err(e) = self.persist() {
+            tracing::error!("persist topics.json failed: {e}");
+        }
+        true
+    }
+
     /// Whether a topic change asked for a REGISTER_BROKER since the last call (clears the flag).
     pub fn take_register_request(&self) -> bool {
         self.register_requested.swap(false, Ordering::AcqRel)

@@ -155,6 +155,16 @@ impl BrokerProcess {
         RemotingClient::connect(self.addr()).await.unwrap()
     }
 
+    /// SIGKILL (no flush, no unregistration: a crash), and wait for the exit.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Sends a signal (SIGSTOP freezes it, SIGCONT resumes it).
+    pub fn signal(&self, signal: i32) {
+        self.process.signal(signal);
+    }
+
     /// SIGTERM (flush, unregister, remove the abort file) and wait for the exit.
     pub fn terminate(&mut self) -> ExitStatus {
         self.process.terminate()

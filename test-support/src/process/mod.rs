@@ -73,6 +73,14 @@ impl Process {
         child.wait().unwrap()
     }
 
+    /// Sends `signal` (SIGSTOP, SIGCONT, …) to the running process.
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = &self.child {
+            // SAFETY: kill(2) on the pid of a child we own and have not reaped yet.
+            unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        }
+    }
+
     /// SIGKILL (no flush, no unregistration), then waits for the exit.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
