@@ -9,12 +9,16 @@
 //!   a connection closes.
 //! - [`RemotingClient`]: connect, invoke (wait for the answer) or invoke oneway.
 //!
+//! - [`write_budget`]: the bytes queued for a peer; a server's connection stops reading
+//!   above Netty's high water mark (Java 5.x's back-pressure on a peer that does not read).
+//!
 //! A frame that cannot be decoded closes only its own connection.
 
 mod client;
 mod connection;
 mod processor;
 mod server;
+pub mod write_budget;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, RemotingError};

@@ -61,10 +61,17 @@ impl RemotingServer {
             };
             tracing::debug!("connection from {}", peer);
             let handler = processor.clone();
-            let conn = Connection::spawn(stream, self.max_frame_length, move |conn, request| {
-                let handler = handler.clone();
-                tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
-            });
+            // Reading pauses while more than the high water mark waits for a peer that does not
+            // read (Java 5.x's autoRead off on an unwritable channel).
+            let conn = Connection::spawn_with(
+                stream,
+                self.max_frame_length,
+                true,
+                move |conn, request| {
+                    let handler = handler.clone();
+                    tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
+                },
+            );
             lock(&open).insert(conn.id(), conn.clone());
             let (processor, open) = (processor.clone(), open.clone());
             tokio::spawn(async move {
@@ -90,6 +97,8 @@ async fn dispatch<P: RequestProcessor>(
     conn: &Arc<Connection>,
     request: RemotingCommand,
 ) {
+    // Nothing is built for a peer that has not read the answers already queued for it.
+    conn.until_writable().await;
     let code = request.code;
     let oneway = request.is_oneway();
     let template = RemotingCommand::response_to(&request, response::SUCCESS);
