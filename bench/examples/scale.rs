@@ -14,9 +14,10 @@
 //! 4. Topic create and delete timings (UPDATE_AND_CREATE_TOPIC / DELETE_TOPIC_IN_BROKER, 200
 //!    each, one at a time).
 //! 5. `connections` client connections, each sending a heartbeat: RssAnon per connection.
-//! 6. `pulls` long-poll pulls parked on empty queues (one per topic, over 100 connections):
-//!    RssAnon per parked pull; then one message sent to each queue: the time from the send's
-//!    answer to the parked pull's answer.
+//! 6. A first message to queue 0 of `pulls` topics (their consume-queue files are created at
+//!    dispatch): time until all are dispatched. Then `pulls` long-poll pulls parked at offset 1
+//!    (one per topic, over 100 connections): RssAnon per parked pull; then a second message to
+//!    each queue: the time from the send's answer to the parked pull's answer.
 //! 7. `fill-mib` MiB of 1 MiB messages, then restart after kill -9 and after a clean stop.
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use remoting::RemotingClient;
 use remoting_codec::code::{request, response};
 use remoting_codec::message::sysflag::pull_sys_flag::{FLAG_SUBSCRIPTION, FLAG_SUSPEND};
 use remoting_codec::protocol::namesrv::GetRouteInfoRequestHeader;
+use remoting_codec::protocol::offset::{GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader};
 use remoting_codec::protocol::pull::PullMessageRequestHeader;
 use remoting_codec::protocol::send::SendMessageRequestHeaderV2;
 use remoting_codec::protocol::topic_admin::{CreateTopicRequestHeader, DeleteTopicRequestHeader};
@@ -243,12 +245,12 @@ fn store_now() -> i64 {
         .as_millis() as i64
 }
 
-fn pull_request(topic: &str, timeout_ms: i64) -> RemotingCommand {
+fn pull_request(topic: &str, offset: i64, timeout_ms: i64) -> RemotingCommand {
     let header = PullMessageRequestHeader {
         consumer_group: "ScaleConsumer".into(),
         topic: topic.into(),
         queue_id: 0,
-        queue_offset: 0,
+        queue_offset: offset,
         max_msg_nums: 32,
         sys_flag: FLAG_SUBSCRIPTION | FLAG_SUSPEND,
         commit_offset: 0,
@@ -548,7 +550,54 @@ async fn main() {
     );
     drop(conns);
 
-    // 6. Parked pulls, then one message per queue.
+    // 6. A first message to queue 0 of every topic: their consume-queue files are created (at
+    //    dispatch) — timed until the last one is dispatched. Then parked pulls from offset 1,
+    //    and a second message per queue.
+    let producer = RemotingClient::connect(broker.addr).await.unwrap();
+    let warm = pulls.min(topics);
+    let at = Instant::now();
+    for i in 0..warm {
+        let r = producer
+            .invoke(
+                send_request(&format!("ScaleTopic{i}"), 0, Bytes::from_static(b"first")),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+    let sent = at.elapsed();
+    let last = format!("ScaleTopic{}", warm - 1);
+    loop {
+        let r = admin
+            .invoke(
+                RemotingCommand::request(
+                    request::GET_MAX_OFFSET,
+                    &GetMaxOffsetRequestHeader {
+                        topic: last.clone(),
+                        queue_id: 0,
+                        committed: None,
+                    },
+                ),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        if r.decode_header::<GetMaxOffsetResponseHeader>()
+            .is_ok_and(|h| h.offset >= 1)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    row(
+        &format!("first message to {warm} fresh queues"),
+        format!(
+            "sent in {sent:.2?}, all dispatched after {:.2?}; {} consume-queue files",
+            at.elapsed(),
+            count_files(&store.join("consumequeue"))
+        ),
+    );
     let pull_conns: Vec<Arc<RemotingClient>> = futures::future::join_all(
         (0..100).map(|_| async { Arc::new(RemotingClient::connect(broker.addr).await.unwrap()) }),
     )
@@ -563,7 +612,7 @@ async fn main() {
         let topic = format!("ScaleTopic{}", i % topics);
         parked.push(tokio::spawn(async move {
             let r = c
-                .invoke(pull_request(&topic, 120_000), TIMEOUT * 3)
+                .invoke(pull_request(&topic, 1, 120_000), TIMEOUT * 3)
                 .await
                 .unwrap();
             answered.lock().unwrap().insert(i, Instant::now());
@@ -582,7 +631,6 @@ async fn main() {
             after.saturating_sub(before) as f64 / pulls as f64
         ),
     );
-    let producer = RemotingClient::connect(broker.addr).await.unwrap();
     let mut acked_at = HashMap::with_capacity(pulls);
     for i in 0..pulls.min(topics) {
         let r = producer
