@@ -132,6 +132,11 @@ impl MappedFile {
         &self.path
     }
 
+    /// `MADV_RANDOM` on the mapping (no read-ahead on a fault); advice only, errors ignored.
+    pub fn advise_random(&self) {
+        let _ = self.map.advise(memmap2::Advice::Random);
+    }
+
     pub fn file_from_offset(&self) -> u64 {
         self.file_from_offset
     }
