@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use remoting::RemotingClient;
 use remoting_codec::code::{request, response};
+use remoting_codec::message::sysflag::pull_sys_flag::FLAG_SUBSCRIPTION;
 use remoting_codec::message::{decode_records, StoredMessage};
 use remoting_codec::protocol::callback::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerRunningInfoRequestHeader,
@@ -19,6 +20,7 @@ use remoting_codec::protocol::offset::{
     GetMaxOffsetRequestHeader, GetMaxOffsetResponseHeader, QueryConsumerOffsetRequestHeader,
     QueryConsumerOffsetResponseHeader,
 };
+use remoting_codec::protocol::pull::PullMessageRequestHeader;
 use remoting_codec::protocol::query::QueryMessageRequestHeader;
 use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
 use remoting_codec::protocol::{perm, TopicConfig};
@@ -286,6 +288,44 @@ impl Cluster {
             response::QUERY_NOT_FOUND => None,
             code => panic!("QUERY_CONSUMER_OFFSET: code {code} ({:?})", answer.remark),
         }
+    }
+
+    /// PULL_MESSAGE of up to 32 records of `topic`/`queue_id` from `offset` (group
+    /// `RsCompatReader`, no suspend, no offset commit): the records found, none when the
+    /// broker answers a pull status other than FOUND; panics on an error code.
+    pub fn pull_records(&self, topic: &str, queue_id: i32, offset: i64) -> Vec<StoredMessage> {
+        let header = PullMessageRequestHeader {
+            consumer_group: "RsCompatReader".to_owned(),
+            topic: topic.to_owned(),
+            queue_id,
+            queue_offset: offset,
+            max_msg_nums: 32,
+            sys_flag: FLAG_SUBSCRIPTION,
+            commit_offset: 0,
+            suspend_timeout_millis: 0,
+            subscription: Some("*".to_owned()),
+            sub_version: 0,
+            expression_type: Some("TAG".to_owned()),
+            max_msg_bytes: None,
+            request_source: None,
+            proxy_froward_client_id: None,
+        };
+        let answer = self
+            .rt
+            .block_on(self.invoke(RemotingCommand::request(request::PULL_MESSAGE, &header)));
+        match answer.code {
+            response::SUCCESS => {}
+            response::PULL_NOT_FOUND
+            | response::PULL_RETRY_IMMEDIATELY
+            | response::PULL_OFFSET_MOVED => return Vec::new(),
+            code => panic!(
+                "PULL_MESSAGE {topic} {queue_id} {offset}: code {code} ({:?})",
+                answer.remark
+            ),
+        }
+        decode_records(&answer.body)
+            .map(|r| r.expect("a stored record in the pull body"))
+            .collect()
     }
 
     /// GET_MAX_OFFSET: the offset after the last message of the queue.

@@ -80,7 +80,11 @@ impl Decoder for RemotingCodec {
             });
         }
         if src.len() < total {
-            src.reserve(total - src.len());
+            // Room for what is missing, but no more than 64 KiB ahead of what arrived: a peer
+            // that claims a 16 MiB frame and trickles bytes (or none) must not make every such
+            // connection hold 16 MiB. Large frames grow the buffer as their bytes come, as
+            // Netty's cumulation does.
+            src.reserve((total - src.len()).min(64 * 1024));
             return Ok(None);
         }
         let mut frame = src.split_to(total).freeze();

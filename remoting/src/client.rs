@@ -35,9 +35,15 @@ impl RemotingClient {
         let _ = stream.set_nodelay(true);
         let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
         let tls = connector.connect(name, stream).await?;
-        let conn = Connection::spawn_io(tls, addr, DEFAULT_MAX_FRAME_LENGTH, |conn, request| {
-            tracing::debug!("{:?}: unexpected request {} ignored", conn, request.code);
-        });
+        let conn = Connection::spawn_io(
+            tls,
+            addr,
+            DEFAULT_MAX_FRAME_LENGTH,
+            false,
+            |conn, request| {
+                tracing::debug!("{:?}: unexpected request {} ignored", conn, request.code);
+            },
+        );
         Ok(Self { conn })
     }
 

@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 
+use crate::write_budget::WriteBudget;
+
 /// How many frames may wait for the writer before `send` waits: enough to absorb a burst of
 /// responses, small enough that a peer that stops reading slows its own handlers down instead
 /// of growing our memory.
@@ -52,6 +54,10 @@ pub struct Connection {
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: CancellationToken,
+    /// Bytes queued for the peer; with `pause_reading`, reading stops above its high mark
+    /// (a server's connection, as Java 5.x's `autoRead` off on an unwritable channel).
+    budget: WriteBudget,
+    pause_reading: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -70,19 +76,37 @@ impl Connection {
     where
         F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
     {
+        Self::spawn_with(stream, max_frame_length, false, on_request)
+    }
+
+    /// [`spawn`](Self::spawn); with `pause_reading` the connection reads no further frame
+    /// while more than the write budget's high mark waits to be written (see
+    /// [`crate::write_budget`]). Servers only: two peers that both paused could wait on each
+    /// other.
+    pub fn spawn_with<F>(
+        stream: TcpStream,
+        max_frame_length: usize,
+        pause_reading: bool,
+        on_request: F,
+    ) -> Arc<Connection>
+    where
+        F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
+    {
         // Remoting traffic is small request/response frames: Nagle would only add latency.
         let _ = stream.set_nodelay(true);
         let peer = stream
             .peer_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        Self::spawn_io(stream, peer, max_frame_length, on_request)
+        Self::spawn_io(stream, peer, max_frame_length, pause_reading, on_request)
     }
 
-    /// [`spawn`](Self::spawn) over any byte stream (a TLS session over a socket) from `peer`.
+    /// [`spawn_with`](Self::spawn_with) over any byte stream (a TLS session over a socket)
+    /// from `peer`.
     pub fn spawn_io<S, F>(
         stream: S,
         peer: SocketAddr,
         max_frame_length: usize,
+        pause_reading: bool,
         on_request: F,
     ) -> Arc<Connection>
     where
@@ -98,6 +122,8 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             next_opaque: AtomicI32::new(0),
             closed: CancellationToken::new(),
+            budget: WriteBudget::default(),
+            pause_reading,
         });
         let codec = RemotingCodec::new(max_frame_length);
         tokio::spawn(write_loop(conn.clone(), write_half, rx, codec));
@@ -119,10 +145,30 @@ impl Connection {
         if self.closed.is_cancelled() {
             return Err(RemotingError::Closed(self.peer));
         }
-        self.outbound
-            .send(cmd)
-            .await
-            .map_err(|_| RemotingError::Closed(self.peer))
+        let size = WriteBudget::frame_size(&cmd);
+        self.budget.queued(size);
+        self.outbound.send(cmd).await.map_err(|_| {
+            self.budget.written(size);
+            RemotingError::Closed(self.peer)
+        })
+    }
+
+    /// On a connection that pauses reading: returns once no more than the write budget's high
+    /// mark waits for the peer (at once when writable). A server's request task awaits it
+    /// before it builds its answer, so that requests read before the reading paused do not
+    /// pile answers up for a peer that does not read them. Other connections: at once.
+    pub async fn until_writable(&self) {
+        if self.pause_reading {
+            tokio::select! {
+                _ = self.closed.cancelled() => {}
+                _ = self.budget.readable() => {}
+            }
+        }
+    }
+
+    /// The bytes queued for the peer and not yet written.
+    pub fn pending_write_bytes(&self) -> usize {
+        self.budget.pending()
     }
 
     /// Sends `request` with a fresh opaque and waits up to `timeout` for its response.
@@ -193,6 +239,12 @@ async fn read_loop<R: AsyncRead + Unpin, F>(
 {
     let mut frames = FramedRead::new(read_half, codec);
     loop {
+        if conn.pause_reading && !conn.budget.is_writable() {
+            tokio::select! {
+                _ = conn.closed.cancelled() => break,
+                _ = conn.budget.readable() => {}
+            }
+        }
         let next = tokio::select! {
             _ = conn.closed.cancelled() => break,
             next = frames.next() => next,
@@ -242,16 +294,21 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         };
         // Encode everything already queued into one buffer and write it with as few system
         // calls as possible: under load, many small responses leave in one segment.
+        let mut batch_bytes = WriteBudget::frame_size(&first);
         let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first).await;
         while result.is_ok() {
             match rx.try_recv() {
-                Ok(cmd) => result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await,
+                Ok(cmd) => {
+                    batch_bytes += WriteBudget::frame_size(&cmd);
+                    result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await
+                }
                 Err(_) => break,
             }
         }
         if result.is_ok() {
             result = SinkExt::<RemotingCommand>::flush(&mut sink).await;
         }
+        conn.budget.written(batch_bytes);
         if let Err(e) = result {
             tracing::debug!("{:?}: write failed, closing: {}", conn, e);
             break;

@@ -11,6 +11,8 @@
 //!
 //! - [`tls`]: TLS on the ports (`tls.server.mode` disabled / permissive / enforcing) and on
 //!   our own connections (`tls.enable`), as Java's `TlsSystemConfig`.
+//! - [`write_budget`]: the bytes queued for a peer; a server's connection stops reading
+//!   above Netty's high water mark (Java 5.x's back-pressure on a peer that does not read).
 //!
 //! A frame that cannot be decoded closes only its own connection.
 
@@ -19,6 +21,7 @@ mod connection;
 mod processor;
 mod server;
 pub mod tls;
+pub mod write_budget;
 
 pub use client::RemotingClient;
 pub use connection::{Connection, RemotingError};

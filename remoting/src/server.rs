@@ -73,7 +73,9 @@ impl RemotingServer {
             let _ = stream.set_nodelay(true);
             let (processor, open, tls) = (processor.clone(), open.clone(), self.tls.clone());
             let max = self.max_frame_length;
-            // The handshake handler waits for the first byte: in a task of its own.
+            // The handshake handler waits for the first byte: in a task of its own. Reading
+            // pauses while more than the high water mark waits for a peer that does not read
+            // (Java 5.x's autoRead off on an unwritable channel).
             tokio::spawn(async move {
                 let accepted = match tls.accept(stream, peer).await {
                     Ok(accepted) => accepted,
@@ -88,8 +90,8 @@ impl RemotingServer {
                     tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
                 };
                 let conn = match accepted {
-                    Accepted::Plain(s) => Connection::spawn_io(s, peer, max, on_request),
-                    Accepted::Tls(s) => Connection::spawn_io(*s, peer, max, on_request),
+                    Accepted::Plain(s) => Connection::spawn_io(s, peer, max, true, on_request),
+                    Accepted::Tls(s) => Connection::spawn_io(*s, peer, max, true, on_request),
                 };
                 lock(&open).insert(conn.id(), conn.clone());
                 conn.closed().await;
@@ -114,6 +116,8 @@ async fn dispatch<P: RequestProcessor>(
     conn: &Arc<Connection>,
     request: RemotingCommand,
 ) {
+    // Nothing is built for a peer that has not read the answers already queued for it.
+    conn.until_writable().await;
     let code = request.code;
     let oneway = request.is_oneway();
     let template = RemotingCommand::response_to(&request, response::SUCCESS);

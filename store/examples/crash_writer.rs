@@ -2,13 +2,17 @@
 //! acknowledged append: `ack <thread> <seq> <queueId> <queueOffset> <commitLogOffset>`.
 //! The crash test kills it with SIGKILL and checks every printed ack after reopening.
 //!
-//! Usage: crash_writer <storeRoot> <SYNC_FLUSH|ASYNC_FLUSH>
+//! Usage: crash_writer <storeRoot> <SYNC_FLUSH|ASYNC_FLUSH> [clockShiftMs]
+//!
+//! `clockShiftMs` moves the store's clock (the store time of every record), so a test can
+//! write records that look older than the checkpoint a later run writes. Lines in the
+//! environment variable `CRASH_WRITER_CONF` are appended to the store's settings.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use remoting_codec::message::{MessageProperties, StoredMessage};
-use store::{MessageStore, MessageStoreConfig, PutMessageStatus};
+use store::{MessageStore, MessageStoreConfig, PutMessageStatus, StoreOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -16,9 +20,14 @@ fn main() {
         "storePathRootDir={}\nflushDiskType={}\nmappedFileSizeCommitLog=262144\n\
          mappedFileSizeConsumeQueue=2000\nmaxHashSlotNum=100\nmaxIndexNum=400\n",
         args[1], args[2]
-    );
+    ) + &std::env::var("CRASH_WRITER_CONF").unwrap_or_default();
     let config = MessageStoreConfig::from_properties_text(&text).expect("config");
-    let store = Arc::new(MessageStore::open(config).expect("open store"));
+    let shift: i64 = args.get(3).map_or(0, |s| s.parse().expect("clockShiftMs"));
+    let options = StoreOptions {
+        clock: Arc::new(move || store::now_millis() + shift),
+        ..Default::default()
+    };
+    let store = Arc::new(MessageStore::open_with(config, options).expect("open store"));
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let threads: Vec<_> = (0..4)
         .map(|t| {

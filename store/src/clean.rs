@@ -339,6 +339,21 @@ impl Cleaner {
         }
     }
 
+    /// Java's `SendMessageProcessor.diskUtil` figures: the used ratio (0..1, -1 when it cannot
+    /// be measured) of the disks holding the commitlog, the consume queues and the index.
+    pub(crate) fn disk_used_ratios(&self) -> [f64; 3] {
+        let dirs = self
+            .config
+            .with(|c| [c.commit_log_dir(), c.consume_queue_dir(), c.index_dir()]);
+        dirs.map(|d| {
+            if d.exists() {
+                self.options.disk_probe.used_ratio(&d)
+            } else {
+                -1.0
+            }
+        })
+    }
+
     fn warning_ratio(&self) -> f64 {
         f64::from(self.config.with(|c| c.disk_space_warning_level_ratio)) / 100.0
     }

@@ -84,7 +84,7 @@ impl ConsumeQueue {
         Self {
             topic: topic.to_owned(),
             queue_id,
-            queue: MappedFileQueue::new(dir, file_size),
+            queue: MappedFileQueue::new(dir, file_size).random_access(),
             max_physic_offset: AtomicI64::new(-1),
             min_logic_offset: AtomicI64::new(0),
             writer: Mutex::new(()),

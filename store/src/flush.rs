@@ -13,6 +13,9 @@
 //!   written before it, so many concurrent appends share few msyncs (group commit).
 //! - Consume queues ([`FlushConsumeQueueService`]): every `flushIntervalConsumeQueue` ms (1 s)
 //!   with `flushConsumeQueueLeastPages` (2), thoroughly every 60 s, then the checkpoint file.
+//!   As Java's `lastFlushTimestamp = 0`, the first round of each service is thorough: the
+//!   checkpoint is on disk one interval after start, so abnormal recovery after an early
+//!   crash starts near the end of the commitlog instead of at file 0.
 //!   As in Java, consume queues are never synced per append: they are rebuilt from the
 //!   commitlog by recovery, so the commitlog alone carries durability.
 //!
@@ -129,7 +132,8 @@ impl FlushRealTimeService {
         let live = config.clone();
         let flushed_log = commit_log.clone();
         let thread = spawn("FlushRealTimeService", move || {
-            let mut last_thorough = now_ms();
+            // Java's `lastFlushTimestamp` starts at 0: the first round is a thorough one.
+            let mut last_thorough = 0;
             while !s.stopped() {
                 // Read every round, as Java's thread calls the getters each time.
                 let (interval, least_pages, thorough) = live.with(|c| {
@@ -250,14 +254,15 @@ impl GroupCommitService {
         });
         let s = shared.clone();
         let thread = spawn("GroupCommitService", move || loop {
+            // Java's `waitForRunning(10)`: a round every 10 ms, or at once on a request.
             let batch = {
-                let mut reqs = s.requests.lock().expect("group commit");
-                while reqs.is_empty() && !s.stopped.load(Ordering::Acquire) {
-                    reqs =
-                        s.cv.wait_timeout(reqs, Duration::from_millis(10))
-                            .expect("group commit")
-                            .0;
-                }
+                let reqs = s.requests.lock().expect("group commit");
+                let (mut reqs, _) = s
+                    .cv
+                    .wait_timeout_while(reqs, Duration::from_millis(10), |r| {
+                        r.is_empty() && !s.stopped.load(Ordering::Acquire)
+                    })
+                    .expect("group commit");
                 std::mem::take(&mut *reqs)
             };
             let stopping = s.stopped.load(Ordering::Acquire);
@@ -274,6 +279,14 @@ impl GroupCommitService {
 
     fn commit(commit_log: &CommitLog, checkpoint: &StoreCheckpoint, batch: Vec<Arc<FlushRequest>>) {
         let queue = commit_log.queue();
+        if batch.is_empty() {
+            // Java's `doCommit` with no request: appends that did not wait (`WAIT` false) are
+            // synced too; the checkpoint's physic timestamp is left alone, as in Java.
+            if let Err(e) = queue.flush(0) {
+                tracing::error!(error = %e, "commitlog sync flush failed");
+            }
+            return;
+        }
         for req in &batch {
             // One file per flush call: a request across a file boundary takes two.
             let mut ok = queue.flushed_where() >= req.next_offset;
@@ -289,7 +302,7 @@ impl GroupCommitService {
             req.complete(ok);
         }
         let ts = queue.store_timestamp();
-        if !batch.is_empty() && ts > 0 {
+        if ts > 0 {
             checkpoint.set_physic_msg_timestamp(ts);
         }
     }
@@ -339,7 +352,10 @@ impl FlushConsumeQueueService {
         let s = service.clone();
         let live = config.clone();
         let thread = spawn("FlushConsumeQueueService", move || {
-            let mut last_thorough = now_ms();
+            // Java's `lastFlushTimestamp` starts at 0: the first round (after one
+            // `flushIntervalConsumeQueue`) is thorough and writes the checkpoint, so a crash
+            // soon after start does not leave it all zeros (recovery from file 0).
+            let mut last_thorough = 0;
             while !s.stopped() {
                 let (interval, least_pages, thorough) = live.with(|c| {
                     (

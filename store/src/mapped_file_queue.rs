@@ -24,6 +24,8 @@ pub struct MappedFileQueue {
     store_timestamp: AtomicI64,
     /// How many msyncs ran (group-commit accounting).
     msync_count: AtomicU64,
+    /// `MADV_RANDOM` on every mapping (consume queues, see [`Self::random_access`]).
+    random_access: bool,
 }
 
 impl MappedFileQueue {
@@ -35,7 +37,18 @@ impl MappedFileQueue {
             flushed_where: AtomicU64::new(0),
             store_timestamp: AtomicI64::new(0),
             msync_count: AtomicU64::new(0),
+            random_access: false,
         }
+    }
+
+    /// Maps every file with `MADV_RANDOM`: a page fault reads that page only, not the
+    /// kernel's read-ahead window. Consume-queue files are sparse and written 20 bytes at a
+    /// time in one page; with thousands of queues, read-ahead on a fault read megabytes of
+    /// holes per queue into the page cache and stalled the reput thread (the dispatch of one
+    /// message per queue to 10,000 queues, measured by `scripts/bench-scale`).
+    pub fn random_access(mut self) -> Self {
+        self.random_access = true;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -73,6 +86,9 @@ impl MappedFileQueue {
                 continue;
             }
             let file = MappedFile::open(&path, self.file_size)?;
+            if self.random_access {
+                file.advise_random();
+            }
             file.set_positions(self.file_size as usize);
             files.push(Arc::new(file));
         }
@@ -112,6 +128,9 @@ impl MappedFileQueue {
             self.file_size,
             first,
         )?);
+        if self.random_access {
+            file.advise_random();
+        }
         self.files
             .write()
             .expect("file list lock")

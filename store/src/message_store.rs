@@ -551,6 +551,13 @@ impl MessageStore {
         self.commit_log.queue().msync_count()
     }
 
+    /// The used ratio (0..1; -1 unmeasurable) of the disks of the commitlog, the consume
+    /// queues and the index, through the store's disk probe (the figures of Java's
+    /// SERVICE_NOT_AVAILABLE remark).
+    pub fn disk_used_ratios(&self) -> [f64; 3] {
+        self.cleaner.disk_used_ratios()
+    }
+
     /// The store's health bits; `is_disk_full()` explains a SERVICE_NOT_AVAILABLE put.
     pub fn running_flags(&self) -> &RunningFlags {
         &self.flags

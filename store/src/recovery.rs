@@ -31,6 +31,9 @@ pub struct RecoveryReport {
     pub commit_log_end: i64,
     /// Records dispatched again (abnormal recovery).
     pub redispatched: u64,
+    /// The commitlog offset of the file the scan started from (the third-last file after a
+    /// clean shutdown, the checkpoint's file after a crash); `None` without commitlog files.
+    pub scan_start: Option<u64>,
 }
 
 pub fn recover(
@@ -49,10 +52,12 @@ pub fn recover(
     let delay = config.delay_levels();
     let files = commit_log.queue().files();
     let mut redispatched = 0;
+    let mut scan_start = None;
     let end = if files.is_empty() {
         0
     } else if last_exit_ok {
         let start = files.len().saturating_sub(3);
+        scan_start = Some(files[start].file_from_offset());
         scan(commit_log, start, config, &delay, |_| Ok(()))?
     } else {
         let min_ts = if config.message_index_enable && config.message_index_safe {
@@ -64,7 +69,8 @@ pub fn recover(
             .iter()
             .rposition(|f| matches_recover_start(f, min_ts))
             .unwrap_or(0);
-        tracing::info!(file = %files[start].path().display(), "abnormal recovery starts here");
+        tracing::info!(file = %files[start].path().display(), min_ts, "abnormal recovery starts here");
+        scan_start = Some(files[start].file_from_offset());
         scan(commit_log, start, config, &delay, |req| {
             redispatched += 1;
             dispatcher.dispatch(req).map(drop)
@@ -103,6 +109,7 @@ pub fn recover(
         abnormal: !last_exit_ok,
         commit_log_end: end,
         redispatched,
+        scan_start,
     })
 }
 

@@ -477,9 +477,13 @@ fn put_result_to_response(
             ))
         }
         PutMessageStatus::ServiceNotAvailable => {
+            // Java's `diskUtil()`: each ratio as `%5.2f`.
+            let [cl, cq, index] = ctrl.store.disk_used_ratios();
             return Err(Refusal::new(
                 response::SERVICE_NOT_AVAILABLE,
-                "service not available now. It may be caused by one of the following reasons: the broker's disk is full [-1], messages are put to the slave, message store has been shut down, etc.",
+                format!(
+                    "service not available now. It may be caused by one of the following reasons: the broker's disk is full [CL: {cl:5.2} CQ: {cq:5.2} INDEX: {index:5.2}], messages are put to the slave, message store has been shut down, etc."
+                ),
             ))
         }
         PutMessageStatus::OsPageCacheBusy => {

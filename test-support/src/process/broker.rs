@@ -146,6 +146,11 @@ impl BrokerProcess {
         self.process.addr
     }
 
+    /// The broker's process id (for /proc measurements).
+    pub fn pid(&self) -> u32 {
+        self.process.pid().expect("a running broker")
+    }
+
     /// The VIP port (`listenPort - 2`; no pulls there).
     pub fn vip_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port - 2))

@@ -66,6 +66,11 @@ impl Process {
     }
 
     /// SIGTERM, then waits for the exit.
+    /// The child's process id (for /proc measurements), while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("terminate of a stopped process");
         // SAFETY: kill(2) on the pid of a child we own and have not reaped yet.

@@ -19,6 +19,11 @@
 //!           message is answered RECONSUME_LATER (the client sends it back to the broker), R
 //!           is the consumer's maxReconsumeTimes; with --sql the subscription is
 //!           MessageSelector::by_sql(EXPR) instead of the tag expression
+//!   send-loop --namesrv A --topic T --group G [--timeout-ms M]
+//!           sync sends (body and key loop-<i>, tag loop) one after another until stdin
+//!           closes; one `ack` event per SEND_OK (`msgId`, `queueId`, `queueOffset`, `body`),
+//!           one `error` event per failed send (the broker may be down: the next send goes on
+//!           after 50 ms); ends with a `summary` (acked, failed)
 //!   tx-produce --namesrv A --topic T --group G --count N
 //!           transactional sends with TransactionMQProducer, body tx-<i>, key tx-<i>: the local
 //!           transaction of i answers by i % 4: 0 COMMIT, 1 ROLLBACK, 2 and 3 UNKNOWN; the
@@ -293,6 +298,64 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
     }
     producer.shutdown().await;
     emit("summary", json!({"sent": count - failed, "failed": failed}));
+    Ok(())
+}
+
+/// The crash-loop test's producer: an ack log line per acknowledged sync send, sending until
+/// stdin closes whatever the broker does meanwhile.
+async fn send_loop(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let mut producer = DefaultMQProducer::builder(rt.client.clone())
+        .producer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .build();
+    producer.start().await?;
+    emit("ready", json!({}));
+    let topic = arg(a, "topic").to_owned();
+    let timeout: u64 = a
+        .get("timeout-ms")
+        .map_or(3000, |s| s.parse().expect("--timeout-ms"));
+    let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = closed.clone();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+        flag.store(true, Ordering::Release);
+    });
+    let (mut acked, mut failed) = (0u64, 0u64);
+    let mut i = 0u64;
+    while !closed.load(Ordering::Acquire) {
+        let body = format!("loop-{i}");
+        i += 1;
+        let message = Message::builder()
+            .topic(topic.as_str())
+            .tags("loop")
+            .key(body.clone())
+            .body_slice(body.as_bytes())
+            .build_unchecked();
+        let problem = match producer.send_with_timeout(message, timeout).await {
+            Ok(Some(r)) if r.send_status == rocketmq_model::result::SendStatus::SendOk => {
+                acked += 1;
+                emit(
+                    "ack",
+                    json!({
+                        "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
+                        "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
+                        "queueOffset": r.queue_offset,
+                        "body": body,
+                    }),
+                );
+                continue;
+            }
+            Ok(Some(r)) => format!("status {:?}", r.send_status),
+            Ok(None) => "no send result".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        failed += 1;
+        emit("error", json!({"message": problem, "body": body}));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    producer.shutdown().await;
+    emit("summary", json!({"acked": acked, "failed": failed}));
     Ok(())
 }
 
@@ -819,6 +882,7 @@ fn main() -> ExitCode {
         let result = match command.as_str() {
             "produce" => produce(&rt, &args).await,
             "tx-produce" => tx_produce(&rt, &args).await,
+            "send-loop" => send_loop(&rt, &args).await,
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
             "query" => query(&rt, &args).await,
