@@ -196,6 +196,16 @@ pub fn metrics_follow_a_produce_and_consume_run(client: Clients, name: &str, cou
         assert_eq!(l.get("dc").map(String::as_str), Some("test"));
     }
     assert!(get(addr, "/nothing").unwrap().0.contains("404"));
+    // The topic made above by UPDATE_AND_CREATE_TOPIC, timed as 5.x times it.
+    assert_eq!(
+        before.value(
+            "rocketmq_topic_create_execution_time_count",
+            &[("invocation_status", "success"), ("is_system", "false")]
+        ),
+        Some(1.0),
+        "{}",
+        before.text
+    );
 
     let mut consumer = scenarios::push_consumer(&cluster, client, "consumer", group, &[]);
     cluster.wait_consumers(group, 1);

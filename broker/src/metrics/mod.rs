@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `rocketmq_rpc_latency` (ms; buckets 1, 3, 5, 7, 10, 100, 1000, 2000, 3000; `protocol_type`, `request_code`, `response_code`, `is_long_polling`, `result`) | [`BrokerMetrics::record_rpc`], once around the processor's routing table |
 //! | `rocketmq_processor_watermark` (`processor`) | requests of each Java processor pool in progress, counted around the table (Java reports its pools' queue lengths; our requests never queue, so the work in progress is the nearest figure) |
+//! | `rocketmq_topic_create_execution_time` (`invocation_status`, `is_system`), `rocketmq_consumer_group_create_execution_time` (`invocation_status`) (ms; buckets 10, 100, 1000, 3000, 5000) | [`BrokerMetrics::record_create`], around the table for codes 17, 18, 200 and 225 |
 //! | `rocketmq_message_size` (bytes per message of a put; buckets 1 KiB, 4 KiB, 512 KiB, 1 MiB, 2 MiB, 4 MiB) | [`BrokerMetrics::on_message_put`], from `BrokerStatsManager::on_message_put` |
 //! | `rocketmq_send_to_dlq_messages_total` (`consumer_group`, `topic` = the original topic) | a send-back stored in `%DLQ%`, from the stats manager |
 //! | `rocketmq_messages_in_total`, `rocketmq_throughput_in_total` (`topic`, `message_type`, `is_system`) | scrape time: TOPIC_PUT_NUMS / TOPIC_PUT_SIZE of `BrokerStatsManager` (retry and DLQ topics left out, as Java) |
@@ -26,9 +27,8 @@
 //! Deriving the totals from 4.9.8's statistics differs from 5.x in one place: a send-back that
 //! the store parks in `SCHEDULE_TOPIC_XXXX` counts there (system topic, `delay`), where 5.x
 //! counts nothing for it. Not kept: 5.x's transaction series (`rocketmq_commit_messages_total`,
-//! `_rollback_messages_total`, `rocketmq_half_messages`, `rocketmq_finish_message_latency`) and
-//! the topic / group creation histograms (the `invocation_status` label), nor the POP and timer
-//! series of features this broker does not have.
+//! `_rollback_messages_total`, `rocketmq_half_messages`, `rocketmq_finish_message_latency`), nor
+//! the POP and timer series.
 //! Java's lag estimate for tag subscriptions (`estimateAccumulation`) is not applied: lag counts
 //! every message of the queue. The name server of 5.3.3 has no metrics, so ours has none.
 
@@ -69,6 +69,20 @@ pub(crate) struct RpcLabels {
     response_code: String,
     is_long_polling: &'static str,
     result: &'static str,
+}
+
+/// `BrokerMetricsManager`'s create-time buckets (ms).
+pub const CREATE_TIME_BUCKETS: [f64; 5] = [10.0, 100.0, 1000.0, 3000.0, 5000.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TopicCreateLabels {
+    invocation_status: &'static str,
+    is_system: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct GroupCreateLabels {
+    invocation_status: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -126,6 +140,9 @@ pub struct BrokerMetrics {
     /// costs one lookup by integers and no label strings once its series exists.
     rpc_cache: DashMap<(i32, i32, bool, bool), Histogram>,
     message_size: Family<TopicInLabels, Histogram>,
+    /// `rocketmq_topic_create_execution_time` / `rocketmq_consumer_group_create_execution_time`.
+    topic_create: Family<TopicCreateLabels, Histogram>,
+    group_create: Family<GroupCreateLabels, Histogram>,
     message_size_cache: DashMap<String, Histogram>,
     send_to_dlq: Family<GroupTopicLabels, Counter>,
     /// `topic@group` → queue → the next offset a pull was answered with (Java 5.x's
@@ -146,6 +163,10 @@ impl std::fmt::Debug for BrokerMetrics {
 
 fn rpc_histogram() -> Histogram {
     Histogram::new(RPC_LATENCY_BUCKETS)
+}
+
+fn create_time_histogram() -> Histogram {
+    Histogram::new(CREATE_TIME_BUCKETS)
 }
 
 fn size_histogram() -> Histogram {
@@ -190,6 +211,8 @@ impl BrokerMetrics {
             rpc: Family::new_with_constructor(rpc_histogram),
             rpc_cache: DashMap::new(),
             message_size: Family::new_with_constructor(size_histogram),
+            topic_create: Family::new_with_constructor(create_time_histogram),
+            group_create: Family::new_with_constructor(create_time_histogram),
             message_size_cache: DashMap::new(),
             send_to_dlq: Family::default(),
             pull_offsets: DashMap::new(),
@@ -270,6 +293,48 @@ impl BrokerMetrics {
         self.rpc_cache.insert(key, h);
     }
 
+    /// 5.x's `AdminBrokerProcessor` times every topic and subscription-group creation
+    /// (UPDATE_AND_CREATE_TOPIC 17 and its list 18, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200 and
+    /// its list 225) with `invocation_status` success (answer SUCCESS) or failure. `topic` is
+    /// the header's topic of a 17; Java labels a list by `isSystemTopic` of its joined names,
+    /// which is false for any real list, as ours is. Other codes are ignored.
+    pub fn record_create(
+        &self,
+        request_code: i32,
+        topic: Option<&str>,
+        response_code: Option<i32>,
+        elapsed: Duration,
+    ) {
+        use remoting_codec::code::request as rc;
+        if !self.enabled {
+            return;
+        }
+        let invocation_status = if response_code == Some(0) {
+            "success"
+        } else {
+            "failure"
+        };
+        let ms = elapsed.as_millis() as f64;
+        match request_code {
+            rc::UPDATE_AND_CREATE_TOPIC | rc::UPDATE_AND_CREATE_TOPIC_LIST => {
+                let is_system = topic.is_some_and(|t| self.is_system_topic(t));
+                self.topic_create
+                    .get_or_create(&TopicCreateLabels {
+                        invocation_status,
+                        is_system: bool_label(is_system),
+                    })
+                    .observe(ms);
+            }
+            rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+            | rc::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => {
+                self.group_create
+                    .get_or_create(&GroupCreateLabels { invocation_status })
+                    .observe(ms);
+            }
+            _ => {}
+        }
+    }
+
     /// A stored put of `msg_num` messages, `wrote_bytes` in all, under `topic` as stored.
     pub fn on_message_put(&self, topic: &str, msg_num: i64, wrote_bytes: i64) {
         if !self.enabled || msg_num <= 0 || is_retry_or_dlq(topic) {
@@ -341,6 +406,16 @@ impl BrokerMetrics {
         let mut reg = prometheus_client::registry::Registry::default();
         reg.register("rocketmq_rpc_latency", "", self.rpc.clone());
         reg.register("rocketmq_message_size", "", self.message_size.clone());
+        reg.register(
+            "rocketmq_topic_create_execution_time",
+            "",
+            self.topic_create.clone(),
+        );
+        reg.register(
+            "rocketmq_consumer_group_create_execution_time",
+            "",
+            self.group_create.clone(),
+        );
         reg.register(
             "rocketmq_send_to_dlq_messages",
             "",

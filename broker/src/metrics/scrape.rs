@@ -196,6 +196,16 @@ pub fn render(ctrl: &BrokerController, now: i64) -> String {
         m.message_size.clone(),
     );
     reg.register(
+        "rocketmq_topic_create_execution_time",
+        "The distribution of create topic time",
+        m.topic_create.clone(),
+    );
+    reg.register(
+        "rocketmq_consumer_group_create_execution_time",
+        "The distribution of create subscription time",
+        m.group_create.clone(),
+    );
+    reg.register(
         "rocketmq_send_to_dlq_messages",
         "Consumer send to DLQ messages",
         m.send_to_dlq.clone(),

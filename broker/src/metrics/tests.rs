@@ -82,3 +82,30 @@ fn nothing_is_counted_when_off_and_pull_offsets_are_kept_when_on() {
         "{text}"
     );
 }
+
+#[test]
+fn creations_are_timed_with_their_invocation_status() {
+    let on = BrokerMetrics::new(true, vec!["SELF_TEST_TOPIC".to_owned()]);
+    let ms = Duration::from_millis;
+    on.record_create(17, Some("T"), Some(0), ms(4));
+    on.record_create(17, Some("SELF_TEST_TOPIC"), Some(0), ms(40));
+    on.record_create(17, Some("T"), Some(1), ms(2));
+    on.record_create(200, None, Some(0), ms(200));
+    on.record_create(225, None, None, ms(1));
+    on.record_create(310, Some("T"), Some(0), ms(1));
+    let text = on.live_text();
+    for line in [
+        r#"rocketmq_topic_create_execution_time_count{invocation_status="success",is_system="false"} 1"#,
+        r#"rocketmq_topic_create_execution_time_count{invocation_status="success",is_system="true"} 1"#,
+        r#"rocketmq_topic_create_execution_time_count{invocation_status="failure",is_system="false"} 1"#,
+        r#"rocketmq_topic_create_execution_time_bucket{le="10.0",invocation_status="success",is_system="false"} 1"#,
+        r#"rocketmq_consumer_group_create_execution_time_count{invocation_status="success"} 1"#,
+        r#"rocketmq_consumer_group_create_execution_time_bucket{le="100.0",invocation_status="success"} 0"#,
+        r#"rocketmq_consumer_group_create_execution_time_count{invocation_status="failure"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    let off = BrokerMetrics::new(false, Vec::new());
+    off.record_create(17, Some("T"), Some(0), ms(4));
+    assert!(!off.live_text().contains("invocation_status"));
+}

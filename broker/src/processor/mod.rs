@@ -249,6 +249,11 @@ impl RequestProcessor for BrokerProcessor {
         };
         let template = RemotingCommand::response_to(&req, 0);
         let (code, oneway) = (req.code, req.is_oneway());
+        // The topic of an UPDATE_AND_CREATE_TOPIC, for its creation-time metric.
+        let created_topic = (code == remoting_codec::code::request::UPDATE_AND_CREATE_TOPIC
+            && self.controller.metrics.enabled())
+        .then(|| req.ext_field("topic").map(str::to_owned))
+        .flatten();
         let begin = std::time::Instant::now();
         let _in_progress = self.controller.metrics.enter(code);
         let cx = RequestContext {
@@ -281,6 +286,12 @@ impl RequestProcessor for BrokerProcessor {
         self.controller
             .metrics
             .record_rpc(code, sent, long_polling, begin.elapsed());
+        self.controller.metrics.record_create(
+            code,
+            created_topic.as_deref(),
+            response.as_ref().map(|r| r.code),
+            begin.elapsed(),
+        );
         Ok(response)
     }
 
