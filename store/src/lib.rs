@@ -75,8 +75,8 @@ pub use consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
 pub use consume_queue_ext::{is_ext_addr, CqExtUnit};
 pub use dispatch::{FilterBitMapCalculator, MessageArrivingListener, SCHEDULE_TOPIC};
 pub use message_store::{
-    GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
-    PutMessageStatus, QueryMessageResult,
+    GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PendingFlush,
+    PutMessageResult, PutMessageStatus, PutOutcome, QueryMessageResult,
 };
 pub use recovery::RecoveryReport;
 pub use running_flags::RunningFlags;
