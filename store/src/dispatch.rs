@@ -1,7 +1,9 @@
 //! Dispatch: turning commitlog records into consume-queue entries and index entries.
 //!
 //! The reput service (Java's `ReputMessageService`) follows the commitlog from `reput_from`
-//! to the end of the written data, decodes each record, and
+//! to the end of the written data, decodes each record, and (a pass runs on the appending
+//! thread right after each append, or on the service's thread every 1 ms as a backstop; one
+//! pass at a time)
 //! - for NOT and COMMIT transaction types writes the consume-queue entry (PREPARED and
 //!   ROLLBACK are never visible to consumers),
 //! - feeds the index (ROLLBACK excepted, decided by the index service from the sysFlag),

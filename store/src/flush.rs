@@ -10,7 +10,12 @@
 //!   waits for its store (`WAIT` not `false`) queues a request for "flushed ≥ end of my
 //!   record" and blocks up to `syncFlushTimeout` ms (5 s; then FLUSH_DISK_TIMEOUT). The
 //!   service takes every queued request at once and syncs; one msync covers every record
-//!   written before it, so many concurrent appends share few msyncs (group commit).
+//!   written before it, so many concurrent appends share few msyncs (group commit). The
+//!   broker's sends do not block a thread for it: `put_message_deferred` hands the request
+//!   back as a future ([`FlushTicket`], woken by the completion), and the service is notified
+//!   only when it is idle (requests queued while it syncs are the next round's). A request is
+//!   completed true only once `flushed_where`, which advances after an msync has returned, is
+//!   at or past its end. Appends with `WAIT=false` are synced by the service's 10 ms round.
 //! - Consume queues ([`FlushConsumeQueueService`]): every `flushIntervalConsumeQueue` ms (1 s)
 //!   with `flushConsumeQueueLeastPages` (2), thoroughly every 60 s, then the checkpoint file.
 //!   As in Java, consume queues are never synced per append: they are rebuilt from the
