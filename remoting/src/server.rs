@@ -102,8 +102,17 @@ where
 {
     let mut request: Pin<Box<F>> = Box::pin(request);
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-    if request.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(request);
+    // A handler that panics loses its own request, as it did in a task of its own (tokio
+    // catches a task's panic): the reader goes on with the next frame.
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        request.as_mut().poll(&mut cx)
+    }));
+    match polled {
+        Ok(poll) if poll.is_pending() => {
+            tokio::spawn(request);
+        }
+        Ok(_) => {}
+        Err(_) => tracing::error!("a request handler panicked; the request is dropped"),
     }
 }
 

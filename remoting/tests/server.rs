@@ -121,6 +121,9 @@ impl RequestProcessor for Ordered {
         if req.code == 11 {
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        if req.code == 12 {
+            panic!("a handler bug");
+        }
         Ok(Some(
             RemotingCommand::response_to(&req, response::SUCCESS)
                 .with_remark(req.opaque.to_string()),
@@ -175,6 +178,21 @@ async fn frames_of_one_read_are_answered_in_order_and_a_waiting_one_holds_nothin
     let mut expected: Vec<i32> = (0..FRAMES).filter(|&o| o != 50).collect();
     expected.push(50);
     assert_eq!(order, expected);
+
+    // A handler that panics loses its request only: the connection answers the next one.
+    let mut bytes = BytesMut::new();
+    for (opaque, code) in [(1000, 12), (1001, 10)] {
+        let mut req = RemotingCommand::request_without_header(code);
+        req.opaque = opaque;
+        codec.encode(req, &mut bytes).unwrap();
+    }
+    write_half.write_all(&bytes).await.unwrap();
+    let frame = tokio::time::timeout(LONG, frames.next())
+        .await
+        .expect("an answer")
+        .expect("open")
+        .unwrap();
+    assert_eq!(frame.opaque, 1001);
     stop.send(()).unwrap();
     running.await.unwrap();
 }
