@@ -63,10 +63,9 @@ fn main() -> ExitCode {
 /// backstop) and, on a small machine, the clients need the remaining core. Measured on 2 cores
 /// (issue 13, `scripts/bench`): one worker instead of two gave +25 % async and up to +60 %
 /// SYNC_FLUSH sends at the same CPU per message, and the same consume rate.
-/// The other side of it (issue 13, `scripts/bench --compare` with 6 busy loops beside): when the
-/// machine's cores are oversubscribed, a lone synchronous sender waits longer on the one worker
-/// after each preemption (1 sender, ASYNC_FLUSH: 0.80× main's TPS with one worker, 0.99× with
-/// `TOKIO_WORKER_THREADS=2`); on a quiet machine it is 1.16-1.19× main's with SYNC_FLUSH.
+/// A lone synchronous sender is 1.16-1.19× main's SYNC_FLUSH rate on a quiet machine; with the
+/// cores oversubscribed (busy loops beside) its rate moves up to 10× from round to round for
+/// either build or worker count, so no difference there is measurable (issue 13).
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
