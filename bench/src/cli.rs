@@ -59,6 +59,13 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Compare two broker builds from --results files whose rows are labelled `A:<pass>` and
+    /// `B:<pass>` (what `scripts/bench --compare` writes): each side's median TPS, p99 and
+    /// broker CPU µs per message over its rounds, and B/A.
+    Compare {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -145,6 +152,9 @@ pub struct SuiteArgs {
     /// In-flight requests per sender in the async runs.
     #[arg(long, default_value_t = 32)]
     pub window: usize,
+    /// Send modes run, comma-separated: `sync`, `async` or both.
+    #[arg(long, value_delimiter = ',', default_value = "sync,async", value_parser = ["sync", "async"])]
+    pub modes: Vec<String>,
     /// Seconds measured per send run [default: 4, --long: 30].
     #[arg(long, value_parser = parse_seconds)]
     pub duration: Option<Duration>,
@@ -166,6 +176,9 @@ pub struct SuitePlan {
     pub sizes: Vec<usize>,
     pub concurrency: Vec<usize>,
     pub window: usize,
+    /// Whether the sync and the async runs are made.
+    pub sync: bool,
+    pub async_: bool,
     pub duration: Duration,
     pub warmup: Duration,
     pub consume_messages: u64,
@@ -182,6 +195,8 @@ impl SuiteArgs {
             sizes: self.sizes.clone(),
             concurrency: self.concurrency.clone(),
             window: self.window,
+            sync: self.modes.iter().any(|m| m == "sync"),
+            async_: self.modes.iter().any(|m| m == "async"),
             duration: self.duration.unwrap_or(Duration::from_secs(duration)),
             warmup: self.warmup.unwrap_or(Duration::from_secs(warmup)),
             consume_messages: self.consume_messages.unwrap_or(consume),
@@ -334,6 +349,12 @@ mod tests {
             (Duration::from_secs(4), Duration::from_secs(1))
         );
         assert_eq!(plan.consume_messages, 100_000);
+        assert!(plan.sync && plan.async_);
+        let Command::Suite(s) = parse(&["suite", "--modes", "sync"]).unwrap().command else {
+            panic!()
+        };
+        assert!(s.plan().sync && !s.plan().async_);
+        assert!(parse(&["suite", "--modes", "both"]).is_err());
         let Command::Suite(s) = parse(&[
             "suite",
             "--long",

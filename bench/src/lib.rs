@@ -4,11 +4,13 @@
 //!   HEART_BEAT, SEND_MESSAGE_V2 with UNIQ_KEY/TAGS/KEYS/WAIT, offsets, PULL_MESSAGE).
 //! - [`send`]: sync and pipelined (async) senders; [`consume`]: a backlog pulled in parallel.
 //! - [`histogram`]: latency quantiles; [`proc_stats`]: the broker's RSS and CPU time from /proc.
-//! - [`report`]: result rows as a table and as JSON lines; [`cli`] and [`runner`]: the command
+//! - [`report`]: result rows as a table and as JSON lines (broker CPU µs per message,
+//!   RssAnon); [`compare`]: two broker builds' rows side by side with B/A ratios; [`cli`] and [`runner`]: the command
 //!   line and what each command runs.
 
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod consume;
 pub mod histogram;
 pub mod proc_stats;

@@ -40,6 +40,9 @@ pub struct Row {
     pub broker_hwm_kib: Option<u64>,
     /// Broker CPU seconds (user + system) spent during the run.
     pub broker_cpu_secs: Option<f64>,
+    /// The broker's anonymous resident memory (RssAnon), KiB: the larger of the two samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_rss_anon_kib: Option<u64>,
     /// A `filter` run's own figures (`messages`/`tps` are then the messages delivered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterFigures>,
@@ -98,13 +101,21 @@ impl Row {
             broker_rss_kib: broker.map(|b| b.rss_kib),
             broker_hwm_kib: broker.map(|b| b.hwm_kib),
             broker_cpu_secs: broker.map(|b| b.cpu_secs),
+            broker_rss_anon_kib: broker.map(|b| b.rss_anon_kib),
             filter: None,
         }
+    }
+
+    /// Broker CPU microseconds per message: the CPU time of the measured window divided by the
+    /// messages of that window (`None` without a broker pid or without messages).
+    pub fn cpu_us_per_msg(&self) -> Option<f64> {
+        let secs = self.broker_cpu_secs?;
+        (self.messages > 0).then(|| secs * 1e6 / self.messages as f64)
     }
 }
 
 /// Column titles and widths; every line of the table uses them.
-const COLUMNS: [(&str, usize); 13] = [
+const COLUMNS: [(&str, usize); 15] = [
     ("label", 11),
     ("mode", 7),
     ("size", 6),
@@ -117,7 +128,9 @@ const COLUMNS: [(&str, usize); 13] = [
     ("p99 ms", 8),
     ("p999 ms", 8),
     ("RSS MiB", 8),
+    ("Anon MiB", 8),
     ("CPU s", 6),
+    ("CPU us/msg", 10),
 ];
 
 /// The columns of a `filter` row.
@@ -200,8 +213,12 @@ pub fn format_row(row: &Row) -> String {
         ms(row.p999_us),
         row.broker_rss_kib
             .map_or("-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
+        row.broker_rss_anon_kib
+            .map_or("-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
         row.broker_cpu_secs
             .map_or("-".to_owned(), |s| format!("{s:.2}")),
+        row.cpu_us_per_msg()
+            .map_or("-".to_owned(), |us| format!("{us:.2}")),
     ];
     join(&cells, &COLUMNS)
 }
@@ -312,6 +329,7 @@ mod tests {
             Some(ProcUsage {
                 rss_kib: 40_960,
                 hwm_kib: 51_200,
+                rss_anon_kib: 12_288,
                 cpu_secs: 3.456,
             }),
         )
@@ -331,12 +349,13 @@ mod tests {
         other.mode = "consume".into();
         other.size = 128;
         other.broker_rss_kib = None;
+        other.broker_rss_anon_kib = None;
         other.broker_cpu_secs = None;
         let table = format_table(&[sample_row(), other]);
         let expected = "\
-label        mode       size  conc       msgs    err        TPS    MiB/s    p50 ms    p99 ms   p999 ms   RSS MiB   CPU s
-ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.250     0.250     0.250      40.0    3.46
-ASYNC_FLUSH  consume    128B    16      50000      2      12500     12.2     0.250     0.250     0.250         -       -
+label        mode       size  conc       msgs    err        TPS    MiB/s    p50 ms    p99 ms   p999 ms   RSS MiB  Anon MiB   CPU s  CPU us/msg
+ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.250     0.250     0.250      40.0      12.0    3.46       69.12
+ASYNC_FLUSH  consume    128B    16      50000      2      12500     12.2     0.250     0.250     0.250         -         -       -           -
 ";
         assert_eq!(table, expected);
     }
@@ -359,8 +378,8 @@ ASYNC_FLUSH  consume    128B    16      50000      2      12500     12.2     0.2
         });
         let table = format_table(&[sample_row(), f.clone()]);
         let expected = "\
-label        mode       size  conc       msgs    err        TPS    MiB/s    p50 ms    p99 ms   p999 ms   RSS MiB   CPU s
-ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.250     0.250     0.250      40.0    3.46
+label        mode       size  conc       msgs    err        TPS    MiB/s    p50 ms    p99 ms   p999 ms   RSS MiB  Anon MiB   CPU s  CPU us/msg
+ASYNC_FLUSH  sync       1KiB    16      50000      2      12500     12.2     0.250     0.250     0.250      40.0      12.0    3.46       69.12
 
 label           selector    size    backlog   expected       msgs    err     msgs/s  scanned/s    MiB/s    p50 ms    p99 ms   RSS MiB   CPU s  load CPU s
 sql92+bitmap    p = 3       1KiB     100000      10000      10000      0       2500      25000     12.2     0.250     0.250      40.0    3.46        7.50

@@ -102,6 +102,20 @@ pub async fn run(cli: Cli) -> Result<(), BenchError> {
             print!("{}", report::format_table(&rows));
             Ok(())
         }
+        Command::Compare { files } => {
+            let mut rows = Vec::new();
+            for f in files {
+                rows.extend(
+                    report::read_json(f)
+                        .map_err(|e| BenchError::Broker(format!("{}: {e}", f.display())))?,
+                );
+            }
+            print!(
+                "{}",
+                crate::compare::format_pairs(&crate::compare::pair_rows(&rows))
+            );
+            Ok(())
+        }
         Command::Send(args) => {
             println!("{}", report::header());
             send_row(&ctx, &send_spec(&ctx, args)).await.map(drop)
@@ -299,12 +313,16 @@ pub async fn consume_row(
 /// 1 KiB backlog in `<topic>_backlog`.
 pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchError> {
     let mut rows = Vec::new();
-    for mode in [
-        SendMode::Sync,
-        SendMode::Async {
-            window: plan.window,
-        },
-    ] {
+    let modes = [
+        (plan.sync, SendMode::Sync),
+        (
+            plan.async_,
+            SendMode::Async {
+                window: plan.window,
+            },
+        ),
+    ];
+    for mode in modes.into_iter().filter(|m| m.0).map(|m| m.1) {
         for &size in &plan.sizes {
             for &concurrency in &plan.concurrency {
                 let spec = SendSpec {

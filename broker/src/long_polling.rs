@@ -194,6 +194,10 @@ impl MessageArrivingListener for PullRequestHoldService {
         properties: &MessageProperties,
     ) {
         let mut table = self.lock();
+        // Most messages arrive with no pull parked at all: no key to build then.
+        if table.is_empty() {
+            return;
+        }
         let Some(list) = table.get_mut(&key(topic, queue_id)) else {
             return;
         };

@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         tracing::error!("{e}");
         return ExitCode::from(255);
     }
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("broker: cannot start the runtime: {e}");
@@ -72,6 +72,25 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(loaded))
+}
+
+/// The async runtime: one worker thread fewer than the machine has cores (at least one), unless
+/// `TOKIO_WORKER_THREADS` says otherwise. A request runs on its connection's reader task, so a
+/// worker rarely hands work to another; the store's threads (group commit, flushes, the dispatch
+/// backstop) and, on a small machine, the clients need the remaining core. Measured on 2 cores
+/// (issue 13, `scripts/bench`): one worker instead of two gave +25 % async and up to +60 %
+/// SYNC_FLUSH sends at the same CPU per message, and the same consume rate.
+/// A lone synchronous sender is 1.16-1.19× main's SYNC_FLUSH rate on a quiet machine; with the
+/// cores oversubscribed (busy loops beside) its rate moves up to 10× from round to round for
+/// either build or worker count, so no difference there is measurable (issue 13).
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        builder.worker_threads(cores.saturating_sub(1).max(1));
+    }
+    builder.build()
 }
 
 fn load(args: &Args) -> Result<LoadedConfig, String> {

@@ -177,7 +177,17 @@ impl<'de> Deserialize<'de> for JsonExtFields {
     }
 }
 
+/// Reads a JSON header: the fast single pass for the headers clients write
+/// ([`crate::header_scan`]), serde_json for anything else.
 pub(crate) fn read_json(header: &[u8]) -> Result<HeaderParts, CodecError> {
+    match crate::header_scan::scan_json_header(header) {
+        Some(parts) => Ok(parts),
+        None => read_json_general(header),
+    }
+}
+
+/// The general JSON header reader (and the source of the decoding errors).
+pub(crate) fn read_json_general(header: &[u8]) -> Result<HeaderParts, CodecError> {
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|e| CodecError::InvalidJsonHeader(e.to_string()))?;
     Ok(HeaderParts {

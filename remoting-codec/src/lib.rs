@@ -18,6 +18,7 @@ pub mod command;
 pub mod ext_fields;
 pub mod fastjson;
 mod header;
+mod header_scan;
 pub mod message;
 pub mod protocol;
 

@@ -3,8 +3,8 @@
 //! - [`Connection`]: one socket as a reader task (frames in) and a writer task (frames out
 //!   from a channel, batched), with requests of our own matched to their responses by
 //!   `opaque`.
-//! - [`RemotingServer`] + [`RequestProcessor`]: accept connections, run each request in its
-//!   own task, send back what the processor returns, or Java's answer for an unknown code
+//! - [`RemotingServer`] + [`RequestProcessor`]: accept connections, run each request on its
+//!   connection's reader task (moved to a task of its own only when it has to wait), send back what the processor returns, or Java's answer for an unknown code
 //!   (REQUEST_CODE_NOT_SUPPORTED) or a failed handler (SYSTEM_ERROR); tell the processor when
 //!   a connection closes.
 //! - [`RemotingClient`]: connect, invoke (wait for the answer) or invoke oneway.
@@ -26,4 +26,4 @@ pub mod write_budget;
 pub use client::RemotingClient;
 pub use connection::{Connection, RemotingError};
 pub use processor::{ProcessError, RequestProcessor};
-pub use server::RemotingServer;
+pub use server::{respond, RemotingServer};

@@ -29,8 +29,10 @@ impl From<HeaderError> for ProcessError {
 
 /// The handlers of a server, dispatching on the request code.
 ///
-/// `process` runs in its own task for every request, so a slow handler delays nobody else.
-/// It returns the response to send (its opaque and serialization are fixed up by the server,
+/// `process` is first polled on the connection's reader task: what it does before its first
+/// `.await` that waits delays the next frames of that connection, so anything slow (disk
+/// reads at random, blocking waits) must be behind an `.await` (e.g. `spawn_blocking`); from
+/// there on it runs in a task of its own and delays nobody else. It returns the response to send (its opaque and serialization are fixed up by the server,
 /// and nothing is sent for a oneway request), `Ok(None)` for "no answer", or a
 /// [`ProcessError`].
 pub trait RequestProcessor: Send + Sync + 'static {

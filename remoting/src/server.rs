@@ -1,10 +1,19 @@
 //! The accepting side: binds a listener, runs a [`Connection`] per accepted socket and hands
 //! each request to a [`RequestProcessor`].
+//!
+//! A request is first run on the connection's reader task itself ([`run_on_reader`]): its
+//! future is polled once there, and only if it cannot finish at once (a handler on a blocking
+//! thread, a parked pull, a SYNC_FLUSH wait, a full outbound queue) does it move to a task of
+//! its own. So the frames of one read are answered in order by the task that decoded them,
+//! without a task spawn and a wake-up of another worker thread per request, and their
+//! responses reach the writer task together (one write for the lot).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Context;
 
 use remoting_codec::code::response;
 use remoting_codec::{RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
@@ -87,7 +96,7 @@ impl RemotingServer {
                 let handler = processor.clone();
                 let on_request = move |conn: Arc<Connection>, request| {
                     let handler = handler.clone();
-                    tokio::spawn(async move { dispatch(&*handler, &conn, request).await });
+                    run_on_reader(async move { answer(&*handler, &conn, request).await });
                 };
                 let conn = match accepted {
                     Accepted::Plain(s) => Connection::spawn_io(s, peer, max, true, on_request),
@@ -110,20 +119,58 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Polls `request` once on the calling task; if it is not done, spawns it as a task of its
+/// own, which polls it again with a real waker (a future must accept being polled by another
+/// waker than the one it last saw, so the no-op one used here is never relied on).
+pub(crate) fn run_on_reader<F>(request: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let mut request: Pin<Box<F>> = Box::pin(request);
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    // A handler that panics loses its own request, as it did in a task of its own (tokio
+    // catches a task's panic): the reader goes on with the next frame.
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        request.as_mut().poll(&mut cx)
+    }));
+    match polled {
+        Ok(poll) if poll.is_pending() => {
+            tokio::spawn(request);
+        }
+        Ok(_) => {}
+        Err(_) => tracing::error!("a request handler panicked; the request is dropped"),
+    }
+}
+
 /// Runs one request through the processor and sends what Java would send back.
-async fn dispatch<P: RequestProcessor>(
+async fn answer<P: RequestProcessor>(
     processor: &P,
     conn: &Arc<Connection>,
     request: RemotingCommand,
 ) {
     // Nothing is built for a peer that has not read the answers already queued for it.
     conn.until_writable().await;
+    let Some((code, response)) = respond(processor, conn, request).await else {
+        return;
+    };
+    if let Err(e) = conn.send(response).await {
+        tracing::debug!("response to request {} not sent: {}", code, e);
+    }
+}
+
+/// The response Java would send to `request` (with its code), `None` for no answer (oneway
+/// requests, handlers that answer nothing).
+pub async fn respond<P: RequestProcessor>(
+    processor: &P,
+    conn: &Arc<Connection>,
+    request: RemotingCommand,
+) -> Option<(i32, RemotingCommand)> {
     let code = request.code;
     let oneway = request.is_oneway();
     let template = RemotingCommand::response_to(&request, response::SUCCESS);
     let response = match processor.process(conn, request).await {
         Ok(Some(response)) => response,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(ProcessError::NotSupported) => {
             tracing::warn!("{:?}: request type {} not supported", conn, code);
             RemotingCommand {
@@ -142,16 +189,16 @@ async fn dispatch<P: RequestProcessor>(
         }
     };
     if oneway {
-        return;
+        return None;
     }
     // Whatever the handler built, the answer must pair with the request.
-    let response = RemotingCommand {
-        opaque: template.opaque,
-        flag: response.flag | template.flag,
-        serialize_type: template.serialize_type,
-        ..response
-    };
-    if let Err(e) = conn.send(response).await {
-        tracing::debug!("response to request {} not sent: {}", code, e);
-    }
+    Some((
+        code,
+        RemotingCommand {
+            opaque: template.opaque,
+            flag: response.flag | template.flag,
+            serialize_type: template.serialize_type,
+            ..response
+        },
+    ))
 }

@@ -108,3 +108,91 @@ async fn requests_both_ways_errors_and_close() {
     stop.send(()).unwrap();
     running.await.unwrap();
 }
+
+/// Answers code 10 at once and code 11 after a wait, each with the request's opaque as remark.
+struct Ordered;
+
+impl RequestProcessor for Ordered {
+    async fn process(
+        &self,
+        _conn: &Arc<Connection>,
+        req: RemotingCommand,
+    ) -> Result<Option<RemotingCommand>, ProcessError> {
+        if req.code == 11 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        if req.code == 12 {
+            panic!("a handler bug");
+        }
+        Ok(Some(
+            RemotingCommand::response_to(&req, response::SUCCESS)
+                .with_remark(req.opaque.to_string()),
+        ))
+    }
+}
+
+/// Many frames arriving in one write are answered in the order they came, by the reader task
+/// that decoded them; a request that has to wait moves to a task of its own and holds none of
+/// the frames after it back.
+#[tokio::test]
+async fn frames_of_one_read_are_answered_in_order_and_a_waiting_one_holds_nothing_back() {
+    use bytes::BytesMut;
+    use futures::StreamExt;
+    use remoting_codec::RemotingCodec;
+    use tokio::io::AsyncWriteExt;
+    use tokio_util::codec::{Encoder, FramedRead};
+
+    let server = RemotingServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(Arc::new(Ordered), async {
+        let _ = stopped.await;
+    }));
+
+    let mut codec = RemotingCodec::new(DEFAULT_MAX_FRAME_LENGTH);
+    let mut bytes = BytesMut::new();
+    const FRAMES: i32 = 200;
+    for opaque in 0..FRAMES {
+        let code = if opaque == 50 { 11 } else { 10 };
+        let mut req = RemotingCommand::request_without_header(code);
+        req.opaque = opaque;
+        codec.encode(req, &mut bytes).unwrap();
+    }
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (read_half, mut write_half) = stream.into_split();
+    write_half.write_all(&bytes).await.unwrap();
+    let mut frames = FramedRead::new(read_half, RemotingCodec::new(DEFAULT_MAX_FRAME_LENGTH));
+    let mut order = Vec::new();
+    while order.len() < FRAMES as usize {
+        let frame = tokio::time::timeout(LONG, frames.next())
+            .await
+            .expect("answers")
+            .expect("open")
+            .unwrap();
+        assert!(frame.is_response());
+        assert_eq!(frame.remark, Some(frame.opaque.to_string()));
+        order.push(frame.opaque);
+    }
+    let mut expected: Vec<i32> = (0..FRAMES).filter(|&o| o != 50).collect();
+    expected.push(50);
+    assert_eq!(order, expected);
+
+    // A handler that panics loses its request only: the connection answers the next one.
+    let mut bytes = BytesMut::new();
+    for (opaque, code) in [(1000, 12), (1001, 10)] {
+        let mut req = RemotingCommand::request_without_header(code);
+        req.opaque = opaque;
+        codec.encode(req, &mut bytes).unwrap();
+    }
+    write_half.write_all(&bytes).await.unwrap();
+    let frame = tokio::time::timeout(LONG, frames.next())
+        .await
+        .expect("an answer")
+        .expect("open")
+        .unwrap();
+    assert_eq!(frame.opaque, 1001);
+    stop.send(()).unwrap();
+    running.await.unwrap();
+}

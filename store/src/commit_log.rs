@@ -80,8 +80,10 @@ struct Encoded {
 
 pub struct CommitLog {
     queue: MappedFileQueue,
-    /// Next queue offset per `topic-queueId` (Java's `topicQueueTable`), guarded by the put lock.
-    put_lock: Mutex<HashMap<String, i64>>,
+    /// Next queue offset per topic and queue id (Java's `topicQueueTable`, keyed there by
+    /// `topic-queueId`), guarded by the put lock. Nested so that a put looks its queue up by
+    /// `&str` without building a key.
+    put_lock: Mutex<TopicQueueTable>,
     /// When the put holding the lock took it (ms), 0 when none holds it (Java's
     /// `beginTimeInLock`, reported as `pageCacheLockTimeMills`).
     begin_time_in_lock: AtomicI64,
@@ -97,9 +99,8 @@ impl Drop for LockClock<'_> {
     }
 }
 
-pub fn queue_key(topic: &str, queue_id: i32) -> String {
-    format!("{topic}-{queue_id}")
-}
+/// Topic → queue id → next queue offset.
+type TopicQueueTable = HashMap<String, HashMap<i32, i64>>;
 
 impl CommitLog {
     pub fn new(queue: MappedFileQueue, max_message_size: usize) -> Self {
@@ -140,16 +141,24 @@ impl CommitLog {
         self.queue.max_offset() as i64
     }
 
-    /// Replaces the topic-queue table (after recovery, from the consume queues).
-    pub fn set_topic_queue_table(&self, table: HashMap<String, i64>) {
+    /// Replaces the topic-queue table (after recovery, from the consume queues): each
+    /// queue's next offset.
+    pub fn set_topic_queue_table(&self, queues: impl IntoIterator<Item = (String, i32, i64)>) {
+        let mut table = TopicQueueTable::new();
+        for (topic, queue_id, next) in queues {
+            table.entry(topic).or_default().insert(queue_id, next);
+        }
         *self.put_lock.lock().expect("put lock") = table;
     }
 
     pub fn remove_queue_offset(&self, topic: &str, queue_id: i32) {
-        self.put_lock
-            .lock()
-            .expect("put lock")
-            .remove(&queue_key(topic, queue_id));
+        let mut table = self.put_lock.lock().expect("put lock");
+        if let Some(queues) = table.get_mut(topic) {
+            queues.remove(&queue_id);
+            if queues.is_empty() {
+                table.remove(topic);
+            }
+        }
     }
 
     /// Appends one record, or a batch (all of one topic and queue) as consecutive records.
@@ -202,8 +211,6 @@ impl CommitLog {
                 dispatched: tran != TRANSACTION_PREPARED_TYPE && tran != TRANSACTION_ROLLBACK_TYPE,
             });
         }
-        let key = queue_key(&first.topic, first.queue_id);
-
         let mut table = self.put_lock.lock().expect("put lock");
         let store_timestamp = now();
         self.begin_time_in_lock
@@ -220,7 +227,11 @@ impl CommitLog {
             }
         }
         let base = file.file_from_offset() as i64 + file.wrote_position() as i64;
-        let mut queue_offset = table.get(&key).copied().unwrap_or(0);
+        let mut queue_offset = table
+            .get(first.topic.as_str())
+            .and_then(|queues| queues.get(&first.queue_id))
+            .copied()
+            .unwrap_or(0);
         let logics_offset = queue_offset;
         let mut ids = Vec::with_capacity(records.len());
         for (rec, msg) in records.iter().zip(msgs) {
@@ -238,7 +249,17 @@ impl CommitLog {
         debug_assert!(appended, "room was checked under the lock");
         file.set_store_timestamp(store_timestamp);
         if queue_offset != logics_offset {
-            table.insert(key, queue_offset);
+            match table.get_mut(first.topic.as_str()) {
+                Some(queues) => {
+                    queues.insert(first.queue_id, queue_offset);
+                }
+                None => {
+                    table.insert(
+                        first.topic.clone(),
+                        HashMap::from([(first.queue_id, queue_offset)]),
+                    );
+                }
+            }
         }
         drop(table);
         Ok(AppendMessageResult {

@@ -10,7 +10,12 @@
 //!   waits for its store (`WAIT` not `false`) queues a request for "flushed ≥ end of my
 //!   record" and blocks up to `syncFlushTimeout` ms (5 s; then FLUSH_DISK_TIMEOUT). The
 //!   service takes every queued request at once and syncs; one msync covers every record
-//!   written before it, so many concurrent appends share few msyncs (group commit).
+//!   written before it, so many concurrent appends share few msyncs (group commit). The
+//!   broker's sends do not block a thread for it: `put_message_deferred` hands the request
+//!   back as a future ([`FlushTicket`], woken by the completion), and the service is notified
+//!   only when it is idle (requests queued while it syncs are the next round's). A request is
+//!   completed true only once `flushed_where`, which advances after an msync has returned, is
+//!   at or past its end. Appends with `WAIT=false` are synced by the service's 10 ms round.
 //! - Consume queues ([`FlushConsumeQueueService`]): every `flushIntervalConsumeQueue` ms (1 s)
 //!   with `flushConsumeQueueLeastPages` (2), thoroughly every 60 s, then the checkpoint file.
 //!   As Java's `lastFlushTimestamp = 0`, the first round of each service is thorough: the
@@ -29,8 +34,11 @@
 //!   are dirty, up to the thorough interval).
 //! - Everything is synced on clean shutdown.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -206,27 +214,82 @@ impl FlushRealTimeService {
     }
 }
 
-/// One waiting SYNC_FLUSH append.
+/// One waiting SYNC_FLUSH append: "flushed ≥ `next_offset`". Waited for on a thread
+/// ([`wait`](Self::wait)) or as a future ([`FlushTicket`]), completed by the group commit once
+/// the msync covering `next_offset` has returned.
 pub struct FlushRequest {
     next_offset: u64,
-    done: Mutex<Option<bool>>,
+    state: Mutex<FlushState>,
     cv: Condvar,
 }
 
+#[derive(Default)]
+struct FlushState {
+    done: Option<bool>,
+    /// The task of a [`FlushTicket`] polled before completion.
+    waker: Option<Waker>,
+    /// Whether a thread waits on the condvar (only then is it notified).
+    thread_waiting: bool,
+}
+
 impl FlushRequest {
+    fn new(next_offset: u64) -> Self {
+        Self {
+            next_offset,
+            state: Mutex::new(FlushState::default()),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FlushState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Waits for the flush; `None` on timeout.
     pub fn wait(&self, timeout: Duration) -> Option<bool> {
-        let guard = self.done.lock().expect("flush request");
-        let (guard, _) = self
+        let mut state = self.lock();
+        state.thread_waiting = true;
+        let (mut state, _) = self
             .cv
-            .wait_timeout_while(guard, timeout, |d| d.is_none())
-            .expect("flush request");
-        *guard
+            .wait_timeout_while(state, timeout, |s| s.done.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        state.thread_waiting = false;
+        state.done
     }
 
     fn complete(&self, ok: bool) {
-        *self.done.lock().expect("flush request") = Some(ok);
-        self.cv.notify_all();
+        let mut state = self.lock();
+        state.done = Some(ok);
+        let waker = state.waker.take();
+        let notify = state.thread_waiting;
+        drop(state);
+        if notify {
+            self.cv.notify_all();
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// A [`FlushRequest`] as a future: resolves to whether the flush covering the append
+/// succeeded. No timeout of its own: the caller bounds the wait (`syncFlushTimeout`).
+pub struct FlushTicket(pub(crate) Arc<FlushRequest>);
+
+impl Future for FlushTicket {
+    type Output = bool;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<bool> {
+        let mut state = self.0.lock();
+        match state.done {
+            Some(ok) => Poll::Ready(ok),
+            None => {
+                if !state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    state.waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
     }
 }
 
@@ -237,9 +300,18 @@ pub struct GroupCommitService {
 }
 
 struct GroupShared {
-    requests: Mutex<Vec<Arc<FlushRequest>>>,
+    queue: Mutex<GroupQueue>,
     cv: Condvar,
     stopped: AtomicBool,
+}
+
+#[derive(Default)]
+struct GroupQueue {
+    requests: Vec<Arc<FlushRequest>>,
+    /// The thread waits on `cv` (between rounds): only then does a new request notify it. While
+    /// it syncs, requests pile up and are taken together by its next round, without a wake-up
+    /// each.
+    idle: bool,
 }
 
 impl GroupCommitService {
@@ -248,7 +320,7 @@ impl GroupCommitService {
         checkpoint: Arc<StoreCheckpoint>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(GroupShared {
-            requests: Mutex::new(Vec::new()),
+            queue: Mutex::new(GroupQueue::default()),
             cv: Condvar::new(),
             stopped: AtomicBool::new(false),
         });
@@ -256,18 +328,21 @@ impl GroupCommitService {
         let thread = spawn("GroupCommitService", move || loop {
             // Java's `waitForRunning(10)`: a round every 10 ms, or at once on a request.
             let batch = {
-                let reqs = s.requests.lock().expect("group commit");
-                let (mut reqs, _) = s
-                    .cv
-                    .wait_timeout_while(reqs, Duration::from_millis(10), |r| {
-                        r.is_empty() && !s.stopped.load(Ordering::Acquire)
-                    })
-                    .expect("group commit");
-                std::mem::take(&mut *reqs)
+                let mut queue = s.lock();
+                if queue.requests.is_empty() && !s.stopped.load(Ordering::Acquire) {
+                    // Java's waitForRunning(10): a round at least every 10 ms.
+                    queue.idle = true;
+                    queue =
+                        s.cv.wait_timeout(queue, Duration::from_millis(10))
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    queue.idle = false;
+                }
+                std::mem::take(&mut queue.requests)
             };
             let stopping = s.stopped.load(Ordering::Acquire);
             Self::commit(&commit_log, &checkpoint, batch);
-            if stopping && s.requests.lock().expect("group commit").is_empty() {
+            if stopping && s.lock().requests.is_empty() {
                 break;
             }
         })?;
@@ -277,15 +352,21 @@ impl GroupCommitService {
         })
     }
 
+    /// Syncs until every request of the batch is covered, then completes them. A request is
+    /// completed `true` only once `flushed_where` (advanced only after an msync returned) is at
+    /// or past its end: one msync covers every record appended before it, so a batch of
+    /// concurrent appends shares one (or, across a file boundary, two) syncs.
     fn commit(commit_log: &CommitLog, checkpoint: &StoreCheckpoint, batch: Vec<Arc<FlushRequest>>) {
         let queue = commit_log.queue();
         if batch.is_empty() {
-            // Java's `doCommit` with no request: appends that did not wait (`WAIT` false) are
-            // synced too; the checkpoint's physic timestamp is left alone, as in Java.
+            // A round without waiting appends (Java's doCommit with no requests): what appends
+            // with WAIT=false left unflushed is synced now.
+            if queue.max_offset() <= queue.flushed_where() {
+                return;
+            }
             if let Err(e) = queue.flush(0) {
                 tracing::error!(error = %e, "commitlog sync flush failed");
             }
-            return;
         }
         for req in &batch {
             // One file per flush call: a request across a file boundary takes two.
@@ -309,23 +390,21 @@ impl GroupCommitService {
 
     /// Queues a request for "flushed up to `next_offset`".
     pub fn put_request(&self, next_offset: u64) -> Arc<FlushRequest> {
-        let req = Arc::new(FlushRequest {
-            next_offset,
-            done: Mutex::new(None),
-            cv: Condvar::new(),
-        });
-        self.shared
-            .requests
-            .lock()
-            .expect("group commit")
-            .push(req.clone());
-        self.shared.cv.notify_one();
+        let req = Arc::new(FlushRequest::new(next_offset));
+        let mut queue = self.shared.lock();
+        queue.requests.push(req.clone());
+        let idle = queue.idle;
+        drop(queue);
+        if idle {
+            self.shared.cv.notify_one();
+        }
         req
     }
 
-    pub fn wakeup(&self) {
-        self.shared.cv.notify_one();
-    }
+    /// An append that does not wait (`WAIT=false`): Java wakes the service, which syncs; ours
+    /// syncs such appends on its 10 ms rhythm (or with the next waiting append) instead of a
+    /// wake-up per message.
+    pub fn wakeup(&self) {}
 
     pub fn shutdown(&self) {
         self.shared.stopped.store(true, Ordering::Release);
@@ -333,6 +412,12 @@ impl GroupCommitService {
         if let Some(t) = self.thread.lock().expect("group thread").take() {
             let _ = t.join();
         }
+    }
+}
+
+impl GroupShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GroupQueue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -408,5 +493,30 @@ pub fn flush_consume_queues(
         if let Err(e) = checkpoint.flush() {
             tracing::error!(error = %e, "checkpoint flush failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapped_file_queue::MappedFileQueue;
+
+    /// A request is completed `true` only when the synced offset covers it: one for bytes
+    /// nobody wrote is completed `false` (the sender would get FLUSH_DISK_TIMEOUT), never
+    /// acknowledged.
+    #[test]
+    fn a_request_beyond_the_written_data_is_never_acknowledged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = Arc::new(CommitLog::new(
+            MappedFileQueue::new(tmp.path().join("commitlog"), 64 * 1024),
+            4 << 20,
+        ));
+        let checkpoint = Arc::new(StoreCheckpoint::open(tmp.path().join("checkpoint")).unwrap());
+        let group = GroupCommitService::start(log.clone(), checkpoint).unwrap();
+        let beyond = group.put_request(4096);
+        assert_eq!(beyond.wait(Duration::from_secs(30)), Some(false));
+        let nothing = group.put_request(0);
+        assert_eq!(nothing.wait(Duration::from_secs(30)), Some(true));
+        group.shutdown();
     }
 }

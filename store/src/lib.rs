@@ -81,8 +81,8 @@ pub use consume_queue_ext::{is_ext_addr, CqExtUnit};
 pub use dispatch::{FilterBitMapCalculator, MessageArrivingListener, SCHEDULE_TOPIC};
 pub use ha::{HAService, ReplicaTicket};
 pub use message_store::{
-    GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PutMessageResult,
-    PutMessageStatus, QueryMessageResult, ReplicaWait,
+    GetMessageResult, GetMessageStatus, MessageFilter, MessageStore, PendingFlush,
+    PutMessageResult, PutMessageStatus, PutOutcome, QueryMessageResult, ReplicaWait,
 };
 pub use recovery::RecoveryReport;
 pub use running_flags::RunningFlags;

@@ -42,10 +42,13 @@ use crate::stats::{StatsService, StoreStats};
 use crate::StoreError;
 
 mod maintenance;
+mod pending;
 mod read;
 mod replication;
 
 pub use replication::ReplicaWait;
+
+pub use pending::{PendingFlush, PutOutcome};
 
 pub use crate::results::{
     GetMessageResult, GetMessageStatus, MessageFilter, PutMessageResult, PutMessageStatus,
@@ -170,14 +173,13 @@ impl MessageStore {
             reput_from,
         ));
         reput.catch_up()?;
-        let mut table = std::collections::HashMap::new();
-        for cq in queues.all() {
-            table.insert(
-                crate::commit_log::queue_key(cq.topic(), cq.queue_id()),
+        commit_log.set_topic_queue_table(queues.all().iter().map(|cq| {
+            (
+                cq.topic().to_owned(),
+                cq.queue_id(),
                 cq.max_offset_in_queue(),
-            );
-        }
-        commit_log.set_topic_queue_table(table);
+            )
+        }));
 
         AbortFile::create(&root)?;
         reput.start()?;
@@ -325,9 +327,15 @@ impl MessageStore {
     /// the final properties; the store sets the CRC, store time, offsets, and (as 4.9.8's
     /// `CommitLog`) redirects a NOT/COMMIT message with a `DELAY` level to
     /// `SCHEDULE_TOPIC_XXXX` (queue level−1) keeping `REAL_TOPIC`/`REAL_QID`.
-    pub fn put_message(&self, mut msg: StoredMessage) -> PutMessageResult {
+    pub fn put_message(&self, msg: StoredMessage) -> PutMessageResult {
+        self.finish_blocking(self.put_message_deferred(msg))
+    }
+
+    /// [`put_message`](Self::put_message) without blocking for a SYNC_FLUSH group commit: the
+    /// wait, if any, is handed back as a [`PendingFlush`] (see [`pending`](self)).
+    pub fn put_message_deferred(&self, mut msg: StoredMessage) -> PutOutcome {
         if let Some(refused) = self.refuse_single_put(&msg) {
-            return refused;
+            return PutOutcome::Done(refused);
         }
         let tran = get_transaction_value(msg.sys_flag);
         if tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE {
@@ -336,7 +344,7 @@ impl MessageStore {
             if let Err(status) =
                 crate::timer::hook::handle_timer_message(&self.config, now, timer, &mut msg)
             {
-                return PutMessageResult::status(status);
+                return PutOutcome::Done(PutMessageResult::status(status));
             }
         }
         if let Some(level) = self.schedule_redirect_level(&msg) {
@@ -354,6 +362,15 @@ impl MessageStore {
         }
         let wait = msg.properties.wait_store_msg_ok();
         self.append(std::slice::from_ref(&msg), wait)
+    }
+
+    /// Waits on this thread for what a deferred put left to wait for, and counts the put's
+    /// latency (flush wait included) as Java's `putMessage` does.
+    fn finish_blocking(&self, outcome: PutOutcome) -> PutMessageResult {
+        match outcome {
+            PutOutcome::Done(result) => result,
+            PutOutcome::Flushing(pending) => pending.wait_blocking(),
+        }
     }
 
     /// The delay level [`put_message`](Self::put_message) parks `msg` at in
@@ -380,7 +397,7 @@ impl MessageStore {
         if let Some(refused) = self.refuse_single_put(&msg) {
             return refused;
         }
-        self.append(std::slice::from_ref(&msg), false)
+        self.finish_blocking(self.append(std::slice::from_ref(&msg), false))
     }
 
     /// Java's `checkStoreStatus` and `checkMessage`: a store that cannot take puts, a topic name
@@ -399,11 +416,16 @@ impl MessageStore {
     /// Appends a batch (one topic and queue, consecutive queue offsets, one store time).
     /// As Java: transactional or delayed batches are illegal.
     pub fn put_messages(&self, msgs: &[StoredMessage]) -> PutMessageResult {
+        self.finish_blocking(self.put_messages_deferred(msgs))
+    }
+
+    /// [`put_messages`](Self::put_messages) without blocking for a SYNC_FLUSH group commit.
+    pub fn put_messages_deferred(&self, msgs: &[StoredMessage]) -> PutOutcome {
         if let Some(status) = self.check_store_status() {
-            return PutMessageResult::status(status);
+            return PutOutcome::Done(PutMessageResult::status(status));
         }
         let Some(first) = msgs.first() else {
-            return PutMessageResult::status(PutMessageStatus::MessageIllegal);
+            return PutOutcome::Done(PutMessageResult::status(PutMessageStatus::MessageIllegal));
         };
         let illegal = msgs.iter().any(|m| {
             m.topic != first.topic
@@ -413,16 +435,21 @@ impl MessageStore {
                 || m.properties.delay_time_level().is_some_and(|l| l > 0)
         });
         if illegal {
-            return PutMessageResult::status(PutMessageStatus::MessageIllegal);
+            return PutOutcome::Done(PutMessageResult::status(PutMessageStatus::MessageIllegal));
         }
         self.append(msgs, first.properties.wait_store_msg_ok())
     }
 
     /// Appends and counts the put in the statistics, as Java's `putMessage` times every put that
-    /// reaches the commitlog (flush wait included).
-    fn append(&self, msgs: &[StoredMessage], wait_store_msg_ok: bool) -> PutMessageResult {
+    /// reaches the commitlog (a SYNC_FLUSH wait included: a [`PendingFlush`] counts its put
+    /// when the wait ends).
+    fn append(&self, msgs: &[StoredMessage], wait_store_msg_ok: bool) -> PutOutcome {
         let begin = std::time::Instant::now();
-        let result = self.append_and_flush(msgs, wait_store_msg_ok);
+        let outcome = self.append_and_flush(msgs, wait_store_msg_ok, begin);
+        let result = match &outcome {
+            PutOutcome::Done(result) => result,
+            PutOutcome::Flushing(pending) => &pending.result,
+        };
         let stored = result
             .append
             .as_ref()
@@ -430,21 +457,26 @@ impl MessageStore {
         if let Some(a) = stored {
             self.stats.record_stored(a.msg_num, a.wrote_bytes);
         }
-        self.stats
-            .record_put(stored.is_some(), begin.elapsed().as_millis() as i64);
-        result
+        if let PutOutcome::Done(_) = outcome {
+            self.stats
+                .record_put(stored.is_some(), begin.elapsed().as_millis() as i64);
+        }
+        outcome
     }
 
     fn append_and_flush(
         &self,
         msgs: &[StoredMessage],
         wait_store_msg_ok: bool,
-    ) -> PutMessageResult {
+        begin: std::time::Instant,
+    ) -> PutOutcome {
         let result = match self.commit_log.append(msgs, &*self.clock) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "append failed");
-                return PutMessageResult::status(PutMessageStatus::CreateMappedFileFailed);
+                return PutOutcome::Done(PutMessageResult::status(
+                    PutMessageStatus::CreateMappedFileFailed,
+                ));
             }
         };
         let status = match result.status {
@@ -456,29 +488,35 @@ impl MessageStore {
             }
         };
         if status != PutMessageStatus::PutOk {
-            return PutMessageResult {
+            return PutOutcome::Done(PutMessageResult {
                 status,
                 append: Some(result),
-            };
+            });
         }
-        self.reput.wakeup();
-        let mut status = PutMessageStatus::PutOk;
+        self.reput.dispatch_appended();
         match &self.flush {
             CommitLogFlush::Sync(group) if wait_store_msg_ok => {
                 let end = (result.wrote_offset + result.wrote_bytes as i64) as u64;
-                let req = group.put_request(end);
+                let ticket = crate::flush::FlushTicket(group.put_request(end));
                 let timeout = Duration::from_millis(self.live.with(|c| c.sync_flush_timeout));
-                if req.wait(timeout) != Some(true) {
-                    status = PutMessageStatus::FlushDiskTimeout;
-                }
+                return PutOutcome::Flushing(PendingFlush {
+                    result: PutMessageResult {
+                        status,
+                        append: Some(result),
+                    },
+                    ticket,
+                    timeout,
+                    stats: self.stats.clone(),
+                    begin,
+                });
             }
             CommitLogFlush::Sync(group) => group.wakeup(),
             CommitLogFlush::Async(service) => service.wakeup(),
         }
-        PutMessageResult {
+        PutOutcome::Done(PutMessageResult {
             status,
             append: Some(result),
-        }
+        })
     }
 
     pub fn min_phy_offset(&self) -> i64 {

@@ -15,10 +15,9 @@
 //! 4. The topic-queue table (next queue offset per queue) is rebuilt from the consume queues,
 //!    and their min offsets are corrected to the commitlog's min offset.
 
-use std::collections::HashMap;
 
 use crate::checkpoint::StoreCheckpoint;
-use crate::commit_log::{queue_key, CommitLog};
+use crate::commit_log::CommitLog;
 use crate::config::{DelayLevels, MessageStoreConfig};
 use crate::dispatch::{check_message, ConsumeQueueTable, Dispatcher, RecordCheck};
 use crate::StoreError;
@@ -95,13 +94,14 @@ pub fn recover(
             }
         }
     }
-    let mut table = HashMap::new();
+    let mut table = Vec::new();
     let min = commit_log.min_offset();
     for cq in queues.all() {
-        table.insert(
-            queue_key(cq.topic(), cq.queue_id()),
+        table.push((
+            cq.topic().to_owned(),
+            cq.queue_id(),
             cq.max_offset_in_queue(),
-        );
+        ));
         cq.correct_min_offset(min);
     }
     commit_log.set_topic_queue_table(table);

@@ -258,3 +258,120 @@ fn group_commit_uses_fewer_msyncs_than_appends() {
     assert!(msyncs > 0);
     assert!(msyncs < 640, "{msyncs} msyncs for 640 appends");
 }
+
+/// Runs a future to completion on this thread, woken only through its waker (no polling
+/// loop): a future that never wakes its task would hang here.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// SYNC_FLUSH puts that do not block (what the broker's send path uses): each is answered
+/// PUT_OK only once the commitlog is synced past its record, and puts waiting together share
+/// their msyncs.
+#[test]
+fn deferred_sync_flush_puts_are_acknowledged_once_flushed_and_share_syncs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = small_config(tmp.path());
+    config.flush_disk_type = FlushDiskType::SyncFlush;
+    config.mapped_file_size_commit_log = 4 << 20;
+    let store = MessageStore::open(config).unwrap();
+    let before = store.commit_log_msync_count();
+    let pending: Vec<_> = (0..64)
+        .map(
+            |i| match store.put_message_deferred(message("SyncTopic", i % 4, i as usize, 200)) {
+                store::PutOutcome::Flushing(p) => p,
+                store::PutOutcome::Done(r) => {
+                    panic!("a waiting put answered at once: {:?}", r.status)
+                }
+            },
+        )
+        .collect();
+    for (i, p) in pending.into_iter().enumerate() {
+        // The deadline never comes: only the group commit's wake-up ends the wait.
+        let result = if i % 2 == 0 {
+            block_on(p.wait_until(std::future::pending()))
+        } else {
+            p.wait_blocking()
+        };
+        assert_eq!(result.status, PutMessageStatus::PutOk);
+        let a = result.append.unwrap();
+        let flushed = store.max_phy_offset() - store.remain_how_many_data_to_flush();
+        assert!(
+            flushed >= a.wrote_offset + a.wrote_bytes as i64,
+            "put {i} acknowledged at {flushed}, before its end"
+        );
+    }
+    let msyncs = store.commit_log_msync_count() - before;
+    assert!(
+        msyncs > 0 && msyncs < 64,
+        "{msyncs} msyncs for 64 waiting puts"
+    );
+
+    // A put that does not wait (WAIT=false) is answered at once, and synced by the service's
+    // own round soon after.
+    let mut m = message("SyncTopic", 0, 999, 200);
+    m.properties.insert("WAIT", "false");
+    let store::PutOutcome::Done(r) = store.put_message_deferred(m) else {
+        panic!("WAIT=false waited");
+    };
+    assert_eq!(r.status, PutMessageStatus::PutOk);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.remain_how_many_data_to_flush() > 0 {
+        assert!(std::time::Instant::now() < deadline, "never synced");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Appends dispatch what they wrote themselves (the reput thread is only a backstop): puts
+/// from several threads at once all reach their consume queues, in order.
+#[test]
+fn concurrent_puts_are_all_dispatched_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = small_config(tmp.path());
+    config.mapped_file_size_commit_log = 1 << 20;
+    let store = std::sync::Arc::new(MessageStore::open(config).unwrap());
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    let r = store.put_message(message("Disp", t, t as usize * 1000 + i, 100));
+                    assert_eq!(r.status, PutMessageStatus::PutOk);
+                    assert_eq!(r.append.unwrap().logics_offset, i as i64);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.dispatch_behind_bytes() > 0 {
+        assert!(std::time::Instant::now() < deadline, "dispatch stuck");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for q in 0..4 {
+        let cq = store.consume_queue("Disp", q).unwrap();
+        assert_eq!(cq.max_offset(), 500);
+        let mut last = -1;
+        for index in 0..500 {
+            let e = cq.entry(index).unwrap();
+            assert!(e.offset > last, "queue {q} entry {index}");
+            last = e.offset;
+        }
+    }
+}

@@ -42,7 +42,7 @@ use remoting_codec::protocol::send::{
 use remoting_codec::protocol::{perm, TopicConfig, TopicFilterType};
 use remoting_codec::RemotingCommand;
 use store::{
-    FlushDiskType, MessageStore, PutMessageResult, PutMessageStatus, ReplicaTicket, ReplicaWait,
+    MessageStore, PutMessageResult, PutMessageStatus, PutOutcome, ReplicaTicket, ReplicaWait,
 };
 
 use super::{faq_suggest_todo, HandlerResult, Refusal, Reply, RequestContext, Route};
@@ -57,36 +57,54 @@ pub(super) const ROUTES: &[Route] = &[
     Route::inline(request::SEND_BATCH_MESSAGE, send_message),
 ];
 
-/// With ASYNC_FLUSH a put only copies into the mapped commitlog, so the send runs right here: a
-/// hop to a blocking thread and back costs more than the copy (two thread switches per
-/// message). With SYNC_FLUSH a put waits for its group commit, so the send runs on a blocking
-/// thread and answers later, and the worker keeps serving other connections.
+/// The send runs on the connection's task: a put only copies into the mapped commitlog. With
+/// SYNC_FLUSH a message that waits for its store (`WAIT` not `false`) is answered later, once
+/// the group commit covering it has synced (or `syncFlushTimeout` has passed: FLUSH_DISK_TIMEOUT),
+/// so no thread blocks per waiting sender and the senders share their syncs.
 ///
-/// On a SYNC_MASTER a stored send may also wait for a slave ([`after_replica`]).
+/// On a SYNC_MASTER a stored send then waits for a slave as well ([`after_replica`]).
 fn send_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
-    if cx.ctrl.store.config().flush_disk_type != FlushDiskType::SyncFlush {
-        let (resp, replica) = answer(cx, &req)?;
-        return Ok(match replica {
-            None => resp.into(),
-            Some(ticket) => Reply::later(after_replica(resp, ticket)),
-        });
-    }
-    let cx = cx.clone();
-    Ok(Reply::later(async move {
-        let (resp, replica) = tokio::task::spawn_blocking(move || answer(&cx, &req))
-            .await
-            .map_err(|e| Refusal::system_error(format!("store put failed: {e}")))??;
-        match replica {
-            None => Ok(Some(resp)),
-            Some(ticket) => after_replica(resp, ticket).await,
+    let ctrl = &cx.ctrl;
+    let empty = Default::default();
+    let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
+        .ok_or_else(|| Refusal::not_supported(req.code))?;
+    let mut resp = RemotingCommand::response_to(&req, response::SUCCESS);
+    ctrl.configuration
+        .broker(|b| add_send_response_ext_fields(resp.ext_fields_mut(), &b.region_id, b.trace_on));
+    let put = match send(ctrl, &cx.conn, &req, &header) {
+        Ok(put) => put,
+        Err(refusal) => return Ok(refused(resp, refusal).into()),
+    };
+    match put.outcome {
+        PutOutcome::Done(result) => {
+            let (resp, replica) = answer(ctrl, resp, result, put.queue_id, put.stored, put.wait);
+            Ok(match replica {
+                None => resp.into(),
+                Some(ticket) => Reply::later(after_replica(resp, ticket)),
+            })
         }
-    }))
+        PutOutcome::Flushing(pending) => {
+            let ctrl = ctrl.clone();
+            Ok(Reply::later(async move {
+                let timeout = pending.timeout();
+                let result = pending.wait_until(tokio::time::sleep(timeout)).await;
+                let (resp, replica) =
+                    answer(&ctrl, resp, result, put.queue_id, put.stored, put.wait);
+                match replica {
+                    None => Ok(Some(resp)),
+                    Some(ticket) => after_replica(resp, ticket).await,
+                }
+            }))
+        }
+    }
 }
 
 /// SYNC_MASTER (Java's `submitReplicaRequest` future): the stored send's response goes out when
 /// a slave has reported past the message, or after `slaveTimeout` as FLUSH_SLAVE_TIMEOUT (code
 /// 12, same header, no remark: the message stays stored and is replicated later). The wait is
-/// a ticket in the store's group-transfer list, awaited by this request's task.
+/// a ticket in the store's group-transfer list, awaited by this request's task. With SYNC_FLUSH
+/// the slave is asked once the group commit has answered (Java submits both at once; the
+/// answer is the same, only later by the sync's time).
 async fn after_replica(
     mut resp: RemotingCommand,
     ticket: ReplicaTicket,
@@ -97,31 +115,40 @@ async fn after_replica(
     Ok(Some(resp))
 }
 
-/// The response to one send: its header, or Java's code and remark, with the ext fields every
-/// send response carries.
+/// The response to a stored (or refused) put: its header, or Java's code and remark, on the
+/// response that already carries the ext fields of every send response.
 fn answer(
-    cx: &RequestContext,
-    req: &RemotingCommand,
-) -> Result<(RemotingCommand, Option<ReplicaTicket>), Refusal> {
-    let ctrl = &cx.ctrl;
-    let empty = Default::default();
-    let header = parse_send_header(req.code, req.ext_fields.as_ref().unwrap_or(&empty))?
-        .ok_or_else(|| Refusal::not_supported(req.code))?;
-    let mut resp = RemotingCommand::response_to(req, response::SUCCESS);
-    ctrl.configuration
-        .broker(|b| add_send_response_ext_fields(resp.ext_fields_mut(), &b.region_id, b.trace_on));
-    Ok(match send(ctrl, &cx.conn, req, &header) {
+    ctrl: &BrokerController,
+    resp: RemotingCommand,
+    result: PutMessageResult,
+    queue_id: i32,
+    stored: (String, i32),
+    wait_store_msg_ok: bool,
+) -> (RemotingCommand, Option<ReplicaTicket>) {
+    match put_result_to_response(ctrl, result, queue_id, stored, wait_store_msg_ok) {
         Ok((code, header, replica)) => {
             let mut r = resp.with_header(&header);
             r.code = code;
             (r, replica)
         }
-        Err(refusal) => {
-            resp.code = refusal.code;
-            resp.remark = refusal.remark;
-            (resp, None)
-        }
-    })
+        Err(refusal) => (refused(resp, refusal), None),
+    }
+}
+
+fn refused(mut resp: RemotingCommand, refusal: Refusal) -> RemotingCommand {
+    resp.code = refusal.code;
+    resp.remark = refusal.remark;
+    resp
+}
+
+/// A put made: its outcome, the queue the answer names, and where the store wrote it (for the
+/// statistics).
+struct Put {
+    outcome: PutOutcome,
+    queue_id: i32,
+    stored: (String, i32),
+    /// Java's `isWaitStoreMsgOK`: the SYNC_MASTER wait applies only then.
+    wait: bool,
 }
 
 fn send(
@@ -129,7 +156,7 @@ fn send(
     conn: &Arc<Connection>,
     req: &RemotingCommand,
     header: &SendMessageRequestHeader,
-) -> Result<(i32, SendMessageResponseHeader, Option<ReplicaTicket>), Refusal> {
+) -> Result<Put, Refusal> {
     let start = ctrl
         .configuration
         .broker(|b| b.start_accept_send_request_time_stamp);
@@ -163,7 +190,7 @@ fn send(
         ..StoredMessage::default()
     };
 
-    let (result, queue_id, stored, wait) = if req.code == request::SEND_BATCH_MESSAGE {
+    let (outcome, queue_id, stored, wait) = if req.code == request::SEND_BATCH_MESSAGE {
         if header.topic.len() > i8::MAX as usize {
             return Err(Refusal::new(
                 response::MESSAGE_ILLEGAL,
@@ -238,13 +265,12 @@ fn send(
             parse_half_message_inner(&mut msg);
             let stored = stored_at(&ctrl.store, &msg);
             let wait = msg.properties.wait_store_msg_ok();
-            return put_result_to_response(
-                ctrl,
-                put_now(&ctrl.store, PutRequest::One(Box::new(msg), None)),
+            return Ok(Put {
+                outcome: put_now(&ctrl.store, PutRequest::One(Box::new(msg), None)),
                 queue_id,
                 stored,
                 wait,
-            );
+            });
         }
         let queue_id = msg.queue_id;
         let stored = stored_at(&ctrl.store, &msg);
@@ -259,7 +285,12 @@ fn send(
             wait_ok,
         )
     };
-    put_result_to_response(ctrl, result, queue_id, stored, wait)
+    Ok(Put {
+        outcome,
+        queue_id,
+        stored,
+        wait,
+    })
 }
 
 /// The topic and queue the store writes `msg` to: its own, or the `SCHEDULE_TOPIC_XXXX` queue
@@ -411,7 +442,7 @@ enum PutRequest {
 /// Java reads it from the message's map, which still holds it while its stored string does not.
 /// Our record is encoded from the same properties, so a message that asked not to wait
 /// (`WAIT=false`) keeps the pair in its record; the default (wait) is stored without it.
-fn put_now(store: &MessageStore, request: PutRequest) -> PutMessageResult {
+fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
     match request {
         PutRequest::One(mut msg, wait) => {
             // A message the store parks in SCHEDULE_TOPIC_XXXX keeps WAIT as sent: 4.9.8's
@@ -426,9 +457,9 @@ fn put_now(store: &MessageStore, request: PutRequest) -> PutMessageResult {
             }
             // Java stores `messageProperties2String` of the message's HashMap: same bytes.
             msg.properties.sort_in_java_hash_map_order();
-            store.put_message(*msg)
+            store.put_message_deferred(*msg)
         }
-        PutRequest::Batch(msgs) => store.put_messages(&msgs),
+        PutRequest::Batch(msgs) => store.put_messages_deferred(&msgs),
     }
 }
 

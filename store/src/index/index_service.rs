@@ -179,11 +179,17 @@ impl IndexService {
             .into_iter()
             .flat_map(|k| k.split(KEY_SEPARATOR))
             .filter(|k| !k.is_empty());
+        // One buffer for every `topic#key` of the record (no allocation per key).
+        let mut key_buf = String::with_capacity(rec.topic.len() + 48);
         for key in rec.uniq_key.into_iter().chain(keys) {
-            let key = build_key(rec.topic, key);
+            key_buf.clear();
+            key_buf.push_str(rec.topic);
+            key_buf.push('#');
+            key_buf.push_str(key);
+            let key = key_buf.as_str();
             let (offset, ts) = (rec.commit_log_offset, rec.store_timestamp);
             let put = |files: &mut Vec<IndexFile>| match files.last_mut() {
-                Some(f) => f.put_key(&key, offset, ts),
+                Some(f) => f.put_key(key, offset, ts),
                 None => false,
             };
             if !put(&mut files) {

@@ -143,7 +143,8 @@ impl ReplicaStore for CommitLogReplica {
         }
         match self.commit_log.append_data(offset, data) {
             Ok(true) => {
-                self.reput.wakeup();
+                // Dispatched on this (the HA client's) thread, as a local append is.
+                self.reput.dispatch_appended();
                 true
             }
             Ok(false) => false,

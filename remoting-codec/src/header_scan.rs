@@ -1,0 +1,337 @@
+//! The fast path of the JSON header: a single pass over the header as Java's fastjson (and
+//! every client we know) writes it — an object with the fields `code`, `extFields`, `flag`,
+//! `language`, `opaque`, `remark`, `serializeTypeCurrentRPC` and `version`, integers as plain
+//! decimals, `extFields` an object of string values.
+//!
+//! It accepts only what it is sure to read exactly as the general path (serde_json into
+//! `JsonHeader`) reads it, and answers `None` for anything else — another key, a duplicate
+//! field, a `null`, a number with a fraction or exponent or out of `i32`, a non-string
+//! `extFields` value, a lone surrogate escape, trailing bytes — which then goes through the
+//! general path (which also produces the errors). The property test in `tests/frame_props.rs`
+//! and the unit tests below hold both paths to the same answers.
+
+use crate::command::LanguageCode;
+use crate::ext_fields::ExtFields;
+use crate::header::HeaderParts;
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next non-blank byte, consumed if it is `c`.
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// A string literal, unescaped.
+    fn string(&mut self) -> Option<String> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        // Plain run first: most strings have no escape at all.
+        while let Some(&c) = self.b.get(self.i) {
+            match c {
+                b'"' => {
+                    let s = std::str::from_utf8(&self.b[start..self.i]).ok()?.to_owned();
+                    self.i += 1;
+                    return Some(s);
+                }
+                b'\\' => break,
+                0x00..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+        let mut out: Vec<u8> = self.b[start..self.i].to_vec();
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.b.get(self.i..self.i + 4)?;
+                            // Exactly four hex digits (`from_str_radix` would take a sign).
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            let code =
+                                u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+                            self.i += 4;
+                            // Surrogates (pairs or lone) are left to the general path.
+                            char::from_u32(code)?
+                        }
+                        _ => return None,
+                    };
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                }
+                0x00..=0x1f => return None,
+                _ => out.push(c),
+            }
+        }
+    }
+
+    /// A plain decimal integer that fits an `i32`.
+    fn int(&mut self) -> Option<i32> {
+        self.ws();
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = self.i;
+        while let Some(b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+        }
+        let n = self.i - digits;
+        // JSON has no leading zeros; a fraction or exponent is not an i32 for serde, and
+        // neither is `-0` (serde_json reads it as the float -0.0 to keep its sign).
+        if n == 0
+            || (n > 1 && self.b[digits] == b'0')
+            || (digits > start && n == 1 && self.b[digits] == b'0')
+            || matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))
+        {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
+
+    fn ext_fields(&mut self) -> Option<ExtFields> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        let mut ext = ExtFields::with_capacity(16);
+        if self.eat(b'}') {
+            return Some(ext);
+        }
+        loop {
+            let key = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let value = self.string()?;
+            ext.insert(key, value);
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(ext);
+        }
+    }
+}
+
+/// The header's fields if the bytes are a header this path reads exactly; `None` sends them
+/// to the general path.
+pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
+    let mut s = Scan { b: header, i: 0 };
+    if !s.eat(b'{') {
+        return None;
+    }
+    let mut parts = HeaderParts {
+        code: 0,
+        language: LanguageCode::default(),
+        version: 0,
+        opaque: 0,
+        flag: 0,
+        remark: None,
+        ext_fields: None,
+    };
+    // Bits of the fields seen: a repeated field is an error for serde, so it is left to it.
+    let mut seen = 0u8;
+    let mut once = |bit: u8| {
+        let first = seen & bit == 0;
+        seen |= bit;
+        first.then_some(())
+    };
+    if !s.eat(b'}') {
+        loop {
+            let key = s.string()?;
+            if !s.eat(b':') {
+                return None;
+            }
+            match key.as_str() {
+                "code" => {
+                    once(1)?;
+                    parts.code = s.int()?;
+                }
+                "flag" => {
+                    once(2)?;
+                    parts.flag = s.int()?;
+                }
+                "opaque" => {
+                    once(4)?;
+                    parts.opaque = s.int()?;
+                }
+                "version" => {
+                    once(8)?;
+                    parts.version = s.int()?;
+                }
+                "language" => {
+                    once(16)?;
+                    parts.language = LanguageCode::from_name(&s.string()?);
+                }
+                "remark" => {
+                    once(32)?;
+                    parts.remark = Some(s.string()?);
+                }
+                "extFields" => {
+                    once(64)?;
+                    parts.ext_fields = Some(s.ext_fields()?);
+                }
+                // Read by serde only to be ignored: a string of any value.
+                "serializeTypeCurrentRPC" => {
+                    once(128)?;
+                    s.string()?;
+                }
+                _ => return None,
+            }
+            if s.eat(b',') {
+                continue;
+            }
+            if s.eat(b'}') {
+                break;
+            }
+            return None;
+        }
+    }
+    s.ws();
+    (s.i == header.len()).then_some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::read_json_general;
+
+    fn same(header: &str) -> bool {
+        let fast = scan_json_header(header.as_bytes());
+        let general = read_json_general(header.as_bytes()).ok();
+        match (&fast, &general) {
+            (Some(f), Some(g)) => {
+                assert_eq!(
+                    (f.code, f.language, f.version, f.opaque, f.flag),
+                    (g.code, g.language, g.version, g.opaque, g.flag),
+                    "{header}"
+                );
+                assert_eq!(f.remark, g.remark, "{header}");
+                assert_eq!(f.ext_fields, g.ext_fields, "{header}");
+                true
+            }
+            (None, _) => false,
+            (Some(_), None) => panic!("fast path read what the general path refuses: {header}"),
+        }
+    }
+
+    #[test]
+    fn java_headers_take_the_fast_path_with_the_same_answer() {
+        assert!(same(
+            r#"{"code":310,"extFields":{"a":"grp","b":"Topic","e":"-1","i":"TAGS\u0001TagA\u0002WAIT\u0001true\u0002","m":"false"},"flag":0,"language":"JAVA","opaque":42,"serializeTypeCurrentRPC":"JSON","version":399}"#
+        ));
+        assert!(same(
+            r#"{"code":0,"flag":1,"language":"CPP","opaque":-7,"remark":"a \"quoted\" \\ é \/ \t","version":0}"#
+        ));
+        assert!(same(r#" { "code" : 1 , "extFields" : { } } "#));
+        assert!(same("{}"));
+        assert!(same(r#"{"extFields":{"k":"1","k":"2"}}"#));
+        assert!(same(r#"{"code":-2147483648,"opaque":2147483647}"#));
+    }
+
+    #[test]
+    fn anything_unusual_is_left_to_the_general_path() {
+        for header in [
+            r#"{"code":1,"code":2}"#,
+            r#"{"code":1.0}"#,
+            r#"{"code":1e3}"#,
+            r#"{"code":01}"#,
+            r#"{"flag":-0}"#,
+            r#"{"code":2147483648}"#,
+            r#"{"remark":null}"#,
+            r#"{"extFields":{"k":1}}"#,
+            r#"{"extFields":{"k":null}}"#,
+            r#"{"extFields":{"k":true}}"#,
+            r#"{"unknown":"x"}"#,
+            r#"{"remark":"\ud83d\ude00"}"#,
+            r#"{"remark":"\ud83d"}"#,
+            r#"{"code":1}x"#,
+            r#"{"code":1"#,
+            r#"{"remark":"a"#,
+            "{\"remark\":\"a\u{1}\"}",
+            r#"{"remark":"\x"}"#,
+            r#"{"remark":"\u+002"}"#,
+            "",
+            "[]",
+        ] {
+            assert!(!same(header), "{header}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any edit of a Java header (a byte replaced, inserted or removed, or the header cut)
+        /// is read by the fast path exactly as by the general one, or left to it.
+        #[test]
+        fn edited_headers_never_read_differently(
+            pos in 0usize..400,
+            byte in proptest::prelude::any::<u8>(),
+            edit in 0u8..4,
+        ) {
+            let java = br#"{"code":310,"extFields":{"a":"grp","b":"Topic","e":"-1","i":"TAGS\u0001TagA\u0002WAIT\u0001true\u0002","m":"false"},"flag":0,"language":"JAVA","opaque":42,"remark":"r\"\n","serializeTypeCurrentRPC":"JSON","version":399}"#;
+            let mut h = java.to_vec();
+            let pos = pos % h.len();
+            match edit {
+                0 => h[pos] = byte,
+                1 => h.insert(pos, byte),
+                2 => { h.remove(pos); }
+                _ => h.truncate(pos),
+            }
+            let fast = scan_json_header(&h);
+            let general = read_json_general(&h).ok();
+            match (fast, general) {
+                (Some(f), Some(g)) => {
+                    proptest::prop_assert_eq!(
+                        (f.code, f.language, f.version, f.opaque, f.flag, f.remark, f.ext_fields),
+                        (g.code, g.language, g.version, g.opaque, g.flag, g.remark, g.ext_fields)
+                    );
+                }
+                (Some(_), None) => proptest::prop_assert!(false, "fast read what general refuses: {:?}", String::from_utf8_lossy(&h)),
+                _ => {}
+            }
+        }
+    }
+}
