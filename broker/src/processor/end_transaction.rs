@@ -14,6 +14,13 @@
 //!   message; a failed put is answered with Java's `sendFinalMessage` code and remark and no
 //!   op message is written (the half stays open and will be checked). Rollback writes the op
 //!   message only.
+//! - SYNC_MASTER: Java's blocking `putMessage` of the final message waits for the slave when
+//!   the message's WAIT is true (the half's properties, so the client's WAIT; Java's
+//!   `setWaitStoreMsgOK(false)` is overwritten by the half's map). FLUSH_SLAVE_TIMEOUT and
+//!   SLAVE_NOT_AVAILABLE are answered SUCCESS by `sendFinalMessage` (the message is stored),
+//!   and the op message is written only after the wait, as Java's `deletePrepareMessage`
+//!   follows `sendFinalMessage`. The wait is the store's replica ticket awaited by the
+//!   request's task (no thread per commit); the op message is then put on a blocking thread.
 //!
 //! The request is oneway from Java clients, so the answer is only seen by a client that asks
 //! for one.
@@ -26,13 +33,21 @@ use remoting_codec::message::sysflag::message_sys_flag::{
 use remoting_codec::message::StoredMessage;
 use remoting_codec::protocol::transaction::EndTransactionRequestHeader;
 use remoting_codec::RemotingCommand;
-use store::{PutMessageResult, PutMessageStatus};
+use store::{PutMessageResult, PutMessageStatus, ReplicaTicket, ReplicaWait};
 
 use super::{Refusal, Reply, Route};
 use crate::transaction::TransactionalMessageBridge;
 
-/// `None`: no answer at all; else success or Java's refusal.
-pub(crate) type Answer = Option<Result<(), Refusal>>;
+/// `None`: no answer at all; else success (with the slave wait still to finish, on a
+/// SYNC_MASTER) or Java's refusal.
+pub(crate) type Answer = Option<Result<Option<AwaitSlave>, Refusal>>;
+
+/// A commit whose final message waits for the slave: the op message is written once the
+/// ticket resolves (whatever its outcome: `sendFinalMessage` answers SUCCESS for both).
+pub(crate) struct AwaitSlave {
+    pub ticket: ReplicaTicket,
+    pub half: StoredMessage,
+}
 
 /// The lookup reads the mapped commitlog at random and the puts take the store's lock (and may
 /// wait for a sync flush): a blocking thread.
@@ -45,11 +60,24 @@ pub(super) const ROUTES: &[Route] = &[Route::blocking(request::END_TRANSACTION, 
         max_message_size: c.store.config().max_message_size,
     }
     .end_transaction(&header, crate::now_millis());
+    let ok = RemotingCommand::response_to(&req, response::SUCCESS);
     match answer {
         None => Ok(Reply::None),
-        Some(result) => {
-            result?;
-            Ok(RemotingCommand::response_to(&req, response::SUCCESS).into())
+        Some(Err(refusal)) => Err(refusal),
+        Some(Ok(None)) => Ok(ok.into()),
+        Some(Ok(Some(AwaitSlave { ticket, half }))) => {
+            let ctrl = c.clone();
+            Ok(Reply::later(async move {
+                let status = ticket.await;
+                tracing::debug!("end transaction: final message replicated: {status:?}");
+                tokio::task::spawn_blocking(move || {
+                    ctrl.transaction_bridge()
+                        .put_op_message(&half, crate::now_millis())
+                })
+                .await
+                .map_err(|e| Refusal::system_error(e.to_string()))?;
+                Ok(Some(ok))
+            }))
         }
     }
 })];
@@ -82,17 +110,24 @@ impl EndTransaction<'_> {
         };
         if kind == TRANSACTION_ROLLBACK_TYPE {
             self.bridge.put_op_message(&half, now);
-            return Some(Ok(()));
+            return Some(Ok(None));
         }
         let inner = match end_message_transaction(&half, header.commit_log_offset) {
             Ok(inner) => inner,
             Err(why) => return Some(Err(Refusal::system_error(why))),
         };
-        let answer = self.send_final_message(self.bridge.put_message_return_result(inner));
+        let wait = inner.properties.wait_store_msg_ok();
+        let mut result = self.bridge.put_message_return_result(inner);
+        // Java's `putMessage` includes the SYNC_MASTER wait (`submitReplicaRequest`).
+        match self.bridge.store.submit_replica_request(&result, wait) {
+            ReplicaWait::Pending(ticket) => return Some(Ok(Some(AwaitSlave { ticket, half }))),
+            ReplicaWait::Done(status) => result.status = status,
+        }
+        let answer = self.send_final_message(result);
         if answer.is_ok() {
             self.bridge.put_op_message(&half, now);
         }
-        Some(answer)
+        Some(answer.map(|()| None))
     }
 
     /// `commitMessage`/`rollbackMessage` (the lookup) and `checkPrepareMessage`.

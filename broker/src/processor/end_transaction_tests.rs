@@ -5,13 +5,19 @@ use super::*;
 use crate::topic::validator::{RMQ_SYS_TRANS_HALF_TOPIC, RMQ_SYS_TRANS_OP_HALF_TOPIC};
 use crate::transaction::tests::Fixture;
 
-fn end(f: &Fixture, header: &EndTransactionRequestHeader) -> Answer {
-    EndTransaction {
+/// The answer of a store that is no SYNC_MASTER: never a slave wait.
+fn end(f: &Fixture, header: &EndTransactionRequestHeader) -> Option<Result<(), Refusal>> {
+    let answer = EndTransaction {
         bridge: f.bridge(),
         is_slave: false,
         max_message_size: 4 * 1024 * 1024,
     }
-    .end_transaction(header, 1_000)
+    .end_transaction(header, 1_000);
+    no_wait(answer)
+}
+
+fn no_wait(answer: Answer) -> Option<Result<(), Refusal>> {
+    answer.map(|r| r.map(|wait| assert!(wait.is_none(), "a wait for a slave")))
 }
 
 fn header(commit_log_offset: i64, queue_offset: i64, kind: i32) -> EndTransactionRequestHeader {
@@ -134,7 +140,7 @@ fn refusals_in_java_s_order() {
         max_message_size: 1,
     };
     assert_eq!(
-        slave.end_transaction(&header(cl, qo, TRANSACTION_COMMIT_TYPE), 0),
+        no_wait(slave.end_transaction(&header(cl, qo, TRANSACTION_COMMIT_TYPE), 0)),
         Some(Err(Refusal::code_only(resp::SLAVE_NOT_AVAILABLE)))
     );
 }
