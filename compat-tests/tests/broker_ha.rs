@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use compat_tests::{BrokerProcess, BrokerSettings, Clients, TestNamesrv};
+use remoting::RemotingClient;
+use remoting_codec::code::{request, response};
+use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
+use remoting_codec::protocol::{perm, TopicConfig};
+use remoting_codec::RemotingCommand;
 use test_support::dirs::TempDir;
 
 const MESSAGES: usize = 10_000;
@@ -74,6 +79,32 @@ fn wait_topic_synced(slave: &BrokerProcess) {
         assert!(Instant::now() < deadline, "the slave never copied {TOPIC}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// UPDATE_AND_CREATE_TOPIC for [`TOPIC`] ([`QUEUES`] queues, read and write) on `master`.
+fn create_topic_on(master: &BrokerProcess) {
+    let mut config = TopicConfig::new(TOPIC);
+    config.read_queue_nums = QUEUES;
+    config.write_queue_nums = QUEUES;
+    config.perm = perm::READ | perm::WRITE;
+    let header = CreateTopicRequestHeader::from_topic_config(&config);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let answer = rt.block_on(async {
+        let client = RemotingClient::connect(master.addr())
+            .await
+            .expect("connect to the master");
+        client
+            .invoke(
+                RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC, &header),
+                Duration::from_secs(30),
+            )
+            .await
+            .expect("UPDATE_AND_CREATE_TOPIC answered")
+    });
+    assert_eq!(answer.code, response::SUCCESS, "{:?}", answer.remark);
 }
 
 fn produce(ns: &TestNamesrv, home: &Path, start: usize, count: usize, sync: bool, connected: bool) {
@@ -202,6 +233,11 @@ fn two_groups_producer_survives_a_dead_master_and_consumers_read_everything() {
         dirs.next().unwrap(),
     );
 
+    // The topic on both masters first, as an operator creates it (`mqadmin updateTopic -c`):
+    // auto-created from TBW102 it can stay on whichever master took the first send, once the
+    // client's next route poll names only that one, and broker-a's slave would never see it.
+    create_topic_on(&a_master);
+    create_topic_on(&b_master);
     produce(&ns, &home, 0, 1000, false, false);
     wait_identical(&a_master, &a_slave);
     wait_identical(&b_master, &b_slave);
