@@ -71,14 +71,19 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
     let tls = remoting::tls::TlsConfig::from_env();
     tracing::info!("Server is running in TLS {:?} mode", tls.server_mode);
     let tls = tls.server().map_err(|e| format!("tls: {e}"))?;
+    let max_idle = controller
+        .netty_server_config
+        .server_channel_max_idle_time_seconds as i64;
     let main = RemotingServer::bind(addr(port)?)
         .await
         .map_err(|e| format!("cannot listen on port {port}: {e}"))?
-        .with_tls(tls.clone());
+        .with_tls(tls.clone())
+        .with_max_idle_seconds(max_idle);
     let vip = RemotingServer::bind(addr(vip_port)?)
         .await
         .map_err(|e| format!("cannot listen on the VIP port {vip_port}: {e}"))?
-        .with_tls(tls);
+        .with_tls(tls)
+        .with_max_idle_seconds(max_idle);
     let metrics = if controller.metrics.enabled() {
         let addr = controller.metrics_config.prom_addr();
         let listener = crate::metrics::exporter::bind(&addr)

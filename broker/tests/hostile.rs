@@ -335,3 +335,76 @@ fn heartbeat_storm_is_answered_without_starving_others() {
     // 5,000 producer registrations: well under 10 KiB each.
     assert!(grown_kib < 50 * 1024, "RssAnon grew by {grown_kib} KiB");
 }
+
+/// Java's `IdleStateHandler(0, 0, serverChannelMaxIdleTimeSeconds)`: a connection with nothing
+/// read and no write completed for that long is closed (`ALL_IDLE`). Here 2 s: a silent peer
+/// is closed; a peer that pipelines pulls and reads nothing is closed too (its reading paused,
+/// its answers unwritable); a client that keeps asking is never closed.
+#[test]
+fn idle_and_non_reading_peers_are_closed_as_java() {
+    let dir = temp_dir("hostile-idle");
+    let port = free_port_pair();
+    let broker = start_broker(
+        dir.path(),
+        port,
+        None,
+        "serverChannelMaxIdleTimeSeconds=2\n",
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let active = rt.block_on(async {
+        let client = RemotingClient::connect(broker.addr()).await.unwrap();
+        for i in 0..16u8 {
+            let header = common::send_v2_header("IdleBig", 0, "");
+            let send = RemotingCommand::request(request::SEND_MESSAGE_V2, &header)
+                .with_body(Bytes::from(vec![i; 64 * 1024]));
+            let answer = client.invoke(send, TIMEOUT).await.unwrap();
+            assert_eq!(answer.code, response::SUCCESS, "{:?}", answer.remark);
+        }
+        client
+    });
+
+    let mut silent = TcpStream::connect(broker.addr()).unwrap();
+    let frame = pull(&pull_header("IdleBig", 0, 0, FLAG_SUBSCRIPTION)).to_frame();
+    let mut hostile = TcpStream::connect(broker.addr()).unwrap();
+    hostile
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // Pipelined pulls until the writes block (the broker stopped reading this peer).
+    let mut sent = 0;
+    while sent < 4_000 && hostile.write_all(&frame).is_ok() {
+        sent += 1;
+    }
+
+    // The active client asks every 300 ms for 6 s, three times the idle limit: it is never
+    // closed, every request is answered.
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_secs(6) {
+        rt.block_on(witness_round_trip(&active));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(60)),
+        "a silent connection stayed open past serverChannelMaxIdleTimeSeconds"
+    );
+    // The broker's close of a connection whose requests it left unread resets it: a write
+    // then fails with something other than a timeout.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let closed = loop {
+        match hostile.write(&frame) {
+            Err(e)
+                if e.kind() != std::io::ErrorKind::WouldBlock
+                    && e.kind() != std::io::ErrorKind::TimedOut =>
+            {
+                break true
+            }
+            _ if Instant::now() > deadline => break false,
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    assert!(
+        closed,
+        "a peer that never reads ({sent} pulls) was never closed"
+    );
+    rt.block_on(witness_round_trip(&active));
+}

@@ -85,6 +85,11 @@ pub async fn bind(config: NamesrvConfig, timing: Timing) -> Result<BoundNamesrv,
     let addr: SocketAddr = format!("{}:{}", config.bind_address(), config.listen_port()?)
         .parse()
         .map_err(|e| format!("bad bind address {:?}: {e}", config.bind_address()))?;
+    // Java's `serverChannelMaxIdleTimeSeconds`: an idle connection is closed.
+    let max_idle = config
+        .get("serverChannelMaxIdleTimeSeconds")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(120);
     let controller = Arc::new(NamesrvController::new(config, timing)?);
     // tls.server.mode and the tls.* settings (remoting::tls), as Java's NettyRemotingServer.
     let tls = remoting::tls::TlsConfig::from_env();
@@ -92,7 +97,8 @@ pub async fn bind(config: NamesrvConfig, timing: Timing) -> Result<BoundNamesrv,
     let server = RemotingServer::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?
-        .with_tls(tls.server().map_err(|e| format!("tls: {e}"))?);
+        .with_tls(tls.server().map_err(|e| format!("tls: {e}"))?)
+        .with_max_idle_seconds(max_idle);
     Ok(BoundNamesrv {
         server,
         controller,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use remoting_codec::{RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 use tokio::net::TcpStream;
 
-use crate::connection::{Connection, RemotingError};
+use crate::connection::{Connection, PeerLimits, RemotingError};
 
 /// A client connection. Requests the server sends on it are logged and dropped (neither the
 /// name server nor the broker calls back into a broker-to-namesrv link).
@@ -39,7 +39,7 @@ impl RemotingClient {
             tls,
             addr,
             DEFAULT_MAX_FRAME_LENGTH,
-            false,
+            PeerLimits::default(),
             |conn, request| {
                 tracing::debug!("{:?}: unexpected request {} ignored", conn, request.code);
             },

@@ -12,12 +12,19 @@
 //! trusted), on a write error, or on [`Connection::close`]. Pending invocations then fail at
 //! once with [`RemotingError::Closed`], and [`Connection::closed`] resolves, which is how the
 //! name server learns that a broker went away.
+//!
+//! A server's connection ([`PeerLimits::server`]) also closes when it has been idle, nothing
+//! read and no write completed, for `serverChannelMaxIdleTimeSeconds` (120 s): Java's
+//! `IdleStateHandler(0, 0, 120)` and `NettyConnectManageHandler` closing the channel on
+//! `ALL_IDLE`. A peer that never reads its responses therefore ends up closed: its answers
+//! stop being written once its socket buffer is full, reading pauses above the write budget's
+//! high mark ([`crate::write_budget`]), and the idle timer runs out.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use remoting_codec::{RemotingCodec, RemotingCommand, FLAG_RESPONSE};
@@ -57,7 +64,31 @@ pub struct Connection {
     /// Bytes queued for the peer; with `pause_reading`, reading stops above its high mark
     /// (a server's connection, as Java 5.x's `autoRead` off on an unwritable channel).
     budget: WriteBudget,
-    pause_reading: bool,
+    limits: PeerLimits,
+    /// When the connection started; `activity` counts milliseconds from it.
+    born: Instant,
+    /// The last frame read or write completed, in ms since `born` (for the idle close).
+    activity: AtomicU64,
+}
+
+/// What a connection enforces on its peer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeerLimits {
+    /// Read no further frame while more than the write budget's high mark waits to be written
+    /// (servers only: two peers that both paused could wait on each other).
+    pub pause_reading: bool,
+    /// Close after this long with nothing read and no write completed.
+    pub max_idle: Option<Duration>,
+}
+
+impl PeerLimits {
+    /// A server's connection: reading paused above the high mark, closed after `max_idle`.
+    pub fn server(max_idle: Option<Duration>) -> Self {
+        PeerLimits {
+            pause_reading: true,
+            max_idle,
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -76,17 +107,14 @@ impl Connection {
     where
         F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
     {
-        Self::spawn_with(stream, max_frame_length, false, on_request)
+        Self::spawn_with(stream, max_frame_length, PeerLimits::default(), on_request)
     }
 
-    /// [`spawn`](Self::spawn); with `pause_reading` the connection reads no further frame
-    /// while more than the write budget's high mark waits to be written (see
-    /// [`crate::write_budget`]). Servers only: two peers that both paused could wait on each
-    /// other.
+    /// [`spawn`](Self::spawn) with the [`PeerLimits`] a server sets.
     pub fn spawn_with<F>(
         stream: TcpStream,
         max_frame_length: usize,
-        pause_reading: bool,
+        limits: PeerLimits,
         on_request: F,
     ) -> Arc<Connection>
     where
@@ -97,7 +125,7 @@ impl Connection {
         let peer = stream
             .peer_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        Self::spawn_io(stream, peer, max_frame_length, pause_reading, on_request)
+        Self::spawn_io(stream, peer, max_frame_length, limits, on_request)
     }
 
     /// [`spawn_with`](Self::spawn_with) over any byte stream (a TLS session over a socket)
@@ -106,7 +134,7 @@ impl Connection {
         stream: S,
         peer: SocketAddr,
         max_frame_length: usize,
-        pause_reading: bool,
+        limits: PeerLimits,
         on_request: F,
     ) -> Arc<Connection>
     where
@@ -123,11 +151,16 @@ impl Connection {
             next_opaque: AtomicI32::new(0),
             closed: CancellationToken::new(),
             budget: WriteBudget::default(),
-            pause_reading,
+            limits,
+            born: Instant::now(),
+            activity: AtomicU64::new(0),
         });
         let codec = RemotingCodec::new(max_frame_length);
         tokio::spawn(write_loop(conn.clone(), write_half, rx, codec));
         tokio::spawn(read_loop(conn.clone(), read_half, codec, on_request));
+        if let Some(max_idle) = limits.max_idle {
+            tokio::spawn(idle_watch(conn.clone(), max_idle));
+        }
         conn
     }
 
@@ -158,7 +191,7 @@ impl Connection {
     /// before it builds its answer, so that requests read before the reading paused do not
     /// pile answers up for a peer that does not read them. Other connections: at once.
     pub async fn until_writable(&self) {
-        if self.pause_reading {
+        if self.limits.pause_reading {
             tokio::select! {
                 _ = self.closed.cancelled() => {}
                 _ = self.budget.readable() => {}
@@ -211,6 +244,18 @@ impl Connection {
         self.closed.cancel();
     }
 
+    /// A frame was read or a write completed.
+    fn touch(&self) {
+        let ms = self.born.elapsed().as_millis() as u64;
+        self.activity.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// How long since the last frame read or write completed.
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.activity.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(last)
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.is_cancelled()
     }
@@ -239,7 +284,7 @@ async fn read_loop<R: AsyncRead + Unpin, F>(
 {
     let mut frames = FramedRead::new(read_half, codec);
     loop {
-        if conn.pause_reading && !conn.budget.is_writable() {
+        if conn.limits.pause_reading && !conn.budget.is_writable() {
             tokio::select! {
                 _ = conn.closed.cancelled() => break,
                 _ = conn.budget.readable() => {}
@@ -249,6 +294,9 @@ async fn read_loop<R: AsyncRead + Unpin, F>(
             _ = conn.closed.cancelled() => break,
             next = frames.next() => next,
         };
+        if let Some(Ok(_)) = next {
+            conn.touch();
+        }
         match next {
             Some(Ok(cmd)) if cmd.is_response() => {
                 let waiter = conn.lock_pending().remove(&cmd.opaque);
@@ -295,25 +343,54 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         // Encode everything already queued into one buffer and write it with as few system
         // calls as possible: under load, many small responses leave in one segment.
         let mut batch_bytes = WriteBudget::frame_size(&first);
-        let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first).await;
-        while result.is_ok() {
-            match rx.try_recv() {
-                Ok(cmd) => {
-                    batch_bytes += WriteBudget::frame_size(&cmd);
-                    result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await
+        let write = async {
+            let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first).await;
+            while result.is_ok() {
+                match rx.try_recv() {
+                    Ok(cmd) => {
+                        batch_bytes += WriteBudget::frame_size(&cmd);
+                        result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
-        if result.is_ok() {
-            result = SinkExt::<RemotingCommand>::flush(&mut sink).await;
-        }
+            if result.is_ok() {
+                result = SinkExt::<RemotingCommand>::flush(&mut sink).await;
+            }
+            result
+        };
+        // A write to a peer that does not read never completes: closing must not wait for it.
+        let result = tokio::select! {
+            _ = conn.closed.cancelled() => break,
+            result = write => result,
+        };
         conn.budget.written(batch_bytes);
         if let Err(e) = result {
             tracing::debug!("{:?}: write failed, closing: {}", conn, e);
             break;
         }
+        conn.touch();
     }
     conn.close();
     // Dropping the write half sends FIN; the reader task drops the read half.
+}
+
+/// Closes `conn` once it has been idle for `max_idle` (Java's `ALL_IDLE` event).
+async fn idle_watch(conn: Arc<Connection>, max_idle: Duration) {
+    loop {
+        let idle = conn.idle_for();
+        if idle >= max_idle {
+            tracing::warn!(
+                "NETTY SERVER PIPELINE: IDLE exception [{}]: no read or write for {} s, closing",
+                conn.peer,
+                idle.as_secs()
+            );
+            conn.close();
+            return;
+        }
+        tokio::select! {
+            _ = conn.closed.cancelled() => return,
+            _ = tokio::time::sleep(max_idle - idle) => {}
+        }
+    }
 }

@@ -24,6 +24,6 @@ pub mod tls;
 pub mod write_budget;
 
 pub use client::RemotingClient;
-pub use connection::{Connection, RemotingError};
+pub use connection::{Connection, PeerLimits, RemotingError};
 pub use processor::{ProcessError, RequestProcessor};
 pub use server::{respond, RemotingServer};

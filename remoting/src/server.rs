@@ -14,20 +14,26 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::Context;
+use std::time::Duration;
 
 use remoting_codec::code::response;
 use remoting_codec::{RemotingCommand, DEFAULT_MAX_FRAME_LENGTH};
 use tokio::net::TcpListener;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, PeerLimits};
 use crate::processor::{ProcessError, RequestProcessor};
 use crate::tls::{Accepted, TlsServer};
+
+/// Java's `serverChannelMaxIdleTimeSeconds` default.
+pub const DEFAULT_MAX_IDLE: Duration = Duration::from_secs(120);
 
 /// A bound, not yet running server.
 pub struct RemotingServer {
     listener: TcpListener,
     max_frame_length: usize,
     tls: TlsServer,
+    /// `serverChannelMaxIdleTimeSeconds`: a connection idle this long is closed.
+    max_idle: Option<Duration>,
 }
 
 impl RemotingServer {
@@ -37,6 +43,7 @@ impl RemotingServer {
             listener: TcpListener::bind(addr).await?,
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
             tls: TlsServer::disabled(),
+            max_idle: Some(DEFAULT_MAX_IDLE),
         })
     }
 
@@ -44,6 +51,15 @@ impl RemotingServer {
     /// a TLS handshake closes the connection (Java's `disabled` mode).
     pub fn with_tls(mut self, tls: TlsServer) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// `serverChannelMaxIdleTimeSeconds` (Java's default 120 s; 0 or less: never).
+    pub fn with_max_idle_seconds(mut self, seconds: i64) -> Self {
+        self.max_idle = u64::try_from(seconds)
+            .ok()
+            .filter(|&s| s > 0)
+            .map(Duration::from_secs);
         self
     }
 
@@ -82,11 +98,22 @@ impl RemotingServer {
             let _ = stream.set_nodelay(true);
             let (processor, open, tls) = (processor.clone(), open.clone(), self.tls.clone());
             let max = self.max_frame_length;
+            let limits = PeerLimits::server(self.max_idle);
             // The handshake handler waits for the first byte: in a task of its own. Reading
             // pauses while more than the high water mark waits for a peer that does not read
             // (Java 5.x's autoRead off on an unwritable channel).
             tokio::spawn(async move {
-                let accepted = match tls.accept(stream, peer).await {
+                // A peer that never sends its first byte is idle too: closed after max_idle.
+                let accept = tls.accept(stream, peer);
+                let accepted = match limits.max_idle {
+                    Some(idle) => tokio::time::timeout(idle, accept).await.unwrap_or_else(|_| {
+                        Err(format!(
+                            "NETTY SERVER PIPELINE: IDLE exception [{peer}]: nothing received, closing"
+                        ))
+                    }),
+                    None => accept.await,
+                };
+                let accepted = match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         tracing::warn!("{e}");
@@ -99,8 +126,8 @@ impl RemotingServer {
                     run_on_reader(async move { answer(&*handler, &conn, request).await });
                 };
                 let conn = match accepted {
-                    Accepted::Plain(s) => Connection::spawn_io(s, peer, max, true, on_request),
-                    Accepted::Tls(s) => Connection::spawn_io(*s, peer, max, true, on_request),
+                    Accepted::Plain(s) => Connection::spawn_io(s, peer, max, limits, on_request),
+                    Accepted::Tls(s) => Connection::spawn_io(*s, peer, max, limits, on_request),
                 };
                 lock(&open).insert(conn.id(), conn.clone());
                 conn.closed().await;
