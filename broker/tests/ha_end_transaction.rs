@@ -18,37 +18,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::ha::{conf, start, wait_for};
 use common::*;
 use remoting::RemotingClient;
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::send::SendMessageRequestHeaderV2;
 use remoting_codec::protocol::transaction::EndTransactionRequestHeader;
 use remoting_codec::RemotingCommand;
-use test_support::process::BrokerConf;
 
-const DEADLINE: Duration = Duration::from_secs(90);
 const GROUP: &str = "PG_TX_HA";
-
-fn conf(dir: &Path, port: u16, ns: std::net::SocketAddr, role: &str, id: u32) -> BrokerConf {
-    BrokerConf::small_store(dir, port, Some(ns))
-        .set("brokerName", "broker-a")
-        .set("brokerId", id)
-        .set("brokerRole", role)
-        .set("haSendHeartbeatInterval", 1000)
-}
-
-fn start(dir: &Path, conf: &BrokerConf) -> BrokerProcess {
-    std::fs::create_dir_all(dir).unwrap();
-    BrokerProcess::start(Path::new(env!("CARGO_BIN_EXE_broker")), dir, conf)
-}
-
-async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let end = Instant::now() + DEADLINE;
-    while !f().await {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn body(key: &str) -> String {
     format!("end-transaction body {key} (unique)")

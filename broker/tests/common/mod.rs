@@ -4,6 +4,8 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod ha;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
