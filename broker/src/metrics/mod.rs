@@ -399,28 +399,37 @@ impl BrokerMetrics {
     }
 }
 
-#[cfg(test)]
 impl BrokerMetrics {
-    /// The live instruments as Prometheus text, for tests.
-    pub(crate) fn live_text(&self) -> String {
-        let mut reg = prometheus_client::registry::Registry::default();
-        reg.register("rocketmq_rpc_latency", "", self.rpc.clone());
-        reg.register("rocketmq_message_size", "", self.message_size.clone());
+    /// Registers the instruments counted live (the rest is read at scrape time).
+    pub(crate) fn register_live(&self, reg: &mut prometheus_client::registry::Registry) {
+        reg.register("rocketmq_rpc_latency", "Rpc latency", self.rpc.clone());
+        reg.register(
+            "rocketmq_message_size",
+            "Incoming messages size",
+            self.message_size.clone(),
+        );
         reg.register(
             "rocketmq_topic_create_execution_time",
-            "",
+            "The distribution of create topic time",
             self.topic_create.clone(),
         );
         reg.register(
             "rocketmq_consumer_group_create_execution_time",
-            "",
+            "The distribution of create subscription time",
             self.group_create.clone(),
         );
         reg.register(
             "rocketmq_send_to_dlq_messages",
-            "",
+            "Consumer send to DLQ messages",
             self.send_to_dlq.clone(),
         );
+    }
+
+    /// The live instruments as Prometheus text, for tests.
+    #[cfg(test)]
+    pub(crate) fn live_text(&self) -> String {
+        let mut reg = prometheus_client::registry::Registry::default();
+        self.register_live(&mut reg);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &reg).unwrap();
         text

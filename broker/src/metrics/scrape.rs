@@ -189,27 +189,7 @@ pub fn render(ctrl: &BrokerController, now: i64) -> String {
     let mut reg = Registry::with_labels(common_labels(ctrl).into_iter());
 
     // Counted live.
-    reg.register("rocketmq_rpc_latency", "Rpc latency", m.rpc.clone());
-    reg.register(
-        "rocketmq_message_size",
-        "Incoming messages size",
-        m.message_size.clone(),
-    );
-    reg.register(
-        "rocketmq_topic_create_execution_time",
-        "The distribution of create topic time",
-        m.topic_create.clone(),
-    );
-    reg.register(
-        "rocketmq_consumer_group_create_execution_time",
-        "The distribution of create subscription time",
-        m.group_create.clone(),
-    );
-    reg.register(
-        "rocketmq_send_to_dlq_messages",
-        "Consumer send to DLQ messages",
-        m.send_to_dlq.clone(),
-    );
+    m.register_live(&mut reg);
     let watermark = Family::<ProcessorLabels, Gauge>::default();
     for (i, processor) in PROCESSORS.iter().enumerate() {
         watermark
