@@ -21,7 +21,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Mutex;
 
 /// Size of the checkpoint file: one OS page.
@@ -34,6 +34,9 @@ pub struct StoreCheckpoint {
     /// Serializes flushes so the file never goes back to older values than a finished flush wrote.
     file: Mutex<File>,
     physic_msg_timestamp: AtomicI64,
+    /// Whether a commitlog flush of this process has written the file yet
+    /// ([`StoreCheckpoint::advance_physic_msg_timestamp`]).
+    physic_written: AtomicBool,
     logics_msg_timestamp: AtomicI64,
     index_msg_timestamp: AtomicI64,
     master_flushed_offset: AtomicI64,
@@ -64,6 +67,7 @@ impl StoreCheckpoint {
             path,
             file: Mutex::new(file),
             physic_msg_timestamp: AtomicI64::new(long(0)),
+            physic_written: AtomicBool::new(false),
             logics_msg_timestamp: AtomicI64::new(long(1)),
             index_msg_timestamp: AtomicI64::new(long(2)),
             master_flushed_offset: AtomicI64::new(long(3)),
@@ -82,6 +86,22 @@ impl StoreCheckpoint {
 
     pub fn set_physic_msg_timestamp(&self, value: i64) {
         self.physic_msg_timestamp.store(value, Ordering::Release);
+    }
+
+    /// A commitlog flush's store time: set, and on this process's first call also written to
+    /// the file. Java leaves the file to the consume-queue flush, whose first (thorough) round
+    /// comes about a second after start and the next one `flushConsumeQueueThoroughInterval`
+    /// (60 s) later; when that first round runs before the first commitlog flush (a loaded
+    /// machine), the file keeps the previous life's physicMsgTimestamp — zero if that life was
+    /// killed before its own first round — for a minute, and a crash then recovers from the
+    /// first commitlog file. One extra write per process closes that window. The values written
+    /// are the flushed ones, as on every flush.
+    pub fn advance_physic_msg_timestamp(&self, value: i64) -> io::Result<()> {
+        self.set_physic_msg_timestamp(value);
+        if self.physic_written.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.flush()
     }
 
     pub fn logics_msg_timestamp(&self) -> i64 {
@@ -165,6 +185,28 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("store-cp-{}-{}", name, std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    /// The file as a fresh open reads it.
+    fn on_disk(path: &Path) -> (i64, i64) {
+        let cp = StoreCheckpoint::open(path).unwrap();
+        (cp.physic_msg_timestamp(), cp.logics_msg_timestamp())
+    }
+
+    #[test]
+    fn the_first_commitlog_flush_of_a_process_writes_the_file_later_ones_wait() {
+        let dir = temp_dir("advance");
+        let path = dir.join("checkpoint");
+        let cp = StoreCheckpoint::open(&path).unwrap();
+        cp.set_logics_msg_timestamp(500);
+        cp.advance_physic_msg_timestamp(1_000).unwrap();
+        assert_eq!(on_disk(&path), (1_000, 500));
+        // Later store times wait for the next flush of the file, as in Java.
+        cp.advance_physic_msg_timestamp(2_000).unwrap();
+        assert_eq!((cp.physic_msg_timestamp(), on_disk(&path)), (2_000, (1_000, 500)));
+        cp.flush().unwrap();
+        assert_eq!(on_disk(&path), (2_000, 500));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

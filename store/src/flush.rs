@@ -165,7 +165,9 @@ impl FlushRealTimeService {
                 }
                 let ts = flushed_log.queue().store_timestamp();
                 if ts > 0 {
-                    checkpoint.set_physic_msg_timestamp(ts);
+                    if let Err(e) = checkpoint.advance_physic_msg_timestamp(ts) {
+                    tracing::error!(error = %e, "checkpoint flush failed");
+                }
                 }
             }
             // Shutdown: sync everything (Java retries 10 times).
@@ -178,7 +180,9 @@ impl FlushRealTimeService {
             }
             let ts = flushed_log.queue().store_timestamp();
             if ts > 0 {
-                checkpoint.set_physic_msg_timestamp(ts);
+                if let Err(e) = checkpoint.advance_physic_msg_timestamp(ts) {
+                    tracing::error!(error = %e, "checkpoint flush failed");
+                }
             }
         })?;
         Ok(Self {
@@ -384,7 +388,9 @@ impl GroupCommitService {
         }
         let ts = queue.store_timestamp();
         if ts > 0 {
-            checkpoint.set_physic_msg_timestamp(ts);
+            if let Err(e) = checkpoint.advance_physic_msg_timestamp(ts) {
+                    tracing::error!(error = %e, "checkpoint flush failed");
+                }
         }
     }
 

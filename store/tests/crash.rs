@@ -287,7 +287,7 @@ fn sigkill_recovery_starts_from_the_checkpoint_file() {
         acks.extend(young.kill());
         assert!(
             flushed,
-            "life 2's checkpoint did not reach the disk within 40 s: {on_disk:?}"
+            "{mode}: life 2's checkpoint did not reach the disk within 40 s: {on_disk:?}"
         );
 
         let store = open_store(&root, mode, conf);
