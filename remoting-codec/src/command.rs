@@ -174,7 +174,7 @@ impl RemotingCommand {
         self
     }
 
-    pub fn with_ext_field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_ext_field(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         self.ext_fields_mut().insert(key, value);
         self
     }
@@ -210,7 +210,7 @@ impl RemotingCommand {
 
 impl ExtFields {
     pub(crate) const fn new_const() -> Self {
-        ExtFields::from_vec(Vec::new())
+        ExtFields::empty()
     }
 }
 

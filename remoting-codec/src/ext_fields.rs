@@ -19,58 +19,109 @@ use std::fmt;
 
 /// An ordered string map. Order is kept so that a decoded frame re-encodes byte for byte; lookups
 /// are linear, which beats hashing for the dozen entries a header has.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ExtFields(Vec<(String, String)>);
+///
+/// Every key and value lives in one `text` buffer, back to back, and an entry is two ranges of
+/// it: a decoded header is two allocations, not two per field (the send path's largest cost
+/// after the copy of the message itself). A replaced value is appended and the old bytes stay
+/// unused until the map is dropped.
+#[derive(Clone, Default)]
+pub struct ExtFields {
+    text: String,
+    entries: Vec<Entry>,
+}
+
+/// Byte ranges of `ExtFields::text`: `[key_start, value_start)` is the key, `[value_start,
+/// value_end)` the value (a key is always followed by its first value).
+#[derive(Clone, Copy)]
+struct Entry {
+    key: (u32, u32),
+    value: (u32, u32),
+}
 
 impl ExtFields {
     pub fn new() -> Self {
-        Self(Vec::new())
+        Self::default()
     }
 
-    pub(crate) const fn from_vec(entries: Vec<(String, String)>) -> Self {
-        Self(entries)
+    pub(crate) const fn empty() -> Self {
+        Self {
+            text: String::new(),
+            entries: Vec::new(),
+        }
     }
 
+    /// Room for `n` fields of a typical header's length.
     pub fn with_capacity(n: usize) -> Self {
-        Self(Vec::with_capacity(n))
+        Self {
+            text: String::with_capacity(n * 24),
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// Room for `n` fields holding `text` bytes in all.
+    pub(crate) fn with_text_capacity(n: usize, text: usize) -> Self {
+        Self {
+            text: String::with_capacity(text),
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    fn slice(&self, (start, end): (u32, u32)) -> &str {
+        &self.text[start as usize..end as usize]
+    }
+
+    fn append(&mut self, s: &str) -> (u32, u32) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        let end = self.text.len();
+        assert!(end <= u32::MAX as usize, "extFields text over 4 GiB");
+        (start as u32, end as u32)
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|e| self.slice(e.key) == key)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.position(key)
+            .map(|i| self.slice(self.entries[i].value))
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
+        self.position(key).is_some()
     }
 
     /// Sets `key`, replacing an earlier value in place (a later duplicate key wins, as in a Java map).
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+    pub fn insert(&mut self, key: impl AsRef<str>, value: impl AsRef<str>) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        match self.position(key) {
+            Some(i) => self.entries[i].value = self.append(value),
+            None => {
+                let key = self.append(key);
+                let value = self.append(value);
+                self.entries.push(Entry { key, value });
+            }
         }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let pos = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(pos).1)
+        let i = self.position(key)?;
+        let entry = self.entries.remove(i);
+        Some(self.slice(entry.value).to_owned())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries
+            .iter()
+            .map(|e| (self.slice(e.key), self.slice(e.value)))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     /// Reads a typed header from these fields.
@@ -84,13 +135,22 @@ impl ExtFields {
     }
 }
 
+/// Equal when the same entries are in the same order (the representation may differ).
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ExtFields {}
+
 impl fmt::Debug for ExtFields {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for ExtFields {
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut map = ExtFields::new();
         for (k, v) in iter {
@@ -295,6 +355,33 @@ macro_rules! remoting_header {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_map_keeps_order_replaces_in_place_and_compares_by_entries() {
+        let mut a = ExtFields::new();
+        a.insert("topic", "T");
+        a.insert("queueId", "1");
+        a.insert("topic", "Longer topic");
+        assert_eq!(a.get("topic"), Some("Longer topic"));
+        assert_eq!(
+            a.iter().collect::<Vec<_>>(),
+            [("topic", "Longer topic"), ("queueId", "1")]
+        );
+        assert_eq!(a.remove("queueId").as_deref(), Some("1"));
+        assert_eq!((a.get("queueId"), a.len()), (None, 1));
+
+        // The same entries written another way (no replaced bytes left behind) are equal;
+        // the same entries in another order are not.
+        let b: ExtFields = [("topic", "Longer topic")].into_iter().collect();
+        assert_eq!(a, b);
+        let c: ExtFields = [("x", "1"), ("y", "2")].into_iter().collect();
+        let d: ExtFields = [("y", "2"), ("x", "1")].into_iter().collect();
+        assert_ne!(c, d);
+        // Keys and values are not confused by where one ends and the next begins.
+        let e: ExtFields = [("ab", "c")].into_iter().collect();
+        let f: ExtFields = [("a", "bc")].into_iter().collect();
+        assert_ne!(e, f);
+    }
 
     remoting_header! {
         /// A header exercising every field kind.

@@ -42,64 +42,86 @@ impl<'a> Scan<'a> {
         self.b.get(self.i).copied()
     }
 
-    /// A string literal, unescaped.
+    /// A string literal, unescaped, as an owned string.
     fn string(&mut self) -> Option<String> {
+        let mut scratch = Vec::new();
+        self.str_in(&mut scratch).map(str::to_owned)
+    }
+
+    /// A string literal, unescaped: a slice of the header itself when it has no escape, else
+    /// unescaped into `scratch` (cleared first), so that reading a header's fields allocates
+    /// nothing per field.
+    ///
+    /// Runs of plain bytes are found a word at a time: Java's properties string, the longest
+    /// field of a send, is short runs between `\u0001` / `\u0002` escapes.
+    fn str_in<'s>(&mut self, scratch: &'s mut Vec<u8>) -> Option<&'s str>
+    where
+        'a: 's,
+    {
         if !self.eat(b'"') {
             return None;
         }
-        let start = self.i;
-        // Plain run first: most strings have no escape at all.
-        while let Some(&c) = self.b.get(self.i) {
-            match c {
-                b'"' => {
-                    let s = std::str::from_utf8(&self.b[start..self.i]).ok()?.to_owned();
-                    self.i += 1;
-                    return Some(s);
-                }
-                b'\\' => break,
-                0x00..=0x1f => return None,
-                _ => self.i += 1,
-            }
-        }
-        let mut out: Vec<u8> = self.b[start..self.i].to_vec();
+        let b: &'a [u8] = self.b;
+        scratch.clear();
+        let mut escaped = false;
         loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).ok(),
-                b'\\' => {
-                    let e = *self.b.get(self.i)?;
-                    self.i += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hex = self.b.get(self.i..self.i + 4)?;
-                            // Exactly four hex digits (`from_str_radix` would take a sign).
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return None;
-                            }
-                            let code =
-                                u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
-                            self.i += 4;
-                            // Surrogates (pairs or lone) are left to the general path.
-                            char::from_u32(code)?
-                        }
-                        _ => return None,
-                    };
-                    let mut utf8 = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+            let run_start = self.i;
+            self.i += plain_prefix(&b[self.i..]);
+            while let Some(&c) = b.get(self.i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
                 }
-                0x00..=0x1f => return None,
-                _ => out.push(c),
+                self.i += 1;
+            }
+            let run = &b[run_start..self.i];
+            match *b.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    if !escaped {
+                        return std::str::from_utf8(run).ok();
+                    }
+                    scratch.extend_from_slice(run);
+                    return std::str::from_utf8(scratch).ok();
+                }
+                b'\\' => {
+                    escaped = true;
+                    scratch.extend_from_slice(run);
+                    self.i += 1;
+                    let ch = self.escape()?;
+                    let mut utf8 = [0u8; 4];
+                    scratch.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                }
+                _ => return None, // a control byte
             }
         }
+    }
+
+    /// The character of the escape after a backslash.
+    fn escape(&mut self) -> Option<char> {
+        let e = *self.b.get(self.i)?;
+        self.i += 1;
+        Some(match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                // Exactly four hex digits.
+                let hex = self.b.get(self.i..self.i + 4)?;
+                let mut code = 0u32;
+                for &h in hex {
+                    code = code * 16 + (h as char).to_digit(16)?;
+                }
+                self.i += 4;
+                // Surrogates (pairs or lone) are left to the general path.
+                char::from_u32(code)?
+            }
+            _ => return None,
+        })
     }
 
     /// A plain decimal integer that fits an `i32`.
@@ -133,19 +155,21 @@ impl<'a> Scan<'a> {
         if !self.eat(b'{') {
             return None;
         }
-        let mut ext = ExtFields::with_capacity(16);
+        // The fields' text is shorter than the header's.
+        let mut ext = ExtFields::with_text_capacity(16, self.b.len() - self.i);
         if self.eat(b'}') {
             return Some(ext);
         }
+        let (mut key_scratch, mut value_scratch) = (Vec::new(), Vec::with_capacity(256));
         loop {
-            let key = self.string()?;
+            let key = self.str_in(&mut key_scratch)?;
             if !self.eat(b':') {
                 return None;
             }
             if self.peek()? != b'"' {
                 return None;
             }
-            let value = self.string()?;
+            let value = self.str_in(&mut value_scratch)?;
             ext.insert(key, value);
             if self.eat(b',') {
                 continue;
@@ -153,6 +177,27 @@ impl<'a> Scan<'a> {
             return self.eat(b'}').then_some(ext);
         }
     }
+}
+
+/// The length of the leading whole 8-byte words of `b` that hold no byte ending a plain string
+/// run: no `"`, no `\\` and no control byte (< 0x20). The word tests are the exact "has a zero
+/// byte" and "has a byte less than n" bit tricks (n ≤ 128): `(x - 0x01…) & !x & 0x80…` is
+/// non-zero exactly when some byte of `x` is zero, and with `n·0x01…` subtracted, exactly when
+/// some byte is below `n`.
+fn plain_prefix(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut n = 0;
+    for word in b.chunks_exact(8) {
+        let x = u64::from_le_bytes(word.try_into().expect("chunks of 8"));
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if control || has_zero(x ^ (ONES * b'"' as u64)) || has_zero(x ^ (ONES * b'\\' as u64)) {
+            break;
+        }
+        n += 8;
+    }
+    n
 }
 
 /// The header's fields if the bytes are a header this path reads exactly; `None` sends them
@@ -178,13 +223,14 @@ pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
         seen |= bit;
         first.then_some(())
     };
+    let (mut key_scratch, mut value_scratch) = (Vec::new(), Vec::new());
     if !s.eat(b'}') {
         loop {
-            let key = s.string()?;
+            let key = s.str_in(&mut key_scratch)?;
             if !s.eat(b':') {
                 return None;
             }
-            match key.as_str() {
+            match key {
                 "code" => {
                     once(1)?;
                     parts.code = s.int()?;
@@ -203,7 +249,7 @@ pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
                 }
                 "language" => {
                     once(16)?;
-                    parts.language = LanguageCode::from_name(&s.string()?);
+                    parts.language = LanguageCode::from_name(s.str_in(&mut value_scratch)?);
                 }
                 "remark" => {
                     once(32)?;
@@ -216,7 +262,7 @@ pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
                 // Read by serde only to be ignored: a string of any value.
                 "serializeTypeCurrentRPC" => {
                     once(128)?;
-                    s.string()?;
+                    s.str_in(&mut value_scratch)?;
                 }
                 _ => return None,
             }
@@ -302,6 +348,27 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The word-at-a-time skip agrees with a byte loop: it covers exactly the whole words
+        /// before the first `"`, `\\` or control byte (bytes drawn so that each is likely).
+        #[test]
+        fn plain_prefix_is_the_byte_loop_rounded_down_to_words(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => 0x20u8..=0xff,
+                    1 => proptest::prelude::Just(b'"'),
+                    1 => proptest::prelude::Just(b'\\'),
+                    1 => 0u8..0x20,
+                ],
+                0..80,
+            ),
+        ) {
+            let stop = bytes
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(plain_prefix(&bytes), stop / 8 * 8);
+        }
 
         /// Any edit of a Java header (a byte replaced, inserted or removed, or the header cut)
         /// is read by the fast path exactly as by the general one, or left to it.
