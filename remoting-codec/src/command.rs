@@ -197,8 +197,11 @@ impl RemotingCommand {
         self.ext_fields.as_ref().and_then(|ext| ext.get(key))
     }
 
+    /// The fields, created on first use with room for a typical header (a send response's
+    /// eight fields) so that filling them does not grow the buffers field by field.
     pub fn ext_fields_mut(&mut self) -> &mut ExtFields {
-        self.ext_fields.get_or_insert_with(ExtFields::new)
+        self.ext_fields
+            .get_or_insert_with(|| ExtFields::with_capacity(8))
     }
 
     /// Reads the typed header of this command (absent `extFields` read as empty, as in Java).

@@ -78,8 +78,14 @@ impl ExtFields {
         (start as u32, end as u32)
     }
 
+    /// Lookups compare lengths first, on the ranges: most keys differ there, and no text is
+    /// touched for them.
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|e| self.slice(e.key) == key)
+        let (text, key) = (self.text.as_bytes(), key.as_bytes());
+        self.entries.iter().position(|e| {
+            let (start, end) = (e.key.0 as usize, e.key.1 as usize);
+            end - start == key.len() && &text[start..end] == key
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

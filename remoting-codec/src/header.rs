@@ -104,7 +104,11 @@ pub(crate) fn write_json_string(out: &mut BytesMut, s: &str) {
     out.put_u8(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Whole words without a byte to escape are skipped at once.
+        i += crate::header_scan::plain_prefix(&bytes[i..]);
+        let Some(&b) = bytes.get(i) else { break };
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -114,7 +118,10 @@ pub(crate) fn write_json_string(out: &mut BytesMut, s: &str) {
             0x08 => b"\\b",
             0x0c => b"\\f",
             0x00..=0x1f => b"",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.put_slice(&bytes[start..i]);
         if escape.is_empty() {
@@ -124,7 +131,8 @@ pub(crate) fn write_json_string(out: &mut BytesMut, s: &str) {
         } else {
             out.put_slice(escape);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.put_slice(&bytes[start..]);
     out.put_u8(b'"');

@@ -184,7 +184,7 @@ impl<'a> Scan<'a> {
 /// byte" and "has a byte less than n" bit tricks (n ≤ 128): `(x - 0x01…) & !x & 0x80…` is
 /// non-zero exactly when some byte of `x` is zero, and with `n·0x01…` subtracted, exactly when
 /// some byte is below `n`.
-fn plain_prefix(b: &[u8]) -> usize {
+pub(crate) fn plain_prefix(b: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
