@@ -33,6 +33,11 @@
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
 //!           (unless --commit false) stores the next offset on the broker through the offset
 //!           store of a DefaultLitePullConsumer of the group (see `store_offset`)
+//!   lite-pull --namesrv A --topic T --group G --count N
+//!           DefaultLitePullConsumer (auto commit off): assign every queue of T, seek each to
+//!           its beginning, poll until N messages came (60 s at most); its pulls are
+//!           LITE_PULL_MESSAGE (361, the sysFlag's lite flag). One `msg` event per message,
+//!           then a `summary` (received)
 //!   query   --namesrv A --topic T --group G --count N --key K
 //!           sends N messages (key key-<i>, body msg-<i>), then with the producer's query
 //!           calls: query_message(T, K, 32, 0, now + 60 s) (QUERY_MESSAGE), view_message(T,
@@ -826,6 +831,43 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
     Ok(())
 }
 
+async fn lite_pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let lite = DefaultLitePullConsumer::builder(rt.client.clone())
+        .consumer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .auto_commit(false)
+        .build()
+        .inspect_err(|_| eprintln!("failed step: build"))?;
+    lite.start()
+        .await
+        .inspect_err(|_| eprintln!("failed step: start"))?;
+    let queues = lite
+        .fetch_message_queues(arg(a, "topic"))
+        .await
+        .inspect_err(|_| eprintln!("failed step: fetch_message_queues"))?;
+    lite.assign(queues.clone())
+        .await
+        .inspect_err(|_| eprintln!("failed step: assign"))?;
+    for mq in &queues {
+        lite.seek_to_begin(mq)
+            .await
+            .inspect_err(|_| eprintln!("failed step: seek_to_begin"))?;
+    }
+    emit("ready", json!({"queues": queues.len()}));
+    let wanted: u64 = arg(a, "count").parse().expect("--count");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut received = 0u64;
+    while received < wanted && std::time::Instant::now() < deadline {
+        for msg in lite.poll_with_timeout(1000).await {
+            received += 1;
+            emit("msg", describe(&msg));
+        }
+    }
+    lite.shutdown().await;
+    emit("summary", json!({"received": received}));
+    Ok(())
+}
+
 /// Stores `offset` of `mq` for the group on the broker. The classic pull consumer of this
 /// crate cannot: its `update_consume_offset` only sets the local offset store, whose queues are
 /// persisted when its lite-pull core is in subscribe or assign mode, which the classic consumer
@@ -885,6 +927,7 @@ fn main() -> ExitCode {
             "send-loop" => send_loop(&rt, &args).await,
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
+            "lite-pull" => lite_pull(&rt, &args).await,
             "query" => query(&rt, &args).await,
             "admin" => admin(&rt, &args).await,
             _ => {
