@@ -42,15 +42,6 @@ use remoting_codec::RemotingCommand;
 
 const BROKER_NAME: &str = "broker-a";
 
-/// `request` with these extFields, in the order given (what Java's header fields are).
-fn java_request(code: i32, fields: &[(&str, String)]) -> RemotingCommand {
-    let mut req = RemotingCommand::request_without_header(code);
-    for (k, v) in fields {
-        req = req.with_ext_field(*k, v.clone());
-    }
-    req
-}
-
 /// `PullAPIWrapper.pullKernelImpl` → `MQClientAPIImpl.pullMessage` of 5.3.3: every field the
 /// `PullMessageRequestHeader` has set, `bname` from the queue, `maxMsgBytes` from the
 /// consumer's `pullBatchSizeInBytes` (256 KiB by default, as recorded). The code is

@@ -23,9 +23,13 @@
 //! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off;
 //! with `aclEnable` the [`access`] hook checks every request once before the table.
 //!
+//! Which codes 5.x clients send and which of them this table lacks (the Java 5.3.3 client and
+//! crates.io `rocketmq-client-rust` 1.0.0, code by code): `docs/client-codes-audit.md`.
+//!
 //! | module | codes |
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
+//! | [`reply`] | SEND_REPLY_MESSAGE 324, SEND_REPLY_MESSAGE_V2 325 (request-reply: pushed to the requester with PUSH_REPLY_MESSAGE_TO_CLIENT 326, then stored) |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK 36 (retry and DLQ) |
 //! | [`end_transaction`] | END_TRANSACTION 37 (commit / rollback of a half message) |
 //! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]), LITE_PULL_MESSAGE 361 (5.x lite pull consumer, same processor) |
@@ -60,6 +64,7 @@ mod offset;
 mod pull;
 mod query;
 mod refusal;
+mod reply;
 mod send;
 mod send_back;
 mod stats_admin;
@@ -178,6 +183,7 @@ impl Route {
 /// Every family's rows.
 const FAMILIES: &[&[Route]] = &[
     send::ROUTES,
+    reply::ROUTES,
     send_back::ROUTES,
     end_transaction::ROUTES,
     pull::ROUTES,

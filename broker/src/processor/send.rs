@@ -303,8 +303,9 @@ fn stored_at(store: &MessageStore, msg: &StoredMessage) -> (String, i32) {
     }
 }
 
-/// `msgCheck`: the checks before anything is stored; returns the topic's config.
-fn msg_check(
+/// `msgCheck`: the checks before anything is stored; returns the topic's config (also the
+/// reply family's, [`super::reply`]).
+pub(super) fn msg_check(
     ctrl: &BrokerController,
     peer: SocketAddr,
     header: &SendMessageRequestHeader,
@@ -430,10 +431,12 @@ fn retry_and_dlq(
     Ok(())
 }
 
-enum PutRequest {
+pub(super) enum PutRequest {
     /// The message and the WAIT value taken out of its properties.
     One(Box<StoredMessage>, Option<String>),
     Batch(Vec<StoredMessage>),
+    /// A reply, stored with its properties as sent ([`super::reply`]).
+    AsSent(Box<StoredMessage>),
 }
 
 /// The put itself.
@@ -442,7 +445,7 @@ enum PutRequest {
 /// Java reads it from the message's map, which still holds it while its stored string does not.
 /// Our record is encoded from the same properties, so a message that asked not to wait
 /// (`WAIT=false`) keeps the pair in its record; the default (wait) is stored without it.
-fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
+pub(super) fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
     match request {
         PutRequest::One(mut msg, wait) => {
             // A message the store parks in SCHEDULE_TOPIC_XXXX keeps WAIT as sent: 4.9.8's
@@ -460,6 +463,7 @@ fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
             store.put_message_deferred(*msg)
         }
         PutRequest::Batch(msgs) => store.put_messages_deferred(&msgs),
+        PutRequest::AsSent(msg) => store.put_message_deferred(*msg),
     }
 }
 
