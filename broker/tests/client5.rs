@@ -431,3 +431,29 @@ async fn group_config_of_a_group_that_cannot_be_created_is_not_found() {
     assert_eq!(resp.code, response::SUBSCRIPTION_GROUP_NOT_EXIST);
     assert_eq!(resp.remark.as_deref(), Some("No group in this broker"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lite_pull_is_refused_when_the_broker_forbids_it() {
+    let dir = temp_dir("lite-pull-off");
+    let broker = start_broker(
+        &dir,
+        free_port_pair(),
+        None,
+        "litePullMessageEnable=false\n",
+    );
+    let client = broker.client().await;
+    send_n(&client, "TL", 1).await;
+    let lite = FLAG_SUBSCRIPTION | FLAG_LITE_PULL_MESSAGE;
+    let resp = client
+        .invoke(java_pull("TL", 0, lite, 262_144), TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(resp.code, response::NO_PERMISSION);
+    assert_eq!(
+        resp.remark.as_deref(),
+        Some("the broker[127.0.0.1] for lite pull consumer is forbidden")
+    );
+    assert_eq!(resp.ext_field("forbiddenType"), Some("1"));
+    // PULL_MESSAGE is not concerned.
+    assert_eq!(pull_all(&client, "TL", FLAG_SUBSCRIPTION, 1).await, 1);
+}

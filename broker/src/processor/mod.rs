@@ -30,6 +30,7 @@
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
 //! | [`reply`] | SEND_REPLY_MESSAGE 324, SEND_REPLY_MESSAGE_V2 325 (request-reply: pushed to the requester with PUSH_REPLY_MESSAGE_TO_CLIENT 326, then stored) |
+//! | [`recall`] | RECALL_MESSAGE 370 (5.3.x recall of a timer message; `recallMessageEnable`) |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK 36 (retry and DLQ) |
 //! | [`end_transaction`] | END_TRANSACTION 37 (commit / rollback of a half message) |
 //! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]), LITE_PULL_MESSAGE 361 (5.x lite pull consumer, same processor) |
@@ -63,6 +64,7 @@ mod maintenance;
 mod offset;
 mod pull;
 mod query;
+mod recall;
 mod refusal;
 mod reply;
 mod send;
@@ -184,6 +186,7 @@ impl Route {
 const FAMILIES: &[&[Route]] = &[
     send::ROUTES,
     reply::ROUTES,
+    recall::ROUTES,
     send_back::ROUTES,
     end_transaction::ROUTES,
     pull::ROUTES,

@@ -6,9 +6,11 @@
 //! crates.io `rocketmq-client-rust` does the same). 5.3.3 registers the same processor for both
 //! codes on the main port only, with `brokerAllowSuspend` true for both: the one difference is
 //! the thread pool (`litePullMessageExecutor`), which has no counterpart here (a pull runs on
-//! its connection's task), and the `litePullMessageEnable` switch (default true, not read
-//! here: lite pulls are always served). So a lite pull is checked, read, parked and answered
-//! exactly as a PULL_MESSAGE.
+//! its connection's task), and the `litePullMessageEnable` switch (5.x key, default true;
+//! [`crate::config::five`]): when off, a lite pull of a readable broker is NO_PERMISSION "the
+//! broker[<brokerIP1>] for lite pull consumer is forbidden" with `forbiddenType` 1
+//! (`BROKER_FORBIDDEN`). Otherwise a lite pull is checked, read, parked and answered exactly as
+//! a PULL_MESSAGE.
 //!
 //! The 5.x header fields (`PullMessageRequestHeader` 5.3.3 as the 5.3.3 client's
 //! `PullAPIWrapper` sends them: `maxMsgBytes`, `bname`; from a proxy also `requestSource`,
@@ -174,6 +176,15 @@ fn run(
                 config.broker_ip1
             ),
         ));
+    }
+    if req.code == request::LITE_PULL_MESSAGE && !ctrl.loaded_config.five.lite_pull_message_enable {
+        let resp = RemotingCommand::response_to(req, response::NO_PERMISSION)
+            .with_remark(format!(
+                "the broker[{}] for lite pull consumer is forbidden",
+                config.broker_ip1
+            ))
+            .with_ext_field("forbiddenType", "1");
+        return Ok(Outcome::Answer(resp));
     }
     let group = &header.consumer_group;
     let Some(group_config) = ctrl
