@@ -11,7 +11,11 @@
 //!                              (set_delay_time_sec), `ms:N` (set_delay_time_ms) or `at:N`
 //!                              (set_deliver_time_ms(now + N)); message i gets entry
 //!                              (i - S) % len; its `sent` event has `deliverMs`, the time
-//!                              asked for by the client's clock at the send
+//!                              asked for by the client's clock at the send, and the answer's
+//!                              `recallHandle`
+//!           [--recall R]       after the sends, `recall_message(T, handle)` for the first R
+//!                              messages that got a recall handle: one `recalled` event each
+//!                              (`body`, `msgId` or `error`)
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
 //!           [--fail true] [--max-reconsume R] [--sql EXPR]
@@ -241,6 +245,8 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .get("timer")
         .map_or_else(Vec::new, |l| l.split(',').map(str::to_owned).collect());
     let mut failed = 0u64;
+    let mut to_recall: usize = a.get("recall").map_or(0, |r| r.parse().expect("--recall"));
+    let mut handles: Vec<(String, String)> = Vec::new();
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
         let key = if order_keys > 0 {
@@ -280,17 +286,24 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             producer.send_with_timeout(message, 5000).await
         };
         match sent {
-            Ok(Some(r)) => emit(
-                "sent",
-                json!({
-                    "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
-                    "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
-                    "queueOffset": r.queue_offset,
-                    "keys": key, "tags": tag, "body": body,
-                    "status": format!("{:?}", r.send_status),
-                    "deliverMs": deliver_ms,
-                }),
-            ),
+            Ok(Some(r)) => {
+                if let (true, Some(handle)) = (to_recall > 0, r.recall_handle.clone()) {
+                    to_recall -= 1;
+                    handles.push((body.clone(), handle));
+                }
+                emit(
+                    "sent",
+                    json!({
+                        "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
+                        "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
+                        "queueOffset": r.queue_offset,
+                        "keys": key, "tags": tag, "body": body,
+                        "status": format!("{:?}", r.send_status),
+                        "deliverMs": deliver_ms,
+                        "recallHandle": r.recall_handle,
+                    }),
+                )
+            }
             Ok(None) => {
                 failed += 1;
                 emit("error", json!({"message": "no send result", "body": body}));
@@ -299,6 +312,12 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
                 failed += 1;
                 emit("error", json!({"message": e.to_string(), "body": body}));
             }
+        }
+    }
+    for (body, handle) in handles {
+        match producer.recall_message(topic.as_str(), handle).await {
+            Ok(id) => emit("recalled", json!({"body": body, "msgId": id})),
+            Err(e) => emit("recalled", json!({"body": body, "error": e.to_string()})),
         }
     }
     producer.shutdown().await;
