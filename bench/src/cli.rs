@@ -54,6 +54,11 @@ pub enum Command {
     /// then the group pulls it all; delivered and scanned messages per second, checked
     /// against the count the selector must deliver (a wrong count fails the run).
     Filter(FilterArgs),
+    /// 5.x timer messages: --messages timers due evenly over --window seconds (the first
+    /// --lead seconds after the start) are sent as fast as the broker takes them (enqueue TPS);
+    /// once all are delivered to `<topic>_timer_<start>` they are pulled back and each one's
+    /// lateness (store time in the real topic minus the time it asked for) goes into p50/p99.
+    Timer(TimerArgs),
     /// Print the table of one or more --results files.
     Report {
         #[arg(required = true)]
@@ -139,6 +144,31 @@ pub struct FilterArgs {
     /// Messages per pull (delivered ones: the broker scans past the others).
     #[arg(long, default_value_t = 32)]
     pub batch: i32,
+}
+
+#[derive(Args, Debug)]
+pub struct TimerArgs {
+    /// Timer messages sent.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub messages: u64,
+    /// Seconds the due times span.
+    #[arg(long, default_value = "60", value_parser = parse_seconds)]
+    pub window: Duration,
+    /// Seconds from the start to the first due time.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    pub lead: Duration,
+    /// Body size.
+    #[arg(long, default_value = "128", value_parser = parse_size)]
+    pub size: usize,
+    /// Async senders.
+    #[arg(short = 'c', long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// In-flight sends per sender.
+    #[arg(long = "inflight", default_value_t = 64)]
+    pub inflight: usize,
+    /// How long after the last due time the delivered messages may take to all be there.
+    #[arg(long, default_value = "120", value_parser = parse_seconds)]
+    pub drain: Duration,
 }
 
 #[derive(Args, Debug)]

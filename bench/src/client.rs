@@ -10,8 +10,8 @@ use remoting::{RemotingClient, RemotingError};
 use remoting_codec::code::{request, response};
 use remoting_codec::fastjson;
 use remoting_codec::message::message_const::{
-    PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX,
-    PROPERTY_WAIT_STORE_MSG_OK,
+    PROPERTY_KEYS, PROPERTY_TAGS, PROPERTY_TIMER_DELIVER_MS,
+    PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX, PROPERTY_WAIT_STORE_MSG_OK,
 };
 use remoting_codec::message::sysflag::pull_sys_flag;
 use remoting_codec::message::{MessageClientIdSetter, MessageProperties};
@@ -31,6 +31,8 @@ use remoting_codec::protocol::route::{ClusterInfo, TopicRouteData};
 use remoting_codec::protocol::send::{SendMessageRequestHeaderV2, SendMessageResponseHeader};
 use remoting_codec::protocol::topic_admin::CreateTopicRequestHeader;
 use remoting_codec::RemotingCommand;
+
+use crate::timer::{TimerSchedule, DUE_PROPERTY};
 
 /// Why the benchmark could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +245,7 @@ pub struct MessageFactory {
     ids: MessageClientIdSetter,
     seq: u64,
     cycle: Option<CycleProperty>,
+    timer: Option<TimerSchedule>,
 }
 
 /// A user property whose value goes round `0..modulus` with the message's ticket (the run-wide
@@ -285,12 +288,20 @@ impl MessageFactory {
             ids,
             seq: 0,
             cycle: None,
+            timer: None,
         }
     }
 
     /// Messages also carry `cycle`'s user property.
     pub fn with_cycle_property(mut self, cycle: Option<CycleProperty>) -> Self {
         self.cycle = cycle;
+        self
+    }
+
+    /// Messages are 5.x timer messages: `TIMER_DELIVER_MS` (and the benchmark's due property)
+    /// of message `ticket` is `timer.due(ticket)`.
+    pub fn with_timer(mut self, timer: Option<TimerSchedule>) -> Self {
+        self.timer = timer;
         self
     }
 
@@ -305,6 +316,11 @@ impl MessageFactory {
         let mut props = MessageProperties::new();
         if let Some(cycle) = &self.cycle {
             props.insert(cycle.name.as_str(), cycle.value(ticket).to_string());
+        }
+        if let Some(timer) = &self.timer {
+            let due = timer.due(ticket).to_string();
+            props.insert(PROPERTY_TIMER_DELIVER_MS, due.clone());
+            props.insert(DUE_PROPERTY, due);
         }
         props.insert(PROPERTY_TAGS, self.tags.as_str());
         props.insert(PROPERTY_KEYS, format!("{}{}", self.key_prefix, self.seq));

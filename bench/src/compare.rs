@@ -203,6 +203,7 @@ mod tests {
             broker_cpu_secs: Some(cpu),
             broker_rss_anon_kib: Some(20_480),
             filter: None,
+            timer: None,
         }
     }
 

@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use crate::client::{self, BenchError, QueueTarget, Subscription};
 use crate::histogram::LatencyHistogram;
 use crate::send;
+use crate::timer::{Lateness, DUE_PROPERTY};
 
 #[derive(Clone, Debug)]
 pub struct ConsumeSpec {
@@ -38,6 +39,8 @@ pub struct ConsumeSpec {
     /// Every delivered message must match this selector (evaluated here on its properties);
     /// those that do not are counted in [`ConsumeOutcome::unexpected`].
     pub check: Option<Expression>,
+    /// Record each message's timer lateness ([`crate::timer`]) in [`ConsumeOutcome::lateness`].
+    pub lateness: bool,
 }
 
 /// What a consume run measured. The latency is per pull request.
@@ -58,6 +61,8 @@ pub struct ConsumeOutcome {
     /// Delivered messages that fail [`ConsumeSpec::check`], lie outside the queue's range or
     /// do not come in increasing queue-offset order (a repeat).
     pub unexpected: u64,
+    /// With [`ConsumeSpec::lateness`]: each message's store time against its due time.
+    pub lateness: Lateness,
 }
 
 impl ConsumeOutcome {
@@ -70,6 +75,7 @@ impl ConsumeOutcome {
         self.missing += q.missing;
         self.unexpected += q.unexpected;
         self.latency.merge(&q.latency);
+        self.lateness.merge(q.lateness);
     }
 }
 
@@ -310,6 +316,13 @@ async fn pull_queue(
                     .is_none_or(|e| e.matches(&|name| msg.properties.get(name)));
                 if !in_order || !matches {
                     out.unexpected += 1;
+                }
+                if spec.lateness {
+                    out.lateness.record(
+                        msg.properties.get(DUE_PROPERTY),
+                        msg.store_timestamp,
+                        msg.born_timestamp,
+                    );
                 }
                 out.messages += 1;
                 out.record_bytes += msg.store_size as u64;

@@ -7,6 +7,7 @@
 //! - [`report`]: result rows as a table and as JSON lines (broker CPU µs per message,
 //!   RssAnon); [`compare`]: two broker builds' rows side by side with B/A ratios; [`cli`] and [`runner`]: the command
 //!   line and what each command runs.
+//! - [`timer`]: 5.x timer messages, enqueue TPS and delivery lateness (`rmq-bench timer`).
 
 pub mod cli;
 pub mod client;
@@ -17,3 +18,4 @@ pub mod proc_stats;
 pub mod report;
 pub mod runner;
 pub mod send;
+pub mod timer;

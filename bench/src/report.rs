@@ -46,6 +46,9 @@ pub struct Row {
     /// A `filter` run's own figures (`messages`/`tps` are then the messages delivered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<FilterFigures>,
+    /// A `timer` run's own figures (`messages`/`tps`/`seconds` are then the enqueue's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<crate::timer::TimerFigures>,
 }
 
 /// What a `filter` run adds to its row: the selector, the backlog it went through, what it
@@ -103,6 +106,7 @@ impl Row {
             broker_cpu_secs: broker.map(|b| b.cpu_secs),
             broker_rss_anon_kib: broker.map(|b| b.rss_anon_kib),
             filter: None,
+            timer: None,
         }
     }
 
@@ -165,9 +169,10 @@ pub fn filter_header() -> String {
 
 /// The row as one line of its table (`filter` rows have their own columns).
 pub fn format_any_row(row: &Row) -> String {
-    match &row.filter {
-        Some(f) => format_filter_row(row, f),
-        None => format_row(row),
+    match (&row.filter, &row.timer) {
+        (Some(f), _) => format_filter_row(row, f),
+        (None, Some(t)) => crate::timer::format_row(row, t),
+        (None, None) => format_row(row),
     }
 }
 
@@ -223,10 +228,12 @@ pub fn format_row(row: &Row) -> String {
     join(&cells, &COLUMNS)
 }
 
-/// The whole table: header, then one line per row; `filter` rows follow in a table of their
-/// own.
+/// The whole table: header, then one line per row; `filter` and `timer` rows follow in tables
+/// of their own.
 pub fn format_table(rows: &[Row]) -> String {
-    let (filter, plain): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.filter.is_some());
+    let (timer, rows): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.timer.is_some());
+    let (filter, plain): (Vec<&Row>, Vec<&Row>) =
+        rows.into_iter().partition(|r| r.filter.is_some());
     let mut out = String::new();
     if !plain.is_empty() || filter.is_empty() {
         out.push_str(&header());
@@ -243,6 +250,17 @@ pub fn format_table(rows: &[Row]) -> String {
         out.push_str(&filter_header());
         out.push('\n');
         for row in filter {
+            out.push_str(&format_any_row(row));
+            out.push('\n');
+        }
+    }
+    if !timer.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&crate::timer::header());
+        out.push('\n');
+        for row in timer {
             out.push_str(&format_any_row(row));
             out.push('\n');
         }

@@ -41,7 +41,7 @@ impl Context {
         }
     }
 
-    async fn queues_of(&self, topic: &str) -> Result<Vec<QueueTarget>, BenchError> {
+    pub(crate) async fn queues_of(&self, topic: &str) -> Result<Vec<QueueTarget>, BenchError> {
         client::ensure_topic(
             self.namesrv,
             topic,
@@ -53,7 +53,7 @@ impl Context {
     }
 
     /// Prints the row and appends it to the results file.
-    fn emit(&self, row: &Row) -> Result<(), BenchError> {
+    pub(crate) fn emit(&self, row: &Row) -> Result<(), BenchError> {
         println!("{}", report::format_any_row(row));
         if let Some(path) = &self.results {
             report::append_json(path, row)
@@ -133,6 +133,10 @@ pub async fn run(cli: Cli) -> Result<(), BenchError> {
             println!("{}", report::filter_header());
             filter_run(&ctx, args).await.map(drop)
         }
+        Command::Timer(args) => {
+            println!("{}", crate::timer::header());
+            crate::timer::run(&ctx, args).await.map(drop)
+        }
     }
 }
 
@@ -160,6 +164,7 @@ fn send_spec(ctx: &Context, args: &SendArgs) -> SendSpec {
         timeout: ctx.timeout,
         broker_pid: ctx.broker_pid,
         property: None,
+        timer: None,
     }
 }
 
@@ -230,6 +235,7 @@ pub async fn load(
         timeout: ctx.timeout,
         broker_pid: None,
         property,
+        timer: None,
     };
     let outcome = send::run_send(&queues, &spec).await?;
     let there = consume::wait_for_backlog(
@@ -269,6 +275,7 @@ async fn consume_command(ctx: &Context, args: &ConsumeArgs) -> Result<Row, Bench
             .map(|m| m.div_ceil(queues.len().max(1) as u64) as i64),
         timeout: ctx.timeout,
         check: None,
+        lateness: false,
     };
     consume_row(ctx, &queues, &spec, args.size).await
 }
@@ -339,6 +346,7 @@ pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchErr
                     timeout: ctx.timeout,
                     broker_pid: ctx.broker_pid,
                     property: None,
+                    timer: None,
                 };
                 rows.push(send_row(ctx, &spec).await?);
             }
@@ -357,6 +365,7 @@ pub async fn suite(ctx: &Context, plan: &SuitePlan) -> Result<Vec<Row>, BenchErr
             max_per_queue: None,
             timeout: ctx.timeout,
             check: None,
+            lateness: false,
         };
         rows.push(consume_row(ctx, &queues, &spec, 1024).await?);
     }
@@ -414,6 +423,7 @@ pub async fn filter_run(ctx: &Context, args: &FilterArgs) -> Result<Row, BenchEr
         max_per_queue: None,
         timeout: ctx.timeout,
         check: selector.clone(),
+        lateness: false,
     };
     let session = ConsumerSession::open(&queues, &spec).await?;
     let result = filter_session(ctx, args, &queues, &spec, &session, &cycle).await;

@@ -16,6 +16,7 @@ use remoting::RemotingClient;
 use crate::client::{self, BenchError, CycleProperty, MessageFactory, QueueTarget};
 use crate::histogram::LatencyHistogram;
 use crate::proc_stats::{self, ProcUsage};
+use crate::timer::TimerSchedule;
 
 /// Sync or pipelined sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub struct SendSpec {
     pub broker_pid: Option<u32>,
     /// A user property cycling with the send's ticket (the run-wide number of the message).
     pub property: Option<CycleProperty>,
+    /// Timer messages: message `ticket` is due at `timer.due(ticket)`.
+    pub timer: Option<TimerSchedule>,
 }
 
 /// What a run measured. Only sends started inside the measured window count.
@@ -130,7 +133,8 @@ pub async fn run_send(queues: &[QueueTarget], spec: &SendSpec) -> Result<SendOut
                 body.clone(),
                 sender as u32,
             )
-            .with_cycle_property(spec.property.clone()),
+            .with_cycle_property(spec.property.clone())
+            .with_timer(spec.timer.clone()),
             sender,
             tickets: tickets.clone(),
             limit,

@@ -92,6 +92,7 @@ fn spec(topic: &str, size: usize, concurrency: usize, mode: SendMode, stop: Stop
         timeout: LONG,
         broker_pid: None,
         property: None,
+        timer: None,
     }
 }
 
@@ -229,6 +230,7 @@ async fn consume_reads_the_whole_backlog_after_a_heartbeat() {
         max_per_queue: None,
         timeout: LONG,
         check: None,
+        lateness: false,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 1024)
         .await
@@ -281,6 +283,7 @@ async fn consume_with_a_cap_reads_part_of_the_backlog() {
         max_per_queue: Some(40),
         timeout: LONG,
         check: None,
+        lateness: false,
     };
     let row = runner::consume_row(&ctx, &queues, &spec, 128)
         .await

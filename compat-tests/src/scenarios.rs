@@ -394,6 +394,42 @@ pub fn pull_from_zero(client: Clients, name: &str, stores_offset: bool) {
     }
 }
 
+/// The 5.x lite pull consumer (`DefaultLitePullConsumer`, assign + poll), whose pulls are
+/// LITE_PULL_MESSAGE (361): every message of the topic, each once.
+pub fn lite_pull(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = start(name);
+    let count = 800;
+    produce(&cluster, client, 0, count, 0);
+    let args = [
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", "RsCompatLitePullGroup".to_owned()),
+        ("count", count.to_string()),
+    ];
+    let mut puller = client.spawn(
+        "lite-pull",
+        &cluster.client_home("lite-pull"),
+        "lite-pull",
+        &args,
+    );
+    puller.wait_until("summary", PHASE_TIMEOUT, |p| p.count("summary") > 0);
+    puller.finish_ok(Duration::from_secs(60));
+    assert_eq!(puller.count("error"), 0, "{}", puller.diagnostics());
+    let got = received(&puller);
+    let mut seen: Vec<String> = got.iter().map(|d| d.body.clone()).collect();
+    seen.sort();
+    let mut expected: Vec<String> = (0..count).map(|i| format!("msg-{i}")).collect();
+    expected.sort();
+    assert_eq!(
+        seen,
+        expected,
+        "every message once\n{}",
+        puller.diagnostics()
+    );
+    assert_eq!(check::queues(&got), all_queues(), "from every queue");
+}
+
 /// The broker is stopped (SIGTERM) while a slow consumer is half-way through 10,000 messages;
 /// the consumer is killed while the broker is down. The broker restarts on the same store: it
 /// still has every message and the group's committed offsets, and a new consumer of the group

@@ -174,3 +174,59 @@ pub fn timer_messages_on_time_across_restarts(client: Clients, name: &str) {
     assert_on_time(&cluster, &consumer, &long, RESTART_ALLOWANCE_MS);
     consumer.finish_ok(Duration::from_secs(60));
 }
+
+/// 5.3.x recall (`DefaultMQProducer::recall_message`) on a broker with
+/// `recallMessageEnable=true`: four timer messages due in 5 s, each answered with a
+/// `recallHandle`; the first two are recalled (RECALL_MESSAGE, answered with their UNIQ_KEY).
+/// The push consumer receives the other two and, once they are in and the precision plus a
+/// margin has passed, never the recalled ones.
+pub fn recall_timer_messages(client: Clients, name: &str) {
+    let _serial = serial();
+    let cluster = Cluster::start_with(name, |s| s.set("recallMessageEnable", "true"));
+    cluster.create_topic(TOPIC, crate::scenarios::QUEUES);
+    let mut consumer = push_consumer(&cluster, client, "consumer", "RsCompatRecallGroup", &[]);
+    let args = vec![
+        ("namesrv", cluster.namesrv_addr()),
+        ("topic", TOPIC.to_owned()),
+        ("group", "RsCompatRecallProducer".to_owned()),
+        ("count", "4".to_owned()),
+        ("start", "0".to_owned()),
+        ("timer", "sec:5".to_owned()),
+        ("recall", "2".to_owned()),
+    ];
+    let mut producer = client.spawn(
+        "producer",
+        &cluster.client_home("producer"),
+        "produce",
+        &args,
+    );
+    producer.wait_until("summary", PHASE_TIMEOUT, |p| p.count("summary") > 0);
+    producer.finish_ok(Duration::from_secs(60));
+    let sent = producer.events("sent");
+    assert_eq!(sent.len(), 4, "{}", producer.diagnostics());
+    assert!(
+        sent.iter().all(|e| e["recallHandle"].is_string()),
+        "every timer send has a recall handle: {sent:?}"
+    );
+    let recalled = producer.events("recalled");
+    assert_eq!(recalled.len(), 2, "{}", producer.diagnostics());
+    for (r, s) in recalled.iter().zip(&sent) {
+        assert_eq!(r["body"], s["body"], "{r}");
+        assert_eq!(r["msgId"], s["msgId"], "recalled with its UNIQ_KEY: {r}");
+    }
+    wait_all_received(&mut [&mut consumer], &bodies(2, 4));
+    let quiet_until = std::time::Instant::now() + Duration::from_millis(3 * PRECISION_MS as u64);
+    while std::time::Instant::now() < quiet_until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let got: Vec<String> = consumer
+        .events("msg")
+        .iter()
+        .filter_map(|e| e["body"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        !got.iter().any(|b| b == "msg-0" || b == "msg-1"),
+        "a recalled message was delivered: {got:?}"
+    );
+    consumer.finish_ok(Duration::from_secs(60));
+}

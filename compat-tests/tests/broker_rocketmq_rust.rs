@@ -37,6 +37,13 @@ fn rust_client_pulls_a_queue_from_zero_and_stores_its_offset() {
     scenarios::pull_from_zero(RocketmqRust, "rs-pull", true);
 }
 
+/// 5.x `DefaultLitePullConsumer` (assign, seek to the beginning, poll): its pulls are
+/// LITE_PULL_MESSAGE 361, which the broker serves as PULL_MESSAGE (5.3.3's `PullMessageProcessor`).
+#[test]
+fn rust_client_lite_pull_consumer_reads_every_message_once() {
+    scenarios::lite_pull(RocketmqRust, "rs-lite-pull");
+}
+
 /// A push consumer answering RECONSUME_LATER for every message (maxReconsumeTimes 2): the
 /// crate sends each back (CONSUMER_SEND_MSG_BACK), it returns with reconsumeTimes 1 and 2, then
 /// ends in `%DLQ%<group>`, read back with the classic pull consumer.

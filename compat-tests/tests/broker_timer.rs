@@ -9,3 +9,10 @@ use compat_tests::Clients::RocketmqRust;
 fn rust_client_timer_messages_arrive_on_time_across_restarts() {
     timer::timer_messages_on_time_across_restarts(RocketmqRust, "rs-timer");
 }
+
+/// `DefaultMQProducer::recall_message` with the send result's recall handle
+/// (RECALL_MESSAGE 370, `recallMessageEnable=true`): recalled timer messages never arrive.
+#[test]
+fn rust_client_recalls_timer_messages() {
+    timer::recall_timer_messages(RocketmqRust, "rs-recall");
+}

@@ -333,7 +333,19 @@ impl MessageStore {
 
     /// [`put_message`](Self::put_message) without blocking for a SYNC_FLUSH group commit: the
     /// wait, if any, is handed back as a [`PendingFlush`] (see [`pending`](self)).
-    pub fn put_message_deferred(&self, mut msg: StoredMessage) -> PutOutcome {
+    pub fn put_message_deferred(&self, msg: StoredMessage) -> PutOutcome {
+        self.put_message_deferred_inspect(msg, |_| {})
+    }
+
+    /// [`put_message_deferred`](Self::put_message_deferred), showing `inspect` the message as
+    /// it is appended (after the 5.x timer hook and the DELAY redirect): the 5.x broker reads a
+    /// timer message's `TIMER_OUT_MS` / `REAL_TOPIC` there for the send's `recallHandle`. Not
+    /// called for a put refused before the append.
+    pub fn put_message_deferred_inspect(
+        &self,
+        mut msg: StoredMessage,
+        inspect: impl FnOnce(&StoredMessage),
+    ) -> PutOutcome {
         if let Some(refused) = self.refuse_single_put(&msg) {
             return PutOutcome::Done(refused);
         }
@@ -361,6 +373,7 @@ impl MessageStore {
             msg.properties.sort_in_java_hash_map_order();
         }
         let wait = msg.properties.wait_store_msg_ok();
+        inspect(&msg);
         self.append(std::slice::from_ref(&msg), wait)
     }
 

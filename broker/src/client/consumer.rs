@@ -172,6 +172,10 @@ impl ConsumerGroupInfo {
 #[derive(Default)]
 pub struct ConsumerManager {
     table: DashMap<String, ConsumerGroupInfo>,
+    /// 5.x `ClientManageProcessor.consumerGroupHeartbeatTable`: group → the heartbeat
+    /// fingerprint last seen for it from any client (0 after a classic heartbeat). Java keeps it
+    /// for the broker's life; a group's entry outlives its members, as there.
+    heartbeat_fingerprints: DashMap<String, i32>,
 }
 
 impl ConsumerManager {
@@ -202,6 +206,34 @@ impl ConsumerManager {
             entry.update_channel(info, consume_type, message_model, consume_from_where, now);
         let resubscribed = entry.update_subscription(subs, now);
         joined || resubscribed
+    }
+
+    /// 5.x `registerConsumerWithoutSub`, from a v2 heartbeat sent `withoutSub` (the client's
+    /// subscriptions did not change since the full heartbeat the broker acknowledged): the
+    /// group is created if needed and the member refreshed or added
+    /// ([`update_channel`](ConsumerGroupInfo::update_channel)); the group's subscriptions stay
+    /// as they are. `true`: a member joined.
+    pub fn register_consumer_without_sub(
+        &self,
+        group: &str,
+        info: ClientChannelInfo,
+        consume_type: ConsumeType,
+        message_model: MessageModel,
+        consume_from_where: ConsumeFromWhere,
+        now: i64,
+    ) -> bool {
+        let mut entry = self.table.entry(group.to_owned()).or_insert_with(|| {
+            ConsumerGroupInfo::new(group, consume_type, message_model, consume_from_where, now)
+        });
+        entry.update_channel(info, consume_type, message_model, consume_from_where, now)
+    }
+
+    /// Records `fingerprint` as the group's last heartbeat fingerprint and returns the one it
+    /// replaces (`None`: the group never heartbeated here). 5.x answers a v2 heartbeat
+    /// `IS_SUB_CHANGE=true` when the previous one differs.
+    pub fn swap_heartbeat_fingerprint(&self, group: &str, fingerprint: i32) -> Option<i32> {
+        self.heartbeat_fingerprints
+            .insert(group.to_owned(), fingerprint)
     }
 
     /// `unregisterConsumer` (UNREGISTER_CLIENT). `None`: no such group. The group is removed when

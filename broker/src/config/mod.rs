@@ -19,6 +19,7 @@
 mod broker;
 pub mod configuration;
 pub(crate) mod fields;
+pub mod five;
 pub mod host;
 pub mod store_props;
 
@@ -83,6 +84,8 @@ pub struct LoadedConfig {
     /// The 5.x metrics switches (`metricsExporterType`, …), not listed by GET_BROKER_CONFIG
     /// (4.9.8 has none).
     pub metrics: crate::metrics::MetricsConfig,
+    /// The 5.x switches of the 5.x client codes ([`five`]), not listed by GET_BROKER_CONFIG.
+    pub five: five::FiveConfig,
 }
 
 fn default_store_root() -> PathBuf {
@@ -105,6 +108,7 @@ impl Default for LoadedConfig {
             unknown_keys: Vec::new(),
             invalid: Vec::new(),
             metrics: crate::metrics::MetricsConfig::default(),
+            five: five::FiveConfig::default(),
         }
     }
 }
@@ -171,6 +175,7 @@ impl LoadedConfig {
             }
             self.store_entries.push((key.to_owned(), value.to_owned()));
         }
+        known |= self.five.set(key, value).unwrap_or(true);
         match self.metrics.set(key, value) {
             Ok(hit) => known |= hit,
             Err(reason) => {

@@ -2,7 +2,8 @@
 //! HEART_BEAT (34), UNREGISTER_CLIENT (35), GET_CONSUMER_LIST_BY_GROUP (38),
 //! CHECK_CLIENT_CONFIG (46); plus what a membership change sends back, NOTIFY_CONSUMER_IDS_CHANGED
 //! (40, Java's `Broker2Client.notifyConsumerIdsChanged`), (the close/expiry handling of
-//! `ClientHousekeepingService` is the controller's).
+//! `ClientHousekeepingService` is the controller's). HEART_BEAT also takes 5.x's v2 heartbeat
+//! (fingerprint, `withoutSub`; see [`heart_beat`]).
 //!
 //! The handlers are synchronous and never touch sockets: a handler that changes a group's
 //! membership returns the [`ConsumerIdsChanged`] notices to send, and its route sends them
@@ -16,6 +17,7 @@ use remoting_codec::fastjson;
 use remoting_codec::protocol::client::{
     CheckClientRequestBody, ConsumeFromWhere, ConsumeType, GetConsumerListByGroupRequestHeader,
     GetConsumerListByGroupResponseBody, HeartbeatData, MessageModel, UnregisterClientRequestHeader,
+    IS_SUB_CHANGE, IS_SUPPORT_HEART_BEAT_V2,
 };
 use remoting_codec::protocol::perm;
 use remoting_codec::RemotingCommand;
@@ -75,8 +77,19 @@ pub type Handled = (RemotingCommand, Vec<ConsumerIdsChanged>);
 /// group's `retryQueueNums`, perm RW), and the membership recorded; a member that joined or a
 /// topic added/removed notifies every member of the group, when both the group's and the
 /// broker's `notifyConsumerIdsChangedEnable` are on (so the first consumer of a group is
-/// notified too, as the s02 capture shows). Every heartbeat then registers the group's non-tag
-/// subscriptions with the [`ConsumerFilterManager`] (Java's REGISTER event).
+/// notified too, as the s02 capture shows). Every heartbeat with subscriptions then registers
+/// the group's non-tag subscriptions with the [`ConsumerFilterManager`] (Java's REGISTER event).
+///
+/// 5.x heartbeat v2 (5.3.3 `ClientManageProcessor.heartBeatV2`): a body whose
+/// `heartbeatFingerprint` is not 0 (a 5.x client with `useHeartbeatV2`) is answered with the
+/// extFields `IS_SUPPORT_HEART_BEAT_V2=true` and `IS_SUB_CHANGE`, true when the fingerprint
+/// the broker last saw for one of the groups (from any client, or 0 after a classic heartbeat)
+/// differs from this one. The client then sends `withoutSub=true` bodies (no subscriptions)
+/// while its fingerprint holds: such a heartbeat refreshes or adds the member and leaves the
+/// group's subscriptions and filters as they are (`registerConsumerWithoutSub`), and notifies
+/// only when a member joined. A classic heartbeat (no fingerprint, or 0) records fingerprint 0
+/// for its groups, as Java, and keeps 4.9.8's answer without extFields (the recordings; the
+/// 5.3.3 client reads those fields only on its v2 path).
 pub fn heart_beat(
     m: ClientManagers<'_>,
     peer: &Peer,
@@ -92,9 +105,17 @@ pub fn heart_beat(
         peer.addr.clone(),
         now,
     );
+    let fingerprint = heartbeat.heartbeat_fingerprint.unwrap_or(0);
+    let v2 = fingerprint != 0;
+    let without_sub = v2 && heartbeat.without_sub.unwrap_or(false);
+    let mut sub_change = false;
     let mut notices = Vec::new();
     for data in &heartbeat.consumer_data_set {
         let group = &data.group_name;
+        let previous = m.consumers.swap_heartbeat_fingerprint(group, fingerprint);
+        if v2 && previous.is_some_and(|p| p != fingerprint) {
+            sub_change = true;
+        }
         let mut notify_enable = true;
         if let Some(config) = m.groups.find_subscription_group_config(group) {
             notify_enable = config.notify_consumer_ids_changed_enable;
@@ -111,18 +132,34 @@ pub fn heart_beat(
             );
         }
         // Java keeps a null enum as null; every Java client sends all three.
-        let changed = m.consumers.register_consumer(
-            group,
-            info.clone(),
-            data.consume_type.unwrap_or(ConsumeType::ConsumePassively),
-            data.message_model.unwrap_or(MessageModel::Clustering),
-            data.consume_from_where
-                .unwrap_or(ConsumeFromWhere::ConsumeFromLastOffset),
-            &data.subscription_data_set,
-            now,
-        );
-        m.filters
-            .register_subscriptions(group, &data.subscription_data_set, now);
+        let consume_type = data.consume_type.unwrap_or(ConsumeType::ConsumePassively);
+        let message_model = data.message_model.unwrap_or(MessageModel::Clustering);
+        let from_where = data
+            .consume_from_where
+            .unwrap_or(ConsumeFromWhere::ConsumeFromLastOffset);
+        let changed = if without_sub {
+            m.consumers.register_consumer_without_sub(
+                group,
+                info.clone(),
+                consume_type,
+                message_model,
+                from_where,
+                now,
+            )
+        } else {
+            let changed = m.consumers.register_consumer(
+                group,
+                info.clone(),
+                consume_type,
+                message_model,
+                from_where,
+                &data.subscription_data_set,
+                now,
+            );
+            m.filters
+                .register_subscriptions(group, &data.subscription_data_set, now);
+            changed
+        };
         if changed {
             tracing::info!("registerConsumer info changed {data:?} {}", peer.addr);
             if notify_enable && m.config.notify_consumer_ids_changed_enable {
@@ -137,10 +174,13 @@ pub fn heart_beat(
         m.producers
             .register_producer(&data.group_name, info.clone(), now);
     }
-    Ok((
-        RemotingCommand::response_to(request, resp::SUCCESS),
-        notices,
-    ))
+    let mut response = RemotingCommand::response_to(request, resp::SUCCESS);
+    if v2 {
+        response = response
+            .with_ext_field(IS_SUPPORT_HEART_BEAT_V2, "true")
+            .with_ext_field(IS_SUB_CHANGE, sub_change.to_string());
+    }
+    Ok((response, notices))
 }
 
 /// UNREGISTER_CLIENT: a client leaving one producer and/or consumer group. The remaining members

@@ -341,3 +341,100 @@ fn heartbeats_register_sql_filters_and_the_last_leaver_kills_them() {
     assert_eq!(data.dead_time, 300);
     assert!(data.is_dead());
 }
+
+/// A 5.x v2 heartbeat body: `heartbeatFingerprint` and `withoutSub` as
+/// `MQClientInstance.prepareHeartbeatData` sets them (no subscriptions when `without_sub`).
+fn heartbeat_v2(
+    client: &str,
+    group: &str,
+    topics: &[&str],
+    fingerprint: i32,
+    without_sub: bool,
+) -> RemotingCommand {
+    let mut data: HeartbeatData =
+        fastjson::from_slice(&heartbeat(client, group, topics).body).unwrap();
+    if without_sub {
+        data.consumer_data_set[0].subscription_data_set.clear();
+    }
+    data.heartbeat_fingerprint = Some(fingerprint);
+    data.without_sub = Some(without_sub);
+    RemotingCommand::request_without_header(req::HEART_BEAT)
+        .with_body(fastjson::to_vec(&data).unwrap())
+}
+
+fn v2_fields(r: &RemotingCommand) -> (Option<&str>, Option<&str>) {
+    (
+        r.ext_field(IS_SUPPORT_HEART_BEAT_V2),
+        r.ext_field(IS_SUB_CHANGE),
+    )
+}
+
+#[test]
+fn v2_heartbeat_is_answered_with_the_v2_fields_and_the_fingerprint_change() {
+    let f = Fixture::new();
+    // First v2 heartbeat of the group: nothing to compare with, no change.
+    let (r, notices) = heart_beat(
+        f.m(),
+        &peer(1),
+        &heartbeat_v2("c1", "cg", &["T"], 77, false),
+        1,
+    )
+    .unwrap();
+    assert_eq!(v2_fields(&r), (Some("true"), Some("false")));
+    assert_eq!(notices.len(), 1, "the first member joined");
+    // The same fingerprint, without subscriptions: member kept, subscriptions kept.
+    let (r, notices) =
+        heart_beat(f.m(), &peer(1), &heartbeat_v2("c1", "cg", &[], 77, true), 2).unwrap();
+    assert_eq!(v2_fields(&r), (Some("true"), Some("false")));
+    assert!(notices.is_empty());
+    assert!(f.consumers.find_subscription_data("cg", "T").is_some());
+    assert_eq!(f.consumers.consumer_id_list("cg").unwrap(), ["c1"]);
+    // Another fingerprint for the group (another client's subscriptions): IS_SUB_CHANGE.
+    let (r, _) = heart_beat(
+        f.m(),
+        &peer(2),
+        &heartbeat_v2("c2", "cg", &["T"], 78, false),
+        3,
+    )
+    .unwrap();
+    assert_eq!(v2_fields(&r), (Some("true"), Some("true")));
+    // A classic heartbeat answers as 4.9.8 (no extFields) and records fingerprint 0 ...
+    let (r, _) = heart_beat(f.m(), &peer(1), &heartbeat("c1", "cg", &["T"]), 4).unwrap();
+    assert!(r.ext_fields.is_none());
+    // ... so the next v2 heartbeat of the group is a change.
+    let (r, _) = heart_beat(f.m(), &peer(1), &heartbeat_v2("c1", "cg", &[], 78, true), 5).unwrap();
+    assert_eq!(v2_fields(&r), (Some("true"), Some("true")));
+    assert!(f.consumers.find_subscription_data("cg", "T").is_some());
+}
+
+#[test]
+fn v2_heartbeat_without_sub_adds_a_new_member_with_the_groups_subscriptions() {
+    let f = Fixture::new();
+    heart_beat(
+        f.m(),
+        &peer(1),
+        &heartbeat_v2("c1", "cg", &["T"], 5, false),
+        1,
+    )
+    .unwrap();
+    // A second connection of the same fingerprint sends only the fingerprint: it joins
+    // (notice to both), and the group's subscription of T is untouched.
+    let (_, notices) =
+        heart_beat(f.m(), &peer(2), &heartbeat_v2("c2", "cg", &[], 5, true), 2).unwrap();
+    assert_eq!(notices[0].connections, [ConnectionId(1), ConnectionId(2)]);
+    assert!(f.consumers.find_subscription_data("cg", "T").is_some());
+    // A full heartbeat without the topic still removes it (withoutSub is what keeps it).
+    heart_beat(
+        f.m(),
+        &peer(1),
+        &heartbeat_v2("c1", "cg", &["U"], 6, false),
+        3,
+    )
+    .unwrap();
+    assert!(f.consumers.find_subscription_data("cg", "T").is_none());
+    // withoutSub is ignored on a classic (fingerprint 0) body, as Java's classic path does.
+    let mut classic = heartbeat_v2("c1", "cg", &[], 0, true);
+    classic.opaque = 9;
+    heart_beat(f.m(), &peer(1), &classic, 4).unwrap();
+    assert!(f.consumers.find_subscription_data("cg", "U").is_none());
+}

@@ -4,14 +4,21 @@
 //! 5.x UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (225, mqadmin 5 `updateSubGroupList`) as the
 //! 5.3.3 broker answers it: body `SubscriptionGroupList`, every group stored as by 200 (no name
 //! check, no slave check, as 5.3.3), SUCCESS; a missing or unreadable body is SYSTEM_ERROR.
+//! And 5.x GET_SUBSCRIPTIONGROUP_CONFIG (352, the 5.3.3 client's `getSubscriptionGroupConfig`,
+//! used by mqadmin 5 and the rust client's admin): header `group`; the group is looked up as
+//! everywhere (`findSubscriptionGroupConfig`, so auto-created with
+//! `autoCreateSubscriptionGroup`), SUCCESS with its `SubscriptionGroupConfig` JSON (the 5.x
+//! fields a group has never been given are absent, as 4.9.8-made configs have none), else
+//! SUBSCRIPTION_GROUP_NOT_EXIST "No group in this broker".
 
 use remoting_codec::code::{request as req, response as resp};
 use remoting_codec::protocol::group_admin::{
-    DeleteSubscriptionGroupRequestHeader, SubscriptionGroupConfig, SubscriptionGroupList,
+    DeleteSubscriptionGroupRequestHeader, GetSubscriptionGroupConfigRequestHeader,
+    SubscriptionGroupConfig, SubscriptionGroupList,
 };
 use remoting_codec::RemotingCommand;
 
-use super::body::decode_body;
+use super::body::{decode_body, json_response};
 use super::topic_admin::slave_refusal;
 use super::{Refusal, Route};
 use crate::offset::ConsumerOffsetManager;
@@ -83,7 +90,27 @@ pub fn get_all_subscription_group(
     )
 }
 
+/// GET_SUBSCRIPTIONGROUP_CONFIG (5.x): one group's config.
+pub fn get_subscription_group_config(
+    groups: &SubscriptionGroupManager,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, Refusal> {
+    let h: GetSubscriptionGroupConfigRequestHeader = request.decode_header()?;
+    let Some(config) = groups.find_subscription_group_config(&h.group) else {
+        tracing::error!("No group in this broker, group: {}", h.group);
+        return Err(Refusal::new(
+            resp::SUBSCRIPTION_GROUP_NOT_EXIST,
+            "No group in this broker",
+        ));
+    };
+    json_response(request, &config)
+}
+
 pub(super) const ROUTES: &[Route] = &[
+    Route::inline(req::GET_SUBSCRIPTIONGROUP_CONFIG, |cx, r| {
+        let groups = &cx.ctrl.subscription_group_manager;
+        Ok(get_subscription_group_config(groups, &r)?.into())
+    }),
     // Persists subscriptionGroup.json once per group.
     Route::blocking(req::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST, |cx, r| {
         tracing::info!(

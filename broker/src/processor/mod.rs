@@ -18,17 +18,22 @@
 //! `rocketmq_rpc_latency` (code, response code, long polling) and the processor watermark
 //! ([`crate::metrics`]); with the exporter off that is a flag test.
 //!
-//! The VIP port (`listenPort - 2`) serves every code except pull, as Java registers the pull
+//! The VIP port (`listenPort - 2`) serves every code except the pulls (11, 361), as Java registers the pull
 //! processor on the main port only. ACL fields some clients always send (`AccessKey`,
 //! `Signature`, …) are extra extFields no header reads, so they are ignored while ACL is off;
 //! with `aclEnable` the [`access`] hook checks every request once before the table.
 //!
+//! Which codes 5.x clients send and which of them this table lacks (the Java 5.3.3 client and
+//! crates.io `rocketmq-client-rust` 1.0.0, code by code): `docs/client-codes-audit.md`.
+//!
 //! | module | codes |
 //! |---|---|
 //! | [`send`] | SEND_MESSAGE 10, SEND_MESSAGE_V2 310, SEND_BATCH_MESSAGE 320 |
+//! | [`reply`] | SEND_REPLY_MESSAGE 324, SEND_REPLY_MESSAGE_V2 325 (request-reply: pushed to the requester with PUSH_REPLY_MESSAGE_TO_CLIENT 326, then stored) |
+//! | [`recall`] | RECALL_MESSAGE 370 (5.3.x recall of a timer message; `recallMessageEnable`) |
 //! | [`send_back`] | CONSUMER_SEND_MSG_BACK 36 (retry and DLQ) |
 //! | [`end_transaction`] | END_TRANSACTION 37 (commit / rollback of a half message) |
-//! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]) |
+//! | [`pull`] | PULL_MESSAGE 11 (with long polling, [`crate::long_polling`]), LITE_PULL_MESSAGE 361 (5.x lite pull consumer, same processor) |
 //! | [`client`] | HEART_BEAT 34, UNREGISTER_CLIENT 35, GET_CONSUMER_LIST_BY_GROUP 38, CHECK_CLIENT_CONFIG 46 |
 //! | [`offset`] | QUERY_CONSUMER_OFFSET 14, UPDATE_CONSUMER_OFFSET 15, SEARCH_OFFSET_BY_TIMESTAMP 29, GET_MAX_OFFSET 30, GET_MIN_OFFSET 31, GET_EARLIEST_MSG_STORETIME 32 |
 //! | [`lock`] | LOCK_BATCH_MQ 41, UNLOCK_BATCH_MQ 42 |
@@ -38,7 +43,7 @@
 //! | [`consumer_calls`] | INVOKE_BROKER_TO_RESET_OFFSET 222, INVOKE_BROKER_TO_GET_CONSUMER_STATUS 223, GET_CONSUMER_RUNNING_INFO 307, CONSUME_MESSAGE_DIRECTLY 309 (answered by calling the consumers) |
 //! | [`broker_config`] | UPDATE_BROKER_CONFIG 25, GET_BROKER_CONFIG 26 |
 //! | [`maintenance`] | CLEAN_EXPIRED_CONSUMEQUEUE 306, CLEAN_UNUSED_TOPIC 316, DELETE_EXPIRED_COMMITLOG 329 |
-//! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225 |
+//! | [`group_admin`] | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP 200, GET_ALL_SUBSCRIPTIONGROUP_CONFIG 201, DELETE_SUBSCRIPTIONGROUP 207, UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST 225, GET_SUBSCRIPTIONGROUP_CONFIG 352 |
 //! | [`stats_admin`] | GET_ALL_CONSUMER_OFFSET 43, GET_TOPIC_STATS_INFO 202, GET_CONSUME_STATS 208, VIEW_BROKER_STATS_DATA 315, GET_BROKER_CONSUME_STATS 317 |
 //! | [`timer_admin`] | GET_TIMER_CHECK_POINT 60, GET_TIMER_METRICS 61 (5.x timer store state) |
 //! | [`query`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33, QUERY_CONSUME_TIME_SPAN 303, QUERY_CONSUME_QUEUE 321 |
@@ -59,7 +64,9 @@ mod maintenance;
 mod offset;
 mod pull;
 mod query;
+mod recall;
 mod refusal;
+mod reply;
 mod send;
 mod send_back;
 mod stats_admin;
@@ -123,7 +130,7 @@ pub type Handler = fn(&RequestContext, RemotingCommand) -> HandlerResult;
 pub enum Ports {
     /// `listenPort` and the VIP port `listenPort - 2`.
     Both,
-    /// `listenPort` only (PULL_MESSAGE, as Java registers it).
+    /// `listenPort` only (PULL_MESSAGE and LITE_PULL_MESSAGE, as Java registers them).
     MainOnly,
 }
 
@@ -178,6 +185,8 @@ impl Route {
 /// Every family's rows.
 const FAMILIES: &[&[Route]] = &[
     send::ROUTES,
+    reply::ROUTES,
+    recall::ROUTES,
     send_back::ROUTES,
     end_transaction::ROUTES,
     pull::ROUTES,
@@ -282,7 +291,12 @@ impl RequestProcessor for BrokerProcessor {
         });
         // The 5.x rpc metric, once for every routed request (nothing is sent for oneway).
         let sent = response.as_ref().filter(|_| !oneway).map(|r| r.code);
-        let long_polling = waited && code == remoting_codec::code::request::PULL_MESSAGE;
+        let long_polling = waited
+            && matches!(
+                code,
+                remoting_codec::code::request::PULL_MESSAGE
+                    | remoting_codec::code::request::LITE_PULL_MESSAGE
+            );
         self.controller
             .metrics
             .record_rpc(code, sent, long_polling, begin.elapsed());

@@ -24,15 +24,29 @@ use crate::offset::{ConsumerOffsetManager, QueryOffsetAnswer};
 pub const QUERY_NOT_FOUND_REMARK: &str =
     "Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first";
 
+/// QUERY_CONSUMER_OFFSET's remark when a group has no offset and the request said
+/// `setZeroIfNotFound=false` (5.3.3).
+pub const QUERY_NOT_FOUND_NO_ZERO_REMARK: &str =
+    "Not found, do not set to zero, maybe this group boot first";
+
 /// QUERY_CONSUMER_OFFSET: the committed offset; else 0 if the queue still starts at 0 and its
 /// first message is in memory (see [`ConsumerOffsetManager::query_for_client`]); else
-/// QUERY_NOT_FOUND (with `{}` as header, the offset being null).
+/// QUERY_NOT_FOUND (with `{}` as header, the offset being null). 5.x's `setZeroIfNotFound`:
+/// `false` turns off the answer 0 (QUERY_NOT_FOUND with its own remark, as 5.3.3's
+/// `ConsumerManageProcessor`); absent or `true` is the rule above. `bname` and the other
+/// `RpcRequestHeader` fields a 5.x client adds are ignored, as there.
 pub fn query_consumer_offset(
     offsets: &ConsumerOffsetManager,
     store: &MessageStore,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
     let h: QueryConsumerOffsetRequestHeader = request.decode_header()?;
+    if h.set_zero_if_not_found == Some(false)
+        && offsets.query_offset(&h.consumer_group, &h.topic, h.queue_id) < 0
+    {
+        return Ok(empty_header_response(request, resp::QUERY_NOT_FOUND)
+            .with_remark(QUERY_NOT_FOUND_NO_ZERO_REMARK));
+    }
     let answer = offsets.query_for_client(
         &h.consumer_group,
         &h.topic,
@@ -76,7 +90,9 @@ pub fn search_offset_by_timestamp(
         .with_header(&SearchOffsetResponseHeader { offset }))
 }
 
-/// GET_MAX_OFFSET: the queue's next offset (0 for an unknown queue).
+/// GET_MAX_OFFSET: the queue's next offset (0 for an unknown queue). 5.x's `committed` is
+/// read but changes nothing, as in 5.3.3's `AdminBrokerProcessor.getMaxOffset` (which never
+/// reads it): a put is dispatched before its answer, so the two maxima agree here anyway.
 pub fn get_max_offset(
     store: &MessageStore,
     request: &RemotingCommand,

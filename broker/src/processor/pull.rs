@@ -1,4 +1,27 @@
-//! PULL_MESSAGE (11), Java's `PullMessageProcessor`, with long polling.
+//! PULL_MESSAGE (11) and 5.x LITE_PULL_MESSAGE (361), Java's `PullMessageProcessor`, with long
+//! polling.
+//!
+//! LITE_PULL_MESSAGE is what a 5.x `DefaultLitePullConsumer` sends (the pull sysFlag has
+//! `FLAG_LITE_PULL_MESSAGE`, 0x10, and the client's `pullMessage` picks the code from it; the
+//! crates.io `rocketmq-client-rust` does the same). 5.3.3 registers the same processor for both
+//! codes on the main port only, with `brokerAllowSuspend` true for both: the one difference is
+//! the thread pool (`litePullMessageExecutor`), which has no counterpart here (a pull runs on
+//! its connection's task), and the `litePullMessageEnable` switch (5.x key, default true;
+//! [`crate::config::five`]): when off, a lite pull of a readable broker is NO_PERMISSION "the
+//! broker[<brokerIP1>] for lite pull consumer is forbidden" with `forbiddenType` 1
+//! (`BROKER_FORBIDDEN`). Otherwise a lite pull is checked, read, parked and answered exactly as
+//! a PULL_MESSAGE.
+//!
+//! The 5.x header fields (`PullMessageRequestHeader` 5.3.3 as the 5.3.3 client's
+//! `PullAPIWrapper` sends them: `maxMsgBytes`, `bname`; from a proxy also `requestSource`,
+//! `proxyFrowardClientId`; `lo`, `ns`, `nsd`, `oway` of `TopicQueueRequestHeader` /
+//! `RpcRequestHeader`) are read or passed over without effect, as 5.3.3's broker does:
+//! `maxMsgBytes` is parsed (a malformed number reads as absent, the codec's rule for every
+//! optional field, where Java's `Integer.parseInt` fails the request) but 5.3.3's processor
+//! never passes it to the store (`getMessageAsync(group, topic, queueId, offset,
+//! maxMsgNums, filter)`), so the byte limit of a pull stays the store's
+//! `maxTransferBytesOnMessageInMemory` / `InDisk`. `requestSource` only matters for a proxy's
+//! broadcast or stream pulls (no proxy here); `lo` only for static topics.
 //!
 //! Checks in Java's order: broker readable (NO_PERMISSION), the subscription group (auto-created
 //! when allowed, else SUBSCRIPTION_GROUP_NOT_EXIST; consume disabled → NO_PERMISSION), the topic
@@ -58,8 +81,10 @@ const MASTER_ID: i64 = 0;
 
 /// Java registers the pull processor on the main port only. A pull reads what was just
 /// written (in the page cache), so it runs inline.
-pub(super) const ROUTES: &[Route] =
-    &[Route::inline(request::PULL_MESSAGE, pull_message).main_port_only()];
+pub(super) const ROUTES: &[Route] = &[
+    Route::inline(request::PULL_MESSAGE, pull_message).main_port_only(),
+    Route::inline(request::LITE_PULL_MESSAGE, pull_message).main_port_only(),
+];
 
 fn pull_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     let header: PullMessageRequestHeader = req.decode_header()?;
@@ -151,6 +176,15 @@ fn run(
                 config.broker_ip1
             ),
         ));
+    }
+    if req.code == request::LITE_PULL_MESSAGE && !ctrl.loaded_config.five.lite_pull_message_enable {
+        let resp = RemotingCommand::response_to(req, response::NO_PERMISSION)
+            .with_remark(format!(
+                "the broker[{}] for lite pull consumer is forbidden",
+                config.broker_ip1
+            ))
+            .with_ext_field("forbiddenType", "1");
+        return Ok(Outcome::Answer(resp));
     }
     let group = &header.consumer_group;
     let Some(group_config) = ctrl

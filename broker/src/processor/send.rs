@@ -22,6 +22,9 @@
 //! `rejectTransactionMessage` is set, else stored in RMQ_SYS_TRANS_HALF_TOPIC
 //! ([`crate::transaction`]).
 //!
+//! A single message the store parks as a 5.x timer message gets the 5.x `recallHandle` in its
+//! answer ([`super::recall`]).
+//!
 //! A stored send is counted as Java's `handlePutMessageResult` counts it (TOPIC_PUT_NUMS/SIZE
 //! under the topic as stored, BROKER_PUT_NUMS; [`crate::stats::manager`]).
 
@@ -77,7 +80,15 @@ fn send_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
     };
     match put.outcome {
         PutOutcome::Done(result) => {
-            let (resp, replica) = answer(ctrl, resp, result, put.queue_id, put.stored, put.wait);
+            let (resp, replica) = answer(
+                ctrl,
+                resp,
+                result,
+                put.queue_id,
+                put.stored,
+                put.wait,
+                put.recall_handle,
+            );
             Ok(match replica {
                 None => resp.into(),
                 Some(ticket) => Reply::later(after_replica(resp, ticket)),
@@ -88,8 +99,15 @@ fn send_message(cx: &RequestContext, req: RemotingCommand) -> HandlerResult {
             Ok(Reply::later(async move {
                 let timeout = pending.timeout();
                 let result = pending.wait_until(tokio::time::sleep(timeout)).await;
-                let (resp, replica) =
-                    answer(&ctrl, resp, result, put.queue_id, put.stored, put.wait);
+                let (resp, replica) = answer(
+                    &ctrl,
+                    resp,
+                    result,
+                    put.queue_id,
+                    put.stored,
+                    put.wait,
+                    put.recall_handle,
+                );
                 match replica {
                     None => Ok(Some(resp)),
                     Some(ticket) => after_replica(resp, ticket).await,
@@ -124,9 +142,11 @@ fn answer(
     queue_id: i32,
     stored: (String, i32),
     wait_store_msg_ok: bool,
+    recall_handle: Option<String>,
 ) -> (RemotingCommand, Option<ReplicaTicket>) {
     match put_result_to_response(ctrl, result, queue_id, stored, wait_store_msg_ok) {
-        Ok((code, header, replica)) => {
+        Ok((code, mut header, replica)) => {
+            header.recall_handle = recall_handle;
             let mut r = resp.with_header(&header);
             r.code = code;
             (r, replica)
@@ -149,6 +169,8 @@ struct Put {
     stored: (String, i32),
     /// Java's `isWaitStoreMsgOK`: the SYNC_MASTER wait applies only then.
     wait: bool,
+    /// A timer message's 5.x `recallHandle` ([`super::recall`]), for a stored answer.
+    recall_handle: Option<String>,
 }
 
 fn send(
@@ -270,6 +292,7 @@ fn send(
                 queue_id,
                 stored,
                 wait,
+                recall_handle: None,
             });
         }
         let queue_id = msg.queue_id;
@@ -278,18 +301,28 @@ fn send(
         let wait_ok = wait
             .as_deref()
             .is_none_or(|v| v.eq_ignore_ascii_case("true"));
-        (
-            put_now(&ctrl.store, PutRequest::One(Box::new(msg), wait)),
+        // 5.x: a timer message's answer carries its recall handle (`attachRecallHandle`).
+        let mut recall_handle = None;
+        let broker_name = &ctrl.broker_config.broker_name;
+        let outcome =
+            ctrl.store
+                .put_message_deferred_inspect(prepare_one(Box::new(msg), wait), |appended| {
+                    recall_handle = super::recall::recall_handle_of(appended, broker_name);
+                });
+        return Ok(Put {
+            outcome,
             queue_id,
             stored,
-            wait_ok,
-        )
+            wait: wait_ok,
+            recall_handle,
+        });
     };
     Ok(Put {
         outcome,
         queue_id,
         stored,
         wait,
+        recall_handle: None,
     })
 }
 
@@ -303,8 +336,9 @@ fn stored_at(store: &MessageStore, msg: &StoredMessage) -> (String, i32) {
     }
 }
 
-/// `msgCheck`: the checks before anything is stored; returns the topic's config.
-fn msg_check(
+/// `msgCheck`: the checks before anything is stored; returns the topic's config (also the
+/// reply family's, [`super::reply`]).
+pub(super) fn msg_check(
     ctrl: &BrokerController,
     peer: SocketAddr,
     header: &SendMessageRequestHeader,
@@ -430,10 +464,12 @@ fn retry_and_dlq(
     Ok(())
 }
 
-enum PutRequest {
+pub(super) enum PutRequest {
     /// The message and the WAIT value taken out of its properties.
     One(Box<StoredMessage>, Option<String>),
     Batch(Vec<StoredMessage>),
+    /// A reply, stored with its properties as sent ([`super::reply`]).
+    AsSent(Box<StoredMessage>),
 }
 
 /// The put itself.
@@ -442,25 +478,30 @@ enum PutRequest {
 /// Java reads it from the message's map, which still holds it while its stored string does not.
 /// Our record is encoded from the same properties, so a message that asked not to wait
 /// (`WAIT=false`) keeps the pair in its record; the default (wait) is stored without it.
-fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
+pub(super) fn put_now(store: &MessageStore, request: PutRequest) -> PutOutcome {
     match request {
-        PutRequest::One(mut msg, wait) => {
-            // A message the store parks in SCHEDULE_TOPIC_XXXX keeps WAIT as sent: 4.9.8's
-            // CommitLog rebuilds that record's string from the map, which still holds it (the
-            // golden stores' parked and delivered delayed records carry `WAIT=true`).
-            let parked = msg.properties.delay_time_level().is_some_and(|l| l > 0);
-            if wait.as_deref() == Some("false") || (parked && wait.is_some()) {
-                msg.properties.insert(
-                    PROPERTY_WAIT_STORE_MSG_OK,
-                    wait.unwrap_or_else(|| "false".into()),
-                );
-            }
-            // Java stores `messageProperties2String` of the message's HashMap: same bytes.
-            msg.properties.sort_in_java_hash_map_order();
-            store.put_message_deferred(*msg)
-        }
+        PutRequest::One(msg, wait) => store.put_message_deferred(prepare_one(msg, wait)),
         PutRequest::Batch(msgs) => store.put_messages_deferred(&msgs),
+        PutRequest::AsSent(msg) => store.put_message_deferred(*msg),
     }
+}
+
+/// A single message as the store gets it: WAIT put back where Java's record keeps it, the
+/// properties in Java's HashMap order.
+fn prepare_one(mut msg: Box<StoredMessage>, wait: Option<String>) -> StoredMessage {
+    // A message the store parks in SCHEDULE_TOPIC_XXXX keeps WAIT as sent: 4.9.8's
+    // CommitLog rebuilds that record's string from the map, which still holds it (the
+    // golden stores' parked and delivered delayed records carry `WAIT=true`).
+    let parked = msg.properties.delay_time_level().is_some_and(|l| l > 0);
+    if wait.as_deref() == Some("false") || (parked && wait.is_some()) {
+        msg.properties.insert(
+            PROPERTY_WAIT_STORE_MSG_OK,
+            wait.unwrap_or_else(|| "false".into()),
+        );
+    }
+    // Java stores `messageProperties2String` of the message's HashMap: same bytes.
+    msg.properties.sort_in_java_hash_map_order();
+    *msg
 }
 
 /// Java's `handlePutMessageResult`: the response code, and the header when the message was

@@ -27,12 +27,16 @@ fn every_routed_code_is_a_named_request_code() {
 }
 
 #[test]
-fn only_pull_is_kept_off_the_vip_port() {
+fn only_the_pulls_are_kept_off_the_vip_port() {
+    // 5.3.3 registers PULL_MESSAGE and LITE_PULL_MESSAGE on `remotingServer` only.
     let main_only: Vec<i32> = all_routes()
         .filter(|r| r.ports == Ports::MainOnly)
         .map(|r| r.code)
         .collect();
-    assert_eq!(main_only, [request::PULL_MESSAGE]);
+    assert_eq!(
+        main_only,
+        [request::PULL_MESSAGE, request::LITE_PULL_MESSAGE]
+    );
 }
 
 /// The table in the module docs lists every routed code as `NAME code`, and nothing else.

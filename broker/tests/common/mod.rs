@@ -79,6 +79,15 @@ pub fn restart_broker(conf: &Path) -> BrokerProcess {
     BrokerProcess::start_with(Path::new(env!("CARGO_BIN_EXE_broker")), conf)
 }
 
+/// `request` with these extFields, in the order given (what Java's header fields are).
+pub fn java_request(code: i32, fields: &[(&str, String)]) -> RemotingCommand {
+    let mut req = RemotingCommand::request_without_header(code);
+    for (k, v) in fields {
+        req = req.with_ext_field(*k, v.clone());
+    }
+    req
+}
+
 pub fn send_v2_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeaderV2 {
     SendMessageRequestHeaderV2 {
         producer_group: "PG".into(),

@@ -143,6 +143,23 @@ remoting_header! {
     }
 }
 
+remoting_header! {
+    /// `RecallMessageRequestHeader` (RECALL_MESSAGE 370, 5.3.x `DefaultMQProducer.recallMessage`):
+    /// the topic and the `recallHandle` a timer message's send answer carried.
+    pub struct RecallMessageRequestHeader {
+        optional producer_group: String = "producerGroup",
+        required topic: String = "topic",
+        required recall_handle: String = "recallHandle",
+    }
+}
+
+remoting_header! {
+    /// `RecallMessageResponseHeader` (RECALL_MESSAGE 370): the recalled message's UNIQ_KEY.
+    pub struct RecallMessageResponseHeader {
+        required msg_id: String = "msgId",
+    }
+}
+
 /// Adds the two keys a Java broker puts on every send response (success or not) besides the
 /// header: [`MSG_REGION`] = `region_id` and [`TRACE_ON`] = `trace_on`. The Java client
 /// dereferences both unconditionally, so a response without them fails on the client.

@@ -11,7 +11,11 @@
 //!                              (set_delay_time_sec), `ms:N` (set_delay_time_ms) or `at:N`
 //!                              (set_deliver_time_ms(now + N)); message i gets entry
 //!                              (i - S) % len; its `sent` event has `deliverMs`, the time
-//!                              asked for by the client's clock at the send
+//!                              asked for by the client's clock at the send, and the answer's
+//!                              `recallHandle`
+//!           [--recall R]       after the sends, `recall_message(T, handle)` for the first R
+//!                              messages that got a recall handle: one `recalled` event each
+//!                              (`body`, `msgId` or `error`)
 //!   push    --namesrv A --topic T --group G [--model clustering|broadcasting]
 //!           [--from first|last] [--orderly true] [--tags '*'] [--delay-ms D]
 //!           [--fail true] [--max-reconsume R] [--sql EXPR]
@@ -33,6 +37,11 @@
 //!           reads queue Q from offset 0 with DefaultMQPullConsumer until NO_NEW_MSG, then
 //!           (unless --commit false) stores the next offset on the broker through the offset
 //!           store of a DefaultLitePullConsumer of the group (see `store_offset`)
+//!   lite-pull --namesrv A --topic T --group G --count N
+//!           DefaultLitePullConsumer (auto commit off): assign every queue of T, seek each to
+//!           its beginning, poll until N messages came (60 s at most); its pulls are
+//!           LITE_PULL_MESSAGE (361, the sysFlag's lite flag). One `msg` event per message,
+//!           then a `summary` (received)
 //!   query   --namesrv A --topic T --group G --count N --key K
 //!           sends N messages (key key-<i>, body msg-<i>), then with the producer's query
 //!           calls: query_message(T, K, 32, 0, now + 60 s) (QUERY_MESSAGE), view_message(T,
@@ -236,6 +245,8 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
         .get("timer")
         .map_or_else(Vec::new, |l| l.split(',').map(str::to_owned).collect());
     let mut failed = 0u64;
+    let mut to_recall: usize = a.get("recall").map_or(0, |r| r.parse().expect("--recall"));
+    let mut handles: Vec<(String, String)> = Vec::new();
     for i in start..start + count {
         let tag = &tags[(i % tags.len() as u64) as usize];
         let key = if order_keys > 0 {
@@ -275,17 +286,24 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
             producer.send_with_timeout(message, 5000).await
         };
         match sent {
-            Ok(Some(r)) => emit(
-                "sent",
-                json!({
-                    "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
-                    "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
-                    "queueOffset": r.queue_offset,
-                    "keys": key, "tags": tag, "body": body,
-                    "status": format!("{:?}", r.send_status),
-                    "deliverMs": deliver_ms,
-                }),
-            ),
+            Ok(Some(r)) => {
+                if let (true, Some(handle)) = (to_recall > 0, r.recall_handle.clone()) {
+                    to_recall -= 1;
+                    handles.push((body.clone(), handle));
+                }
+                emit(
+                    "sent",
+                    json!({
+                        "msgId": r.msg_id.map(|m| m.to_string()).unwrap_or_default(),
+                        "queueId": r.message_queue.as_ref().map_or(-1, |q| q.queue_id()),
+                        "queueOffset": r.queue_offset,
+                        "keys": key, "tags": tag, "body": body,
+                        "status": format!("{:?}", r.send_status),
+                        "deliverMs": deliver_ms,
+                        "recallHandle": r.recall_handle,
+                    }),
+                )
+            }
             Ok(None) => {
                 failed += 1;
                 emit("error", json!({"message": "no send result", "body": body}));
@@ -294,6 +312,12 @@ async fn produce(rt: &Runtime, a: &Args) -> ClientResult<()> {
                 failed += 1;
                 emit("error", json!({"message": e.to_string(), "body": body}));
             }
+        }
+    }
+    for (body, handle) in handles {
+        match producer.recall_message(topic.as_str(), handle).await {
+            Ok(id) => emit("recalled", json!({"body": body, "msgId": id})),
+            Err(e) => emit("recalled", json!({"body": body, "error": e.to_string()})),
         }
     }
     producer.shutdown().await;
@@ -826,6 +850,43 @@ async fn pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
     Ok(())
 }
 
+async fn lite_pull(rt: &Runtime, a: &Args) -> ClientResult<()> {
+    let lite = DefaultLitePullConsumer::builder(rt.client.clone())
+        .consumer_group(arg(a, "group").to_owned())
+        .name_server_addr(arg(a, "namesrv").to_owned())
+        .auto_commit(false)
+        .build()
+        .inspect_err(|_| eprintln!("failed step: build"))?;
+    lite.start()
+        .await
+        .inspect_err(|_| eprintln!("failed step: start"))?;
+    let queues = lite
+        .fetch_message_queues(arg(a, "topic"))
+        .await
+        .inspect_err(|_| eprintln!("failed step: fetch_message_queues"))?;
+    lite.assign(queues.clone())
+        .await
+        .inspect_err(|_| eprintln!("failed step: assign"))?;
+    for mq in &queues {
+        lite.seek_to_begin(mq)
+            .await
+            .inspect_err(|_| eprintln!("failed step: seek_to_begin"))?;
+    }
+    emit("ready", json!({"queues": queues.len()}));
+    let wanted: u64 = arg(a, "count").parse().expect("--count");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut received = 0u64;
+    while received < wanted && std::time::Instant::now() < deadline {
+        for msg in lite.poll_with_timeout(1000).await {
+            received += 1;
+            emit("msg", describe(&msg));
+        }
+    }
+    lite.shutdown().await;
+    emit("summary", json!({"received": received}));
+    Ok(())
+}
+
 /// Stores `offset` of `mq` for the group on the broker. The classic pull consumer of this
 /// crate cannot: its `update_consume_offset` only sets the local offset store, whose queues are
 /// persisted when its lite-pull core is in subscribe or assign mode, which the classic consumer
@@ -885,6 +946,7 @@ fn main() -> ExitCode {
             "send-loop" => send_loop(&rt, &args).await,
             "push" => push(&rt, &args).await,
             "pull" => pull(&rt, &args).await,
+            "lite-pull" => lite_pull(&rt, &args).await,
             "query" => query(&rt, &args).await,
             "admin" => admin(&rt, &args).await,
             _ => {
