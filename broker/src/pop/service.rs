@@ -1,0 +1,740 @@
+//! [`PopService`]: POP, ACK / BATCH_ACK and CHANGE_INVISIBLE_TIME on plain arguments (see the
+//! module doc of [`crate::pop`] for what Java does and the order of its checks).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use remoting_codec::code::response;
+use remoting_codec::message::message_const::PROPERTY_POP_CK;
+use remoting_codec::message::StoredMessage;
+use remoting_codec::protocol::perm;
+use remoting_codec::protocol::pop::{
+    append_msg_offset_info, append_start_offset_info, ChangeInvisibleTimeResponseHeader, ExtraInfo,
+    POP_ORDER_REVIVE_QUEUE,
+};
+use store::{GetMessageStatus, MessageFilter, PutMessageStatus};
+
+use super::checkpoint::{ack_message, ck_message, revive_topic, AckMsg, PopCheckPoint};
+use super::order_info::OrderInfoManager;
+use super::{PopConfig, PopPolling, QueueLocks};
+use crate::consumer_filter::SubscriptionFilter;
+use crate::controller::BrokerController;
+use crate::processor::Refusal;
+
+/// One POP request (the fields of `PopMessageRequestHeader` the logic uses).
+#[derive(Clone, Debug)]
+pub struct PopRequest {
+    pub group: String,
+    pub topic: String,
+    /// −1: every queue of the topic.
+    pub queue_id: i32,
+    pub max_msg_nums: i32,
+    pub invisible_time: i64,
+    /// `ConsumeInitMode`: 0 MAX (from the last message), 1 MIN (from the first).
+    pub init_mode: i32,
+    pub order: bool,
+    pub attempt_id: Option<String>,
+    /// The expression filter, when the request has one.
+    pub filter: Option<Arc<SubscriptionFilter>>,
+    /// The client's address, for the offset commit logs.
+    pub peer: String,
+}
+
+/// What a pop found: the records (retry ones re-encoded under the topic with `POP_CK`) and
+/// the values of `PopMessageResponseHeader`.
+#[derive(Clone, Debug, Default)]
+pub struct Popped {
+    pub messages: Vec<Bytes>,
+    pub pop_time: i64,
+    pub invisible_time: i64,
+    pub revive_qid: i32,
+    pub rest_num: i64,
+    pub start_offset_info: String,
+    pub msg_offset_info: String,
+    pub order_count_info: Option<String>,
+}
+
+/// One receipt handle to ack (ACK_MESSAGE).
+#[derive(Clone, Debug)]
+pub struct AckRequest {
+    pub group: String,
+    pub topic: String,
+    pub queue_id: i32,
+    pub extra_info: String,
+    pub offset: i64,
+    pub peer: String,
+}
+
+/// CHANGE_MESSAGE_INVISIBLETIME.
+#[derive(Clone, Debug)]
+pub struct ChangeRequest {
+    pub ack: AckRequest,
+    pub invisible_time: i64,
+}
+
+/// The POP machinery of one broker.
+pub struct PopService {
+    pub config: PopConfig,
+    pub revive_topic: String,
+    broker_name: String,
+    ck_counter: AtomicU64,
+    pub locks: QueueLocks,
+    pub order_info: OrderInfoManager,
+    pub polling: Arc<PopPolling>,
+}
+
+/// Java's `PutMessageResult.isOk()` for a checkpoint or ack put.
+fn put_ok(status: PutMessageStatus) -> bool {
+    matches!(
+        status,
+        PutMessageStatus::PutOk
+            | PutMessageStatus::FlushDiskTimeout
+            | PutMessageStatus::FlushSlaveTimeout
+            | PutMessageStatus::SlaveNotAvailable
+    )
+}
+
+/// The exception text Java's remoting layer answers (SYSTEM_ERROR) for a receipt handle its
+/// `ExtraInfoUtil` getters cannot read.
+fn bad_extra_info(extra_info: &str) -> Refusal {
+    Refusal::system_error(format!(
+        "java.lang.IllegalArgumentException: bad extraInfo [{extra_info}]"
+    ))
+}
+
+impl PopService {
+    pub fn new(config: PopConfig, cluster: &str, broker_name: &str) -> Self {
+        PopService {
+            config,
+            revive_topic: revive_topic(cluster),
+            broker_name: broker_name.to_owned(),
+            ck_counter: AtomicU64::new(0),
+            locks: QueueLocks::default(),
+            order_info: OrderInfoManager::default(),
+            polling: Arc::new(PopPolling::default()),
+        }
+    }
+
+    /// The revive topic exists (5.x creates it at start: reviveQueueNum queues, perm 6).
+    pub fn ensure_revive_topic(&self, ctrl: &BrokerController) {
+        if ctrl
+            .topic_config_manager
+            .select_topic_config(&self.revive_topic)
+            .is_none()
+        {
+            let mut config = remoting_codec::protocol::common::TopicConfig::new(&self.revive_topic);
+            config.read_queue_nums = self.config.revive_queue_num;
+            config.write_queue_nums = self.config.revive_queue_num;
+            config.perm = perm::READ | perm::WRITE;
+            ctrl.topic_config_manager.update_topic_config(config);
+        }
+    }
+
+    /// Java's checks of a POP request, in its order (the exp filter is the caller's).
+    pub fn check(
+        &self,
+        ctrl: &BrokerController,
+        req: &PopRequest,
+    ) -> Result<remoting_codec::protocol::common::TopicConfig, Refusal> {
+        let ip = &ctrl.broker_config.broker_ip1;
+        if !perm::is_readable(ctrl.configuration.broker(|b| b.broker_permission)) {
+            return Err(Refusal::new(
+                response::NO_PERMISSION,
+                format!("the broker[{ip}] pop message is forbidden"),
+            ));
+        }
+        if req.max_msg_nums > 32 {
+            return Err(Refusal::new(
+                response::INVALID_PARAMETER,
+                format!("the broker[{ip}] pop message's num is greater than 32"),
+            ));
+        }
+        if !ctrl.store.config().timer_wheel_enable {
+            return Err(Refusal::system_error(format!(
+                "the broker[{ip}] pop message is forbidden because timerWheelEnable is false"
+            )));
+        }
+        self.check_topic_and_group(ctrl, &req.group, &req.topic, req.queue_id, &req.peer)
+    }
+
+    /// The checks POP, PEEK, NOTIFICATION and POLLING_INFO share, after the broker's own: the
+    /// topic, its read permission and queues, the group and its consumeEnable.
+    pub fn check_topic_and_group(
+        &self,
+        ctrl: &BrokerController,
+        group_name: &str,
+        topic_name: &str,
+        queue_id: i32,
+        peer: &str,
+    ) -> Result<remoting_codec::protocol::common::TopicConfig, Refusal> {
+        let Some(topic) = ctrl.topic_config_manager.select_topic_config(topic_name) else {
+            return Err(Refusal::new(
+                response::TOPIC_NOT_EXIST,
+                format!(
+                    "topic[{topic_name}] not exist, apply first please! {}",
+                    crate::processor::faq_suggest_todo()
+                ),
+            ));
+        };
+        if !perm::is_readable(topic.perm) {
+            return Err(Refusal::new(
+                response::NO_PERMISSION,
+                format!("the topic[{topic_name}] peeking message is forbidden"),
+            ));
+        }
+        if queue_id >= topic.read_queue_nums {
+            return Err(Refusal::new(
+                response::INVALID_PARAMETER,
+                format!(
+                    "queueId[{queue_id}] is illegal, topic:[{topic_name}] topicConfig.readQueueNums:[{}] consumer:[{peer}]",
+                    topic.read_queue_nums
+                ),
+            ));
+        }
+        let Some(group) = ctrl
+            .subscription_group_manager
+            .find_subscription_group_config(group_name)
+        else {
+            return Err(Refusal::new(
+                response::SUBSCRIPTION_GROUP_NOT_EXIST,
+                format!(
+                    "subscription group [{group_name}] does not exist, {}",
+                    crate::processor::faq_suggest_todo()
+                ),
+            ));
+        };
+        if !group.consume_enable {
+            return Err(Refusal::new(
+                response::NO_PERMISSION,
+                format!("subscription group no permission, {group_name}"),
+            ));
+        }
+        Ok(topic)
+    }
+
+    /// One POP over the retry topic and the topic's queues (after [`check`](Self::check)).
+    /// An empty [`Popped::messages`] is Java's "nothing found" (the caller may park).
+    pub fn pop(&self, ctrl: &BrokerController, req: &PopRequest, now: i64) -> Popped {
+        let read_queues = ctrl
+            .topic_config_manager
+            .select_topic_config(&req.topic)
+            .map_or(0, |t| t.read_queue_nums);
+        let revive_qid = if req.order {
+            POP_ORDER_REVIVE_QUEUE
+        } else {
+            (self.ck_counter.fetch_add(1, Ordering::Relaxed)
+                % self.config.revive_queue_num.max(1) as u64) as i32
+        };
+        let mut out = Popped {
+            pop_time: now,
+            invisible_time: req.invisible_time,
+            revive_qid,
+            order_count_info: req.order.then(String::new),
+            ..Popped::default()
+        };
+        let random_q = (now.unsigned_abs() % 100) as i32;
+        let need_retry = random_q < self.config.pop_from_retry_probability;
+        let retry_topic = self.config.retry_topic(&req.topic, &req.group);
+        if need_retry && !req.order {
+            self.pop_from_topic(ctrl, req, &retry_topic, true, random_q, &mut out);
+        }
+        if req.queue_id < 0 {
+            for i in 0..read_queues {
+                let q = (random_q + i) % read_queues;
+                self.pop_from_queue(ctrl, req, &req.topic, false, q, &mut out);
+            }
+        } else {
+            self.pop_from_queue(ctrl, req, &req.topic, false, req.queue_id, &mut out);
+        }
+        if !need_retry && (out.messages.len() as i32) < req.max_msg_nums && !req.order {
+            self.pop_from_topic(ctrl, req, &retry_topic, true, random_q, &mut out);
+        }
+        out
+    }
+
+    fn pop_from_topic(
+        &self,
+        ctrl: &BrokerController,
+        req: &PopRequest,
+        topic: &str,
+        is_retry: bool,
+        random_q: i32,
+        out: &mut Popped,
+    ) {
+        let Some(config) = ctrl.topic_config_manager.select_topic_config(topic) else {
+            return;
+        };
+        let n = config.read_queue_nums;
+        for i in 0..n {
+            self.pop_from_queue(ctrl, req, topic, is_retry, (random_q + i) % n, out);
+        }
+    }
+
+    /// `popMsgFromQueue`.
+    fn pop_from_queue(
+        &self,
+        ctrl: &BrokerController,
+        req: &PopRequest,
+        topic: &str,
+        is_retry: bool,
+        queue_id: i32,
+        out: &mut Popped,
+    ) {
+        let store = &ctrl.store;
+        let offsets = &ctrl.consumer_offset_manager;
+        let Some(_guard) = self
+            .locks
+            .try_lock(QueueLocks::key(topic, &req.group, queue_id))
+        else {
+            if !req.order {
+                let offset = self.pop_offset(ctrl, req, topic, queue_id, false);
+                out.rest_num += store.max_offset_in_queue(topic, queue_id) - offset;
+            }
+            return;
+        };
+        let mut offset = self.pop_offset(ctrl, req, topic, queue_id, true);
+        if req.order
+            && self.order_info.check_block(
+                req.attempt_id.as_deref(),
+                topic,
+                &req.group,
+                queue_id,
+                req.invisible_time,
+                out.pop_time,
+            )
+        {
+            return;
+        }
+        let want = (req.max_msg_nums as usize).saturating_sub(out.messages.len());
+        if want == 0 {
+            out.rest_num += store.max_offset_in_queue(topic, queue_id) - offset;
+            return;
+        }
+        let filter = req.filter.as_deref().map(|f| f as &dyn MessageFilter);
+        let mut result = store.get_message(topic, queue_id, offset, want, filter);
+        if matches!(
+            result.status,
+            GetMessageStatus::OffsetTooSmall
+                | GetMessageStatus::OffsetOverflowBadly
+                | GetMessageStatus::OffsetFoundNull
+        ) {
+            offsets.commit_offset(
+                &req.peer,
+                &req.group,
+                topic,
+                queue_id,
+                result.next_begin_offset,
+            );
+            offset = result.next_begin_offset;
+            result = store.get_message(topic, queue_id, offset, want, filter);
+        }
+        if !result.messages.is_empty() {
+            if req.order {
+                let info = out.order_count_info.get_or_insert_with(String::new);
+                self.order_info.update(
+                    req.attempt_id.as_deref(),
+                    topic,
+                    &req.group,
+                    queue_id,
+                    out.pop_time,
+                    req.invisible_time,
+                    &result.message_queue_offsets,
+                    info,
+                );
+                offsets.commit_offset(&req.peer, &req.group, topic, queue_id, offset);
+            } else {
+                let ck = PopCheckPoint::new(
+                    &req.group,
+                    topic,
+                    queue_id,
+                    offset,
+                    &result.message_queue_offsets,
+                    out.pop_time,
+                    req.invisible_time,
+                    &self.broker_name,
+                );
+                self.ensure_revive_topic(ctrl);
+                let put = store.put_message(ck_message(
+                    &ck,
+                    &self.revive_topic,
+                    out.revive_qid,
+                    ctrl.store_host,
+                    out.pop_time,
+                ));
+                if !put_ok(put.status) {
+                    tracing::warn!("pop checkpoint not stored: {:?}", put.status);
+                    out.rest_num += store.max_offset_in_queue(topic, queue_id) - offset;
+                    return;
+                }
+                // PopBufferMergeService commits the offset once the checkpoint is stored.
+                offsets.commit_offset(
+                    &req.peer,
+                    &req.group,
+                    topic,
+                    queue_id,
+                    result.next_begin_offset,
+                );
+            }
+            append_start_offset_info(&mut out.start_offset_info, topic, queue_id, offset);
+            append_msg_offset_info(
+                &mut out.msg_offset_info,
+                topic,
+                queue_id,
+                &result.message_queue_offsets,
+            );
+        } else if matches!(
+            result.status,
+            GetMessageStatus::NoMatchedMessage
+                | GetMessageStatus::OffsetFoundNull
+                | GetMessageStatus::MessageWasRemoving
+                | GetMessageStatus::NoMatchedLogicQueue
+        ) && result.next_begin_offset > -1
+        {
+            // `addCkMock` commits the offset past the filtered messages.
+            offsets.commit_offset(
+                &req.peer,
+                &req.group,
+                topic,
+                queue_id,
+                result.next_begin_offset,
+            );
+        }
+        out.rest_num += result.max_offset - result.next_begin_offset;
+        for (record, queue_offset) in result.messages.iter().zip(&result.message_queue_offsets) {
+            if !is_retry {
+                out.messages.push(record.clone());
+                continue;
+            }
+            // popResponseReturnActualRetryTopic=false: the record under the topic, with POP_CK.
+            let Ok(mut msg) = StoredMessage::decode(record) else {
+                continue;
+            };
+            if msg.properties.get(PROPERTY_POP_CK).is_none() {
+                let ck = ExtraInfo::build(
+                    offset,
+                    out.pop_time,
+                    req.invisible_time,
+                    out.revive_qid,
+                    &msg.topic,
+                    &self.broker_name,
+                    msg.queue_id,
+                    Some(*queue_offset),
+                );
+                msg.properties.insert(PROPERTY_POP_CK, ck);
+            }
+            msg.topic = req.topic.clone();
+            let mut buf = BytesMut::new();
+            if msg.encode_into(&mut buf).is_ok() {
+                out.messages.push(buf.freeze());
+            }
+        }
+    }
+
+    /// `getPopOffset` (with `init`, `getInitOffset` commits the start offset it chose).
+    fn pop_offset(
+        &self,
+        ctrl: &BrokerController,
+        req: &PopRequest,
+        topic: &str,
+        queue_id: i32,
+        init: bool,
+    ) -> i64 {
+        let offsets = &ctrl.consumer_offset_manager;
+        let offset = offsets.query_offset(&req.group, topic, queue_id);
+        if offset >= 0 {
+            return offset;
+        }
+        let store = &ctrl.store;
+        let min = store.min_offset_in_queue(topic, queue_id);
+        let offset = if req.init_mode == 1 || topic.starts_with("%RETRY%") {
+            min
+        } else if min <= 0 && store.max_offset_in_queue(topic, queue_id) > 0 {
+            // initPopOffsetByCheckMsgInMem: a queue still holding its first message starts at 0.
+            0
+        } else {
+            (store.max_offset_in_queue(topic, queue_id) - 1).max(0)
+        };
+        if init {
+            offsets.commit_offset("getPopOffset", &req.group, topic, queue_id, offset);
+        }
+        offset
+    }
+
+    /// The checks ACK_MESSAGE and CHANGE_INVISIBLE_TIME share: topic, queue, offset range
+    /// (`inclusive_max`: ACK accepts the max offset, CHANGE does not).
+    fn check_ack(
+        &self,
+        ctrl: &BrokerController,
+        a: &AckRequest,
+        inclusive_max: bool,
+    ) -> Result<(), Refusal> {
+        let Some(topic) = ctrl.topic_config_manager.select_topic_config(&a.topic) else {
+            return Err(Refusal::new(
+                response::TOPIC_NOT_EXIST,
+                format!(
+                    "topic[{}] not exist, apply first please! {}",
+                    a.topic,
+                    crate::processor::faq_suggest_todo()
+                ),
+            ));
+        };
+        if a.queue_id < 0 || a.queue_id >= topic.read_queue_nums {
+            return Err(Refusal::new(
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
+                    a.queue_id, a.topic, topic.read_queue_nums, a.peer
+                ),
+            ));
+        }
+        let min = ctrl.store.min_offset_in_queue(&a.topic, a.queue_id);
+        let max = ctrl.store.max_offset_in_queue(&a.topic, a.queue_id);
+        let out_of_range = a.offset < min || a.offset > max || (!inclusive_max && a.offset == max);
+        if out_of_range {
+            return Err(if inclusive_max {
+                Refusal::new(
+                    response::NO_MESSAGE,
+                    format!(
+                        "offset is illegal, key:{}@{}, commit:{}, store:{}~{}",
+                        a.topic, a.queue_id, a.offset, min, max
+                    ),
+                )
+            } else {
+                Refusal::code_only(response::NO_MESSAGE)
+            });
+        }
+        Ok(())
+    }
+
+    /// ACK_MESSAGE (`appendAck` of one handle, `ackOrderly` for an orderly one).
+    pub fn ack(&self, ctrl: &BrokerController, a: &AckRequest, now: i64) -> Result<(), Refusal> {
+        self.check_ack(ctrl, a, true)?;
+        let info = ExtraInfo::parse(&a.extra_info).ok_or_else(|| bad_extra_info(&a.extra_info))?;
+        if info.is_order() {
+            return self.ack_orderly(
+                ctrl, &a.topic, &a.group, a.queue_id, a.offset, &info, &a.peer,
+            );
+        }
+        let ack = AckMsg {
+            ack_offset: a.offset,
+            ack_offset_list: None,
+            broker_name: Some(info.broker_name.clone()),
+            consumer_group: Some(a.group.clone()),
+            pop_time: info.pop_time,
+            queue_id: a.queue_id,
+            start_offset: info.ck_queue_offset,
+            topic: Some(a.topic.clone()),
+        };
+        self.put_ack(ctrl, &ack, info.invisible_time, info.revive_qid, now);
+        Ok(())
+    }
+
+    /// BATCH_ACK_MESSAGE for one `BatchAck` of the body: the offsets `start + bit` in range.
+    #[allow(clippy::too_many_arguments)]
+    pub fn batch_ack(
+        &self,
+        ctrl: &BrokerController,
+        group: &str,
+        topic_in_body: &str,
+        retry: &str,
+        queue_id: i32,
+        revive_qid: i32,
+        start_offset: i64,
+        pop_time: i64,
+        invisible_time: i64,
+        bits: &[usize],
+        broker_name: Option<&str>,
+        peer: &str,
+        now: i64,
+    ) {
+        let topic = match retry {
+            "1" => remoting_codec::protocol::pop::pop_retry_topic_v1(topic_in_body, group),
+            "2" => remoting_codec::protocol::pop::pop_retry_topic_v2(topic_in_body, group),
+            _ => topic_in_body.to_owned(),
+        };
+        let min = ctrl.store.min_offset_in_queue(&topic, queue_id);
+        let max = ctrl.store.max_offset_in_queue(&topic, queue_id);
+        if min == -1 || max == -1 {
+            return;
+        }
+        let in_range: Vec<i64> = bits
+            .iter()
+            .map(|&b| start_offset + b as i64)
+            .filter(|o| *o >= min && *o <= max)
+            .collect();
+        if revive_qid == POP_ORDER_REVIVE_QUEUE {
+            let info = ExtraInfo {
+                ck_queue_offset: start_offset,
+                pop_time,
+                invisible_time,
+                revive_qid,
+                retry: retry.to_owned(),
+                broker_name: broker_name.unwrap_or_default().to_owned(),
+                queue_id,
+                queue_offset: None,
+            };
+            for o in in_range {
+                let _ = self.ack_orderly(ctrl, &topic, group, queue_id, o, &info, peer);
+            }
+            return;
+        }
+        if in_range.is_empty() {
+            return;
+        }
+        let ack = AckMsg {
+            ack_offset: -1,
+            ack_offset_list: Some(in_range),
+            broker_name: broker_name.map(str::to_owned),
+            consumer_group: Some(group.to_owned()),
+            pop_time,
+            queue_id,
+            start_offset,
+            topic: Some(topic),
+        };
+        self.put_ack(ctrl, &ack, invisible_time, revive_qid, now);
+    }
+
+    fn put_ack(&self, ctrl: &BrokerController, ack: &AckMsg, invisible: i64, rqid: i32, now: i64) {
+        self.ensure_revive_topic(ctrl);
+        let msg = ack_message(
+            ack,
+            invisible,
+            &self.revive_topic,
+            rqid,
+            ctrl.store_host,
+            now,
+        );
+        let put = ctrl.store.put_message(msg);
+        if !put_ok(put.status) {
+            tracing::error!("put ack msg error: {:?} {ack:?}", put.status);
+        }
+    }
+
+    /// `ackOrderly`.
+    #[allow(clippy::too_many_arguments)]
+    fn ack_orderly(
+        &self,
+        ctrl: &BrokerController,
+        topic: &str,
+        group: &str,
+        queue_id: i32,
+        offset: i64,
+        info: &ExtraInfo,
+        peer: &str,
+    ) -> Result<(), Refusal> {
+        let offsets = &ctrl.consumer_offset_manager;
+        let key = QueueLocks::key(topic, group, queue_id);
+        if offset < offsets.query_offset(group, topic, queue_id) {
+            return Ok(());
+        }
+        let _guard = self.locks.lock(key.clone());
+        let old = offsets.query_offset(group, topic, queue_id);
+        if offset < old {
+            return Ok(());
+        }
+        let next = self
+            .order_info
+            .commit_and_next(topic, group, queue_id, offset, info.pop_time);
+        if next > -1 {
+            offsets.commit_offset(peer, group, topic, queue_id, next);
+            if !self.order_info.check_block(
+                None,
+                topic,
+                group,
+                queue_id,
+                info.invisible_time,
+                crate::now_millis(),
+            ) {
+                self.polling.wake(topic);
+            }
+        } else if next == -1 {
+            return Err(Refusal::new(
+                response::MESSAGE_ILLEGAL,
+                format!(
+                    "offset is illegal, key:{key}, old:{old}, commit:{offset}, next:{next}, {peer}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// CHANGE_MESSAGE_INVISIBLETIME: a new checkpoint of the one message from now, then an ack
+    /// of the old one (orderly: the offset's next visible time).
+    pub fn change_invisible_time(
+        &self,
+        ctrl: &BrokerController,
+        c: &ChangeRequest,
+        now: i64,
+    ) -> Result<ChangeInvisibleTimeResponseHeader, Refusal> {
+        let a = &c.ack;
+        self.check_ack(ctrl, a, false)?;
+        let info = ExtraInfo::parse(&a.extra_info).ok_or_else(|| bad_extra_info(&a.extra_info))?;
+        if info.is_order() {
+            let offsets = &ctrl.consumer_offset_manager;
+            let mut header = ChangeInvisibleTimeResponseHeader {
+                pop_time: 0,
+                invisible_time: 0,
+                revive_qid: 0,
+            };
+            if a.offset < offsets.query_offset(&a.group, &a.topic, a.queue_id) {
+                return Ok(header);
+            }
+            let _guard = self
+                .locks
+                .lock(QueueLocks::key(&a.topic, &a.group, a.queue_id));
+            let next_visible = now + c.invisible_time;
+            self.order_info.update_next_visible_time(
+                &a.topic,
+                &a.group,
+                a.queue_id,
+                a.offset,
+                info.pop_time,
+                next_visible,
+            );
+            header = ChangeInvisibleTimeResponseHeader {
+                pop_time: info.pop_time,
+                invisible_time: next_visible - info.pop_time,
+                revive_qid: info.revive_qid,
+            };
+            return Ok(header);
+        }
+        let ck = PopCheckPoint::new(
+            &a.group,
+            &a.topic,
+            a.queue_id,
+            a.offset,
+            &[a.offset],
+            now,
+            c.invisible_time,
+            &info.broker_name,
+        );
+        self.ensure_revive_topic(ctrl);
+        let put = ctrl.store.put_message(ck_message(
+            &ck,
+            &self.revive_topic,
+            info.revive_qid,
+            ctrl.store_host,
+            now,
+        ));
+        if !put_ok(put.status) {
+            return Err(Refusal::code_only(response::SYSTEM_ERROR));
+        }
+        let ack = AckMsg {
+            ack_offset: a.offset,
+            ack_offset_list: None,
+            broker_name: Some(info.broker_name.clone()),
+            consumer_group: Some(a.group.clone()),
+            pop_time: info.pop_time,
+            queue_id: a.queue_id,
+            start_offset: info.ck_queue_offset,
+            topic: Some(a.topic.clone()),
+        };
+        self.put_ack(ctrl, &ack, info.invisible_time, info.revive_qid, now);
+        Ok(ChangeInvisibleTimeResponseHeader {
+            pop_time: now,
+            invisible_time: c.invisible_time,
+            revive_qid: info.revive_qid,
+        })
+    }
+}

@@ -1,0 +1,565 @@
+//! 5.x POP end to end: the broker binary on free ports, driven over the wire by our remoting
+//! client with the headers 5.3.3's Java client sends (`common::pop`).
+//!
+//! - pop, ack, change invisible time, revive: every message is handed out once; acked ones
+//!   never again; un-acked ones come back from `%RETRY%<group>_<topic>` no earlier than their
+//!   invisible time, and a message whose invisible time was changed no earlier than the new one;
+//! - long polling: a parked POP is answered by a message sent after it;
+//! - orderly POP: a queue's batch blocks the queue until it is acked, `orderCountInfo` counts
+//!   the hand-outs;
+//! - restart and kill -9 with un-acked messages: nothing lost, acked ones not redelivered,
+//!   nothing redelivered before its invisible time, the popped originals not handed out again;
+//! - bad input gets Java's codes and remarks;
+//! - SET_MESSAGE_REQUEST_MODE / QUERY_ASSIGNMENT: POP mode persisted, every client of a group
+//!   assigned every queue as queue −1.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::pop::*;
+use common::*;
+use remoting::RemotingClient;
+use remoting_codec::code::{request, response};
+use remoting_codec::RemotingCommand;
+
+const GROUP: &str = "GPop";
+
+fn send(topic: &str, queue_id: i32, body: String) -> RemotingCommand {
+    let props = format!("UNIQ_KEY\u{1}{body}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}t");
+    RemotingCommand::request(
+        request::SEND_MESSAGE_V2,
+        &send_v2_header(topic, queue_id, &props),
+    )
+    .with_body(Bytes::from(body))
+}
+
+async fn send_all(client: &RemotingClient, topic: &str, n: usize, prefix: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for i in 0..n {
+        let body = format!("{prefix}{i}");
+        let resp = client
+            .invoke(send(topic, (i % 2) as i32, body.clone()), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+        bodies.push(body);
+    }
+    bodies
+}
+
+/// Pops until `n` messages arrived (long polls of 2 s), or the deadline.
+async fn pop_n(client: &RemotingClient, topic: &str, n: usize, invisible: i64) -> Vec<Popped> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut got = Vec::new();
+    while got.len() < n && Instant::now() < deadline {
+        let (_, list) = pop(client, GROUP, topic, invisible, 2000).await;
+        got.extend(list);
+    }
+    got
+}
+
+/// Pops (acking everything) until the bodies in `want` all came back; each arrival time.
+async fn redeliveries(
+    client: &RemotingClient,
+    topic: &str,
+    want: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<i64>> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    while !want.iter().all(|b| seen.contains_key(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "not redelivered: {:?}",
+            want.iter()
+                .filter(|b| !seen.contains_key(*b))
+                .collect::<Vec<_>>()
+        );
+        let (_, list) = pop(client, GROUP, topic, 60_000, 2000).await;
+        let now = broker::now_millis();
+        for p in list {
+            seen.entry(p.body()).or_default().push(now);
+            ack(client, GROUP, topic, &p).await;
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pop_ack_change_invisible_time_and_revive() {
+    let dir = temp_dir("pop-revive");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    let topic = "PopT";
+    let sent = send_all(&client, topic, 10, "m").await;
+
+    let popped = pop_n(&client, topic, 10, 4000).await;
+    let pop_time = broker::now_millis();
+    let bodies: BTreeSet<String> = popped.iter().map(Popped::body).collect();
+    assert_eq!(bodies, sent.iter().cloned().collect(), "each message once");
+    assert_eq!(popped.len(), 10);
+
+    // Ack half, move one's invisible time to 12 s, leave the rest.
+    let mut unacked = BTreeSet::new();
+    let mut changed = None;
+    for (i, p) in popped.iter().enumerate() {
+        if i % 2 == 0 {
+            ack(&client, GROUP, topic, p).await;
+        } else if changed.is_none() {
+            let resp = client
+                .invoke(change_request(GROUP, topic, p, 12_000), TIMEOUT)
+                .await
+                .unwrap();
+            assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+            assert_eq!(resp.ext_field("invisibleTime"), Some("12000"));
+            assert!(resp.ext_field("popTime").is_some() && resp.ext_field("reviveQid").is_some());
+            changed = Some((p.body(), broker::now_millis()));
+        } else {
+            unacked.insert(p.body());
+        }
+    }
+    let (changed_body, changed_at) = changed.unwrap();
+
+    // Nothing is visible right after: the offset moved on pop.
+    let (resp, list) = pop(&client, GROUP, topic, 4000, 0).await;
+    assert_eq!(resp.code, response::POLLING_TIMEOUT);
+    assert_eq!(resp.remark.as_deref(), Some("NO_MESSAGE_IN_QUEUE"));
+    assert!(list.is_empty());
+
+    let mut want = unacked.clone();
+    want.insert(changed_body.clone());
+    let seen = redeliveries(&client, topic, &want).await;
+    let got: BTreeSet<String> = seen.keys().cloned().collect();
+    assert_eq!(got, want, "exactly the un-acked ones come back");
+    for (body, times) in &seen {
+        let due = if *body == changed_body {
+            changed_at + 12_000
+        } else {
+            pop_time + 4000
+        };
+        assert!(
+            times[0] >= due - 1000,
+            "{body} back {} ms early",
+            due - times[0]
+        );
+        println!("{body}: back {} ms after its time", times[0] - due);
+    }
+    // They were acked: a last long poll finds nothing.
+    let (resp, list) = pop(&client, GROUP, topic, 4000, 3000).await;
+    assert!(
+        list.is_empty(),
+        "{:?}",
+        list.iter().map(Popped::body).collect::<Vec<_>>()
+    );
+    assert_eq!(resp.code, response::POLLING_TIMEOUT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_pop_is_answered_by_a_message_sent_later() {
+    let dir = temp_dir("pop-poll");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    let producer = broker.client().await;
+    send_all(&client, "PollT", 1, "first").await;
+    assert_eq!(pop_n(&client, "PollT", 1, 60_000).await.len(), 1);
+    let begin = Instant::now();
+    let parked = tokio::spawn(async move { pop(&client, GROUP, "PollT", 60_000, 20_000).await });
+    // Send once the POP is parked (POLLING_INFO counts it).
+    let info = RemotingCommand::request_without_header(request::POLLING_INFO)
+        .with_ext_field("consumerGroup", GROUP)
+        .with_ext_field("topic", "PollT")
+        .with_ext_field("queueId", "-1");
+    loop {
+        let resp = producer.invoke(info.clone(), TIMEOUT).await.unwrap();
+        assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+        if resp.ext_field("pollingNum") == Some("1") {
+            break;
+        }
+        assert!(begin.elapsed() < Duration::from_secs(15), "never parked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send_all(&producer, "PollT", 1, "late").await;
+    let (resp, list) = parked.await.unwrap();
+    assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+    assert_eq!(list[0].body(), "late0");
+    assert!(
+        begin.elapsed() < Duration::from_secs(19),
+        "answered by the arrival"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orderly_pop_blocks_the_queue_until_acked() {
+    let dir = temp_dir("pop-order");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    for i in 0..4 {
+        let resp = client
+            .invoke(send("OrdT", 0, format!("o{i}")), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, response::SUCCESS);
+    }
+    let order_pop = |max: i32| pop_request(GROUP, "OrdT", 0, max, 60_000, 0, true);
+    let mut first = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while first.is_empty() {
+        assert!(Instant::now() < deadline);
+        let resp = client.invoke(order_pop(2), TIMEOUT).await.unwrap();
+        if resp.code == response::SUCCESS {
+            assert_eq!(resp.ext_field("reviveQid"), Some("999"));
+            assert_eq!(resp.ext_field("orderCountInfo"), Some("0 0 0"));
+        }
+        first = popped(&resp, "OrdT", "broker-t");
+    }
+    assert_eq!(
+        first.iter().map(Popped::body).collect::<Vec<_>>(),
+        ["o0", "o1"]
+    );
+    // Blocked: the batch is neither acked nor past its invisible time.
+    let resp = client.invoke(order_pop(2), TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, response::POLLING_TIMEOUT);
+    // One ack is not enough; both are.
+    ack(&client, GROUP, "OrdT", &first[1]).await;
+    let resp = client.invoke(order_pop(2), TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, response::POLLING_TIMEOUT);
+    ack(&client, GROUP, "OrdT", &first[0]).await;
+    // The next batch with a short invisible time: not acked, it comes again, counted.
+    let short = || pop_request(GROUP, "OrdT", 0, 2, 1500, 0, true);
+    let resp = client.invoke(short(), TIMEOUT).await.unwrap();
+    let next = popped(&resp, "OrdT", "broker-t");
+    assert_eq!(
+        next.iter().map(Popped::body).collect::<Vec<_>>(),
+        ["o2", "o3"]
+    );
+    let blocked_until = broker::now_millis() + 1500 - 100;
+    let mut again = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while again.is_empty() {
+        assert!(Instant::now() < deadline, "the batch never came back");
+        let resp = client.invoke(short(), TIMEOUT).await.unwrap();
+        if resp.code == response::SUCCESS {
+            assert!(
+                broker::now_millis() >= blocked_until,
+                "handed out while invisible"
+            );
+            assert_eq!(
+                resp.ext_field("orderCountInfo"),
+                Some("0 qo0%2 1;0 qo0%3 1;0 0 1")
+            );
+        } else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        again = popped(&resp, "OrdT", "broker-t");
+    }
+    assert_eq!(
+        again.iter().map(Popped::body).collect::<Vec<_>>(),
+        ["o2", "o3"]
+    );
+}
+
+/// Pops 6, acks 3, waits until consumerOffset.json has the offsets, then stops the broker
+/// (`kill`: SIGKILL, else SIGTERM) and checks the redeliveries after the restart.
+async fn survive_restart(name: &str, kill: bool) {
+    let dir = temp_dir(name);
+    let mut broker = start_broker(
+        &dir,
+        free_port_pair(),
+        None,
+        "flushConsumerOffsetInterval=200",
+    );
+    let client = broker.client().await;
+    let topic = "DurT";
+    send_all(&client, topic, 6, "d").await;
+    let popped = pop_n(&client, topic, 6, 6000).await;
+    let pop_time = broker::now_millis();
+    assert_eq!(popped.len(), 6);
+    let mut unacked = BTreeSet::new();
+    for (i, p) in popped.iter().enumerate() {
+        if i % 2 == 0 {
+            ack(&client, GROUP, topic, p).await;
+        } else {
+            unacked.insert(p.body());
+        }
+    }
+    let offsets = dir.join("store/config/consumerOffset.json");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let text = std::fs::read_to_string(&offsets).unwrap_or_default();
+        if text.contains(&format!("{topic}@{GROUP}"))
+            && text.contains("0:3")
+            && text.contains("1:3")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "offsets not persisted: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(client);
+    let conf = broker.conf.clone();
+    if kill {
+        broker.kill();
+        assert!(dir.join("store/abort").exists(), "killed, not stopped");
+    } else {
+        broker.terminate();
+    }
+    drop(broker);
+    let broker = restart_broker(&conf);
+    let client = broker.client().await;
+    let seen = redeliveries(&client, topic, &unacked).await;
+    let got: BTreeSet<String> = seen.keys().cloned().collect();
+    assert_eq!(got, unacked, "the un-acked ones and only them");
+    for (body, times) in &seen {
+        assert!(times[0] >= pop_time + 6000 - 1000, "{body} back early");
+        println!(
+            "{body}: back {} ms after its time, {} copies",
+            times[0] - pop_time - 6000,
+            times.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn un_acked_pops_survive_a_restart() {
+    survive_restart("pop-restart", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn un_acked_pops_survive_kill_9() {
+    survive_restart("pop-kill9", true).await;
+}
+
+async fn refused(client: &RemotingClient, req: RemotingCommand, code: i32, remark: Option<&str>) {
+    let resp = client.invoke(req, TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, code, "{:?}", resp.remark);
+    match remark {
+        Some(r) => assert!(
+            resp.remark.as_deref().is_some_and(|x| x.starts_with(r)),
+            "remark {:?}, want {r}",
+            resp.remark
+        ),
+        None => assert_eq!(resp.remark, None),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_javas_codes_and_remarks() {
+    let dir = temp_dir("pop-bad");
+    let broker = start_broker(
+        &dir,
+        free_port_pair(),
+        None,
+        "autoCreateSubscriptionGroup=false",
+    );
+    let client = broker.client().await;
+    send_all(&client, "BadT", 2, "b").await;
+    let known = "GKnown";
+    let create =
+        RemotingCommand::request_without_header(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
+            .with_body(format!(r#"{{"groupName":"{known}","consumeEnable":true}}"#));
+    assert_eq!(client.invoke(create, TIMEOUT).await.unwrap().code, 0);
+
+    refused(
+        &client,
+        pop_request("GNone", "BadT", -1, 1, 1000, 0, false),
+        response::SUBSCRIPTION_GROUP_NOT_EXIST,
+        Some("subscription group [GNone] does not exist, "),
+    )
+    .await;
+    refused(
+        &client,
+        pop_request(known, "NoSuchT", -1, 1, 1000, 0, false),
+        response::TOPIC_NOT_EXIST,
+        Some("topic[NoSuchT] not exist, apply first please!"),
+    )
+    .await;
+    refused(
+        &client,
+        pop_request(known, "BadT", -1, 33, 1000, 0, false),
+        response::INVALID_PARAMETER,
+        Some("the broker[127.0.0.1] pop message's num is greater than 32"),
+    )
+    .await;
+    refused(
+        &client,
+        pop_request(known, "BadT", 9, 1, 1000, 0, false),
+        response::INVALID_PARAMETER,
+        Some("queueId[9] is illegal, topic:[BadT] topicConfig.readQueueNums:[4] consumer:["),
+    )
+    .await;
+    let mut stale = pop_request(known, "BadT", -1, 1, 1000, 0, false);
+    stale
+        .ext_fields
+        .as_mut()
+        .unwrap()
+        .insert("bornTime", "1000");
+    refused(
+        &client,
+        stale,
+        response::POLLING_TIMEOUT,
+        Some("the broker[127.0.0.1] pop message is timeout too much"),
+    )
+    .await;
+    // invisibleTime 0 is not checked by Java: a normal pop.
+    let mut got = Vec::new();
+    let deadline = Instant::now() + TIMEOUT;
+    while got.is_empty() && Instant::now() < deadline {
+        let resp = client
+            .invoke(pop_request(known, "BadT", -1, 1, 0, 1000, false), TIMEOUT)
+            .await
+            .unwrap();
+        assert!(resp.code == response::SUCCESS || resp.code == response::POLLING_TIMEOUT);
+        got = popped(&resp, "BadT", "broker-t");
+    }
+    let p = got.pop().expect("popped with invisibleTime 0");
+
+    // ACK: bad handle, offset beyond the queue, queue beyond the topic.
+    let mut bad = p.clone();
+    bad.extra_info = "1 2 x".into();
+    let mut req = ack_request(known, "BadT", &p);
+    req.ext_fields
+        .as_mut()
+        .unwrap()
+        .insert("extraInfo", "1 2 x");
+    refused(&client, req, response::SYSTEM_ERROR, Some("java.lang.")).await;
+    let mut req = ack_request(known, "BadT", &p);
+    req.ext_fields.as_mut().unwrap().insert("offset", "99");
+    refused(
+        &client,
+        req,
+        response::NO_MESSAGE,
+        Some(&format!(
+            "offset is illegal, key:BadT@{}, commit:99, store:0~1",
+            p.msg.queue_id
+        )),
+    )
+    .await;
+    let mut req = ack_request(known, "BadT", &p);
+    req.ext_fields.as_mut().unwrap().insert("queueId", "7");
+    refused(
+        &client,
+        req,
+        response::MESSAGE_ILLEGAL,
+        Some("queueId[7] is illegal, topic:[BadT]"),
+    )
+    .await;
+    let mut req = ack_request(known, "NoSuchT", &p);
+    req.ext_fields.as_mut().unwrap().insert("topic", "NoSuchT");
+    refused(
+        &client,
+        req,
+        response::TOPIC_NOT_EXIST,
+        Some("topic[NoSuchT] not exist"),
+    )
+    .await;
+    // CHANGE_INVISIBLE_TIME at the max offset: NO_MESSAGE without remark.
+    let mut req = change_request(known, "BadT", &p, 1000);
+    req.ext_fields.as_mut().unwrap().insert("offset", "1");
+    refused(&client, req, response::NO_MESSAGE, None).await;
+    // BATCH_ACK without a body.
+    let req = RemotingCommand::request_without_header(request::BATCH_ACK_MESSAGE);
+    refused(&client, req, response::NO_MESSAGE, None).await;
+    // SET_MESSAGE_REQUEST_MODE of a retry topic, an unknown topic, an unknown group.
+    for (body, code, remark) in [
+        (
+            r#"{"consumerGroup":"GKnown","mode":"POP","topic":"%RETRY%GKnown"}"#,
+            response::NO_PERMISSION,
+            "retry topic is not allowed to set mode",
+        ),
+        (
+            r#"{"consumerGroup":"GKnown","mode":"POP","topic":"NoSuchT"}"#,
+            response::TOPIC_NOT_EXIST,
+            "topic[NoSuchT] not exist",
+        ),
+        (
+            r#"{"consumerGroup":"GNone","mode":"POP","topic":"BadT"}"#,
+            response::SUBSCRIPTION_GROUP_NOT_EXIST,
+            "subscription group does not exist",
+        ),
+    ] {
+        let req = RemotingCommand::request_without_header(request::SET_MESSAGE_REQUEST_MODE)
+            .with_body(body);
+        refused(&client, req, code, Some(remark)).await;
+    }
+}
+
+fn heartbeat(client_id: &str, group: &str, topic: &str) -> RemotingCommand {
+    let body = format!(
+        r#"{{"clientID":"{client_id}","consumerDataSet":[{{"consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","consumeType":"CONSUME_PASSIVELY","groupName":"{group}","messageModel":"CLUSTERING","subscriptionDataSet":[{{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1,"tagsSet":[],"topic":"{topic}"}}],"unitMode":false}}],"producerDataSet":[]}}"#
+    );
+    RemotingCommand::request_without_header(request::HEART_BEAT).with_body(body)
+}
+
+fn query_assignment(client_id: &str, group: &str, topic: &str) -> RemotingCommand {
+    RemotingCommand::request_without_header(request::QUERY_ASSIGNMENT).with_body(format!(
+        r#"{{"clientId":"{client_id}","consumerGroup":"{group}","messageModel":"CLUSTERING","strategyName":"AVG","topic":"{topic}"}}"#
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_rebalance_assigns_pop_queues_and_the_mode_persists() {
+    let dir = temp_dir("pop-assign");
+    let mut broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    send_all(&client, "AsgT", 2, "a").await;
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let c = broker.client().await;
+        let resp = c
+            .invoke(heartbeat(&format!("cid{i}"), "GAsg", "AsgT"), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, 0);
+        clients.push(c);
+    }
+    // PULL by default: the 4 queues shared out averagely.
+    let resp = client
+        .invoke(query_assignment("cid0", "GAsg", "AsgT"), TIMEOUT)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&resp.body).into_owned();
+    assert_eq!(resp.code, 0);
+    assert!(
+        text.contains(r#""queueId":0"#) && text.contains(r#""queueId":1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#""mode":"PULL""#), "{text}");
+    let set = RemotingCommand::request_without_header(request::SET_MESSAGE_REQUEST_MODE)
+        .with_body(r#"{"consumerGroup":"GAsg","mode":"POP","popShareQueueNum":0,"topic":"AsgT"}"#);
+    assert_eq!(client.invoke(set, TIMEOUT).await.unwrap().code, 0);
+    drop(client);
+    drop(clients);
+    let conf = broker.conf.clone();
+    broker.terminate();
+    drop(broker);
+    let saved = std::fs::read_to_string(dir.join("store/config/messageRequestMode.json")).unwrap();
+    assert!(saved.contains(r#""mode":"POP""#), "{saved}");
+
+    let broker = restart_broker(&conf);
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let c = broker.client().await;
+        let resp = c
+            .invoke(heartbeat(&format!("cid{i}"), "GAsg", "AsgT"), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, 0);
+        clients.push(c);
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let resp = c
+            .invoke(
+                query_assignment(&format!("cid{i}"), "GAsg", "AsgT"),
+                TIMEOUT,
+            )
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        assert_eq!(
+            text,
+            r#"{"messageQueueAssignments":[{"messageQueue":{"brokerName":"broker-t","queueId":-1,"topic":"AsgT"},"mode":"POP"}]}"#
+        );
+    }
+}
