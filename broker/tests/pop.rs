@@ -563,3 +563,50 @@ async fn server_side_rebalance_assigns_pop_queues_and_the_mode_persists() {
         );
     }
 }
+
+/// A message consumed too often goes to `%DLQ%<group>` as 5.3.3's proxy forwards it
+/// (`forwardMessageToDeadLetterQueue`): CONSUMER_SEND_MSG_BACK with the popped record's
+/// commitlog offset and `maxReconsumeTimes`, then an ack of its handle. The revived copy
+/// (reconsumeTimes 1, from `%RETRY%<group>_<topic>`, delivered under the topic with `POP_CK`)
+/// is the one that reaches the maximum of 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revived_message_over_the_maximum_is_forwarded_to_the_dlq() {
+    use remoting_codec::protocol::transaction::ConsumerSendMsgBackRequestHeader;
+    let dir = temp_dir("pop-dlq");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    send_all(&client, "DlqT", 1, "x").await;
+    let first = pop_n(&client, "DlqT", 1, 2000).await;
+    assert_eq!(first[0].msg.reconsume_times, 0);
+    let want: BTreeSet<String> = ["x0".to_owned()].into();
+    // Revived, not acked yet: pop it without acking.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let revived = loop {
+        assert!(Instant::now() < deadline, "never revived");
+        let (_, list) = pop(&client, GROUP, "DlqT", 60_000, 2000).await;
+        if let Some(p) = list.into_iter().find(|p| want.contains(&p.body())) {
+            break p;
+        }
+    };
+    assert_eq!(revived.msg.reconsume_times, 1);
+    assert_eq!(revived.msg.topic, "DlqT", "delivered under its topic");
+    assert!(revived.msg.properties.get("POP_CK").is_some());
+    assert!(revived.msg.properties.get("1ST_POP_TIME").is_some());
+    let back = RemotingCommand::request(
+        request::CONSUMER_SEND_MSG_BACK,
+        &ConsumerSendMsgBackRequestHeader {
+            offset: revived.msg.commit_log_offset,
+            group: GROUP.into(),
+            delay_level: -1,
+            origin_msg_id: None,
+            origin_topic: Some("DlqT".into()),
+            unit_mode: false,
+            max_reconsume_times: Some(1),
+        },
+    );
+    let resp = client.invoke(back, TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+    ack(&client, GROUP, "DlqT", &revived).await;
+    let dlq = pull_n(&client, &format!("%DLQ%{GROUP}"), 0, 1).await;
+    assert_eq!(dlq[0].body, Bytes::from_static(b"x0"));
+}
