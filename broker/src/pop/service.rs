@@ -333,6 +333,12 @@ impl PopService {
             result = store.get_message(topic, queue_id, offset, want, filter);
         }
         if !result.messages.is_empty() {
+            ctrl.broker_stats_manager.on_pop_found(
+                &req.group,
+                topic,
+                result.messages.len() as i64,
+                result.buffer_total_size as i64,
+            );
             if req.order {
                 let info = out.order_count_info.get_or_insert_with(String::new);
                 self.order_info.update(
