@@ -610,3 +610,87 @@ async fn a_revived_message_over_the_maximum_is_forwarded_to_the_dlq() {
     let dlq = pull_n(&client, &format!("%DLQ%{GROUP}"), 0, 1).await;
     assert_eq!(dlq[0].body, Bytes::from_static(b"x0"));
 }
+
+/// PEEK_MESSAGE reads from the group's position without moving it (a POP afterwards gets the
+/// same messages); NOTIFICATION says whether there is something to pop, and a parked one is
+/// answered `hasMsg=true` by a message sent after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peek_and_notification() {
+    use remoting_codec::protocol::pop::{NotificationRequestHeader, PeekMessageRequestHeader};
+    let dir = temp_dir("pop-peek");
+    let broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    send_all(&client, "PeekT", 2, "p").await;
+    let peek = || {
+        RemotingCommand::request(
+            request::PEEK_MESSAGE,
+            &PeekMessageRequestHeader {
+                topic: "PeekT".into(),
+                queue_id: -1,
+                max_msg_nums: 32,
+                consumer_group: GROUP.into(),
+            },
+        )
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    let peeked = loop {
+        let resp = client.invoke(peek(), TIMEOUT).await.unwrap();
+        let got = records(&resp);
+        if got.len() == 2 {
+            assert_eq!(resp.remark.as_deref(), Some("FOUND"));
+            assert_eq!(resp.ext_field("restNum"), Some("2"));
+            break got;
+        }
+        assert!(Instant::now() < deadline, "peek: {:?}", resp.remark);
+    };
+    assert_eq!(peeked.len(), 2);
+    let notify = |poll: i64| {
+        RemotingCommand::request(
+            request::NOTIFICATION,
+            &NotificationRequestHeader {
+                consumer_group: GROUP.into(),
+                topic: "PeekT".into(),
+                queue_id: -1,
+                poll_time: poll,
+                born_time: broker::now_millis(),
+                order: Some(false),
+                attempt_id: None,
+            },
+        )
+    };
+    let resp = client.invoke(notify(0), TIMEOUT).await.unwrap();
+    assert_eq!((resp.code, resp.ext_field("hasMsg")), (0, Some("true")));
+    // Peeking moved nothing: the POP gets both.
+    let popped = pop_n(&client, "PeekT", 2, 60_000).await;
+    assert_eq!(popped.len(), 2);
+    let resp = client.invoke(notify(0), TIMEOUT).await.unwrap();
+    assert_eq!((resp.code, resp.ext_field("hasMsg")), (0, Some("false")));
+    let resp = client.invoke(peek(), TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, response::PULL_NOT_FOUND);
+    assert_eq!(resp.remark.as_deref(), Some("NO_MESSAGE_IN_QUEUE"));
+    // A parked NOTIFICATION, answered by a later message.
+    let begin = Instant::now();
+    let parked = {
+        let c = broker.client().await;
+        let req = notify(20_000);
+        tokio::spawn(async move { c.invoke(req, TIMEOUT).await.unwrap() })
+    };
+    let info = RemotingCommand::request_without_header(request::POLLING_INFO)
+        .with_ext_field("consumerGroup", GROUP)
+        .with_ext_field("topic", "PeekT")
+        .with_ext_field("queueId", "-1");
+    while client
+        .invoke(info.clone(), TIMEOUT)
+        .await
+        .unwrap()
+        .ext_field("pollingNum")
+        != Some("1")
+    {
+        assert!(begin.elapsed() < Duration::from_secs(15), "never parked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send_all(&client, "PeekT", 1, "late").await;
+    let resp = parked.await.unwrap();
+    assert_eq!((resp.code, resp.ext_field("hasMsg")), (0, Some("true")));
+    assert!(begin.elapsed() < Duration::from_secs(19));
+}

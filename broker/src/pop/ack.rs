@@ -43,7 +43,7 @@ impl PopService {
                 ),
             ));
         }
-        let min = ctrl.store.min_offset_in_queue(&a.topic, a.queue_id);
+        let min = ctrl.store.min_offset_in_queue(&a.topic, a.queue_id).max(0);
         let max = ctrl.store.max_offset_in_queue(&a.topic, a.queue_id);
         let out_of_range = a.offset < min || a.offset > max || (!inclusive_max && a.offset == max);
         if out_of_range {

@@ -33,6 +33,9 @@
 //!   a revive offset not yet persisted only means a message may be delivered again.
 //! - orderly pops: [`order_info`].
 //!
+//! Java's store creates a consume queue when asked for its min offset, so an unknown queue's
+//! min offset is 0 there; ours answers −1, which these modules read as 0.
+//!
 //! Settings (broker.conf keys of 5.3.3's `BrokerConfig`, Java's defaults): [`PopConfig`].
 
 pub mod checkpoint;

@@ -455,7 +455,7 @@ impl PopService {
             return offset;
         }
         let store = &ctrl.store;
-        let min = store.min_offset_in_queue(topic, queue_id);
+        let min = store.min_offset_in_queue(topic, queue_id).max(0);
         let offset = if req.init_mode == 0 || topic.starts_with("%RETRY%") {
             min
         } else if min <= 0 && store.max_offset_in_queue(topic, queue_id) > 0 {

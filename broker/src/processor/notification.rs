@@ -78,7 +78,7 @@ fn position(ctrl: &BrokerController, group: &str, topic: &str, queue_id: i32) ->
         .consumer_offset_manager
         .query_offset(group, topic, queue_id);
     if offset < 0 {
-        ctrl.store.min_offset_in_queue(topic, queue_id)
+        ctrl.store.min_offset_in_queue(topic, queue_id).max(0)
     } else {
         offset
     }
