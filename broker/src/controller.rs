@@ -195,10 +195,17 @@ impl BrokerController {
             },
         )?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
+        let order_info = crate::pop::order_info::OrderInfoManager::open(&root).map_err(|e| {
+            StartError::ConfigFile {
+                file: "consumerOrderInfo.json",
+                error: e.to_string(),
+            }
+        })?;
         let pop = crate::pop::PopService::new(
             loaded.pop.clone(),
             &broker_config.broker_cluster_name,
             &broker_config.broker_name,
+            order_info,
         );
         store.set_message_arriving_listener(Arc::new(crate::pop::ArrivingFanOut(vec![
             pull_request_hold_service.clone(),
@@ -367,8 +374,10 @@ impl BrokerController {
         }
     }
 
-    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters.
+    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters, and
+    /// (5.x, same schedule) consumerOrderInfo.json.
     pub fn persist_consumer_filters(&self) {
+        self.pop.order_info.persist();
         if let Err(e) = self.consumer_filter_manager.persist(crate::now_millis()) {
             tracing::error!("persist consumerFilter.json failed: {e}");
         }

@@ -694,3 +694,47 @@ async fn peek_and_notification() {
     assert_eq!((resp.code, resp.ext_field("hasMsg")), (0, Some("true")));
     assert!(begin.elapsed() < Duration::from_secs(19));
 }
+
+/// An orderly batch popped before a restart still blocks its queue after it
+/// (`config/consumerOrderInfo.json`), and its acks still unblock it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orderly_block_survives_a_restart() {
+    let dir = temp_dir("pop-order-restart");
+    let mut broker = start_broker(&dir, free_port_pair(), None, "");
+    let client = broker.client().await;
+    for i in 0..4 {
+        let resp = client
+            .invoke(send("OrdR", 0, format!("r{i}")), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, response::SUCCESS);
+    }
+    let order_pop = || pop_request(GROUP, "OrdR", 0, 2, 60_000, 0, true);
+    let deadline = Instant::now() + TIMEOUT;
+    let mut first = Vec::new();
+    while first.is_empty() {
+        assert!(Instant::now() < deadline);
+        let resp = client.invoke(order_pop(), TIMEOUT).await.unwrap();
+        first = popped(&resp, "OrdR", "broker-t");
+    }
+    drop(client);
+    let conf = broker.conf.clone();
+    broker.terminate();
+    drop(broker);
+    let saved = std::fs::read_to_string(dir.join("store/config/consumerOrderInfo.json")).unwrap();
+    assert!(saved.contains(&format!("OrdR@{GROUP}")), "{saved}");
+
+    let broker = restart_broker(&conf);
+    let client = broker.client().await;
+    let resp = client.invoke(order_pop(), TIMEOUT).await.unwrap();
+    assert_eq!(resp.code, response::POLLING_TIMEOUT, "still blocked");
+    for p in &first {
+        ack(&client, GROUP, "OrdR", p).await;
+    }
+    let resp = client.invoke(order_pop(), TIMEOUT).await.unwrap();
+    let next = popped(&resp, "OrdR", "broker-t");
+    assert_eq!(
+        next.iter().map(Popped::body).collect::<Vec<_>>(),
+        ["r2", "r3"]
+    );
+}

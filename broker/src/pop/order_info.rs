@@ -12,19 +12,53 @@
 //! all are acked. CHANGE_INVISIBLE_TIME of an orderly message sets that offset's next visible
 //! time ([`OrderInfoManager::update_next_visible_time`]).
 //!
-//! Java persists the table in `config/consumerOrderInfo.json`; here it is memory only: after a
-//! restart no queue is blocked, so an un-acked orderly batch is handed out again at once (the
-//! consumer offset was not moved past it) — the at-least-once order is kept, the remaining
-//! invisible time is not.
+//! The table is `config/consumerOrderInfo.json` as Java writes it (`{"table":{"topic@group":
+//! {queueId:{"a","cm","i","l","o","oc","ot","popTime"}}}}`, `o` the first offset then the
+//! differences), loaded at start and written every 10 s and at shutdown, so a blocked queue
+//! stays blocked across a restart. Java's `autoClean` on write is not done (entries of deleted
+//! topics or groups stay until overwritten).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::Mutex;
 
 use remoting_codec::protocol::pop::{append_order_count_info, retry_flag};
+use serde::{Deserialize, Serialize};
+use store::config_file::ConfigFileError;
+
+use crate::config_file::ConfigFile;
+
+/// `OrderInfo` as fastjson writes it.
+#[derive(Default, Serialize, Deserialize)]
+struct OrderInfoJson {
+    #[serde(rename = "a", default)]
+    attempt_id: Option<String>,
+    #[serde(rename = "cm", default)]
+    commit_offset_bit: i64,
+    #[serde(rename = "i", default)]
+    invisible_time: Option<i64>,
+    #[serde(rename = "l", default)]
+    last_consume_timestamp: i64,
+    #[serde(rename = "o", default)]
+    offset_list: Option<Vec<i64>>,
+    #[serde(rename = "oc", default)]
+    offset_consumed_count: Option<BTreeMap<i64, i32>>,
+    #[serde(rename = "ot", default)]
+    offset_next_visible_time: Option<BTreeMap<i64, i64>>,
+    #[serde(rename = "popTime", default)]
+    pop_time: i64,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct TableJson {
+    #[serde(default)]
+    table: BTreeMap<String, BTreeMap<i32, OrderInfoJson>>,
+}
 
 /// `OrderInfo`. `offsets` are absolute here (Java stores the first and the differences).
 #[derive(Clone, Debug, Default)]
 struct OrderInfo {
+    last_consume_timestamp: i64,
     pop_time: i64,
     invisible_time: i64,
     offsets: Vec<i64>,
@@ -69,13 +103,103 @@ impl OrderInfo {
     }
 }
 
+impl OrderInfo {
+    fn to_json(&self) -> OrderInfoJson {
+        let first = self.offsets.first().copied().unwrap_or(0);
+        let list = self
+            .offsets
+            .iter()
+            .enumerate()
+            .map(|(i, o)| if i == 0 { *o } else { o - first })
+            .collect();
+        OrderInfoJson {
+            attempt_id: self.attempt_id.clone(),
+            commit_offset_bit: self.commit_bits as i64,
+            invisible_time: Some(self.invisible_time),
+            last_consume_timestamp: self.last_consume_timestamp,
+            offset_list: Some(list),
+            offset_consumed_count: (!self.consumed_count.is_empty())
+                .then(|| self.consumed_count.clone()),
+            offset_next_visible_time: (!self.next_visible.is_empty())
+                .then(|| self.next_visible.iter().map(|(k, v)| (*k, *v)).collect()),
+            pop_time: self.pop_time,
+        }
+    }
+
+    fn from_json(j: OrderInfoJson) -> Self {
+        let list = j.offset_list.unwrap_or_default();
+        let first = list.first().copied().unwrap_or(0);
+        OrderInfo {
+            last_consume_timestamp: j.last_consume_timestamp,
+            pop_time: j.pop_time,
+            invisible_time: j.invisible_time.unwrap_or(0),
+            offsets: list
+                .iter()
+                .enumerate()
+                .map(|(i, o)| if i == 0 { *o } else { first + o })
+                .collect(),
+            next_visible: j
+                .offset_next_visible_time
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            consumed_count: j.offset_consumed_count.unwrap_or_default(),
+            commit_bits: j.commit_offset_bit as u64,
+            attempt_id: j.attempt_id,
+        }
+    }
+}
+
 /// The table, by `topic@group` and queue id.
 #[derive(Default)]
 pub struct OrderInfoManager {
     table: Mutex<HashMap<(String, String, i32), OrderInfo>>,
+    file: Option<ConfigFile>,
 }
 
 impl OrderInfoManager {
+    /// Loads `config/consumerOrderInfo.json` (or its `.bak`).
+    pub fn open(store_root: &Path) -> Result<Self, ConfigFileError> {
+        let file =
+            ConfigFile::new(crate::paths::config_dir(store_root).join("consumerOrderInfo.json"));
+        let loaded = file
+            .load(remoting_codec::fastjson::from_str::<TableJson>)?
+            .unwrap_or_default();
+        let mut table = HashMap::new();
+        for (key, queues) in loaded.table {
+            let Some((topic, group)) = key.split_once('@') else {
+                continue;
+            };
+            for (queue_id, info) in queues {
+                table.insert(
+                    (topic.to_owned(), group.to_owned(), queue_id),
+                    OrderInfo::from_json(info),
+                );
+            }
+        }
+        Ok(OrderInfoManager {
+            table: Mutex::new(table),
+            file: Some(file),
+        })
+    }
+
+    /// Writes the file (Java's `persist`, every 10 s and at shutdown).
+    pub fn persist(&self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        file.persist_logged(|| {
+            let mut json = TableJson::default();
+            for ((topic, group, queue_id), info) in self.lock().iter() {
+                json.table
+                    .entry(format!("{topic}@{group}"))
+                    .or_default()
+                    .insert(*queue_id, info.to_json());
+            }
+            remoting_codec::fastjson::to_string_pretty(&json).unwrap_or_default()
+        });
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String, i32), OrderInfo>> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -119,6 +243,7 @@ impl OrderInfoManager {
         let mut table = self.lock();
         let key = (topic.to_owned(), group.to_owned(), queue_id);
         let mut info = OrderInfo {
+            last_consume_timestamp: crate::now_millis(),
             pop_time,
             invisible_time,
             offsets: offsets.to_vec(),
@@ -232,5 +357,35 @@ mod tests {
         assert_eq!(third, "0 qo0%3 3;0 qo0%4 3;0 0 0");
         m.update_next_visible_time("T", "G", 0, 3, 3000, 9000);
         assert!(m.check_block(None, "T", "G", 0, 500, 8000));
+    }
+
+    #[test]
+    fn the_file_is_javas_json_and_reads_back() {
+        let info = OrderInfo {
+            last_consume_timestamp: 7,
+            pop_time: 1000,
+            invisible_time: 500,
+            offsets: vec![3, 4, 6],
+            next_visible: [(4, 9000)].into(),
+            consumed_count: [(3, 2)].into(),
+            commit_bits: 0b10,
+            attempt_id: None,
+        };
+        let mut json = TableJson::default();
+        json.table
+            .entry("T@G".into())
+            .or_default()
+            .insert(0, info.to_json());
+        let text = remoting_codec::fastjson::to_string(&json).unwrap();
+        assert_eq!(
+            text,
+            r#"{"table":{"T@G":{0:{"cm":2,"i":500,"l":7,"o":[3,1,3],"oc":{3:2},"ot":{4:9000},"popTime":1000}}}}"#
+        );
+        let back: TableJson = remoting_codec::fastjson::from_str(&text).unwrap();
+        let mut back = back.table;
+        let again = OrderInfo::from_json(back.get_mut("T@G").unwrap().remove(&0).unwrap());
+        assert_eq!(again.offsets, vec![3, 4, 6]);
+        assert_eq!(again.next_offset(), 3);
+        assert_eq!(again.next_visible[&4], 9000);
     }
 }

@@ -107,14 +107,20 @@ fn bad_extra_info(extra_info: &str) -> Refusal {
 }
 
 impl PopService {
-    pub fn new(config: PopConfig, cluster: &str, broker_name: &str) -> Self {
+    /// `order_info`: [`OrderInfoManager::open`] on the store (or a default one in memory).
+    pub fn new(
+        config: PopConfig,
+        cluster: &str,
+        broker_name: &str,
+        order_info: OrderInfoManager,
+    ) -> Self {
         PopService {
             config,
             revive_topic: revive_topic(cluster),
             broker_name: broker_name.to_owned(),
             ck_counter: AtomicU64::new(0),
             locks: QueueLocks::default(),
-            order_info: OrderInfoManager::default(),
+            order_info,
             polling: Arc::new(PopPolling::default()),
         }
     }
