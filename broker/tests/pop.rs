@@ -6,7 +6,10 @@
 //!   invisible time, and a message whose invisible time was changed no earlier than the new one;
 //! - long polling: a parked POP is answered by a message sent after it;
 //! - orderly POP: a queue's batch blocks the queue until it is acked, `orderCountInfo` counts
-//!   the hand-outs;
+//!   the hand-outs; the block survives a restart (`config/consumerOrderInfo.json`);
+//! - PEEK reads without moving anything; NOTIFICATION (also parked) says whether there is
+//!   something to pop; a revived message over the maximum goes to the DLQ the way 5.3.3's proxy
+//!   forwards it (CONSUMER_SEND_MSG_BACK);
 //! - restart and kill -9 with un-acked messages: nothing lost, acked ones not redelivered,
 //!   nothing redelivered before its invisible time, the popped originals not handed out again;
 //! - bad input gets Java's codes and remarks;
