@@ -46,7 +46,7 @@ pub struct PopCheckPoint {
     pub bit_map: i32,
     #[serde(rename = "bn", alias = "brokerName", default)]
     pub broker_name: Option<String>,
-    #[serde(rename = "c", alias = "cid", default)]
+    #[serde(rename = "c", alias = "cid", alias = "cId", default)]
     pub cid: Option<String>,
     #[serde(rename = "d", alias = "queueOffsetDiff", default)]
     pub queue_offset_diff: Option<Vec<i32>>,
