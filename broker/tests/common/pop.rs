@@ -5,8 +5,12 @@
 //! `ExtraInfoUtil.buildExtraInfo(startOffset of its queue, popTime, invisibleTime, reviveQid,
 //! topic, brokerName, queueId, queueOffset)`.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 use remoting::RemotingClient;
-use remoting_codec::code::request;
+use remoting_codec::code::{request, response};
 use remoting_codec::message::message_const::PROPERTY_POP_CK;
 use remoting_codec::message::StoredMessage;
 use remoting_codec::protocol::pop::{
@@ -15,7 +19,7 @@ use remoting_codec::protocol::pop::{
 };
 use remoting_codec::RemotingCommand;
 
-use super::{records, TIMEOUT};
+use super::{records, send_v2_header, TIMEOUT};
 
 /// A popped message with its receipt handle.
 #[derive(Clone, Debug)]
@@ -151,4 +155,66 @@ pub fn change_request(group: &str, topic: &str, p: &Popped, invisible_ms: i64) -
             invisible_time: invisible_ms,
         },
     )
+}
+
+pub const GROUP: &str = "GPop";
+
+pub fn send(topic: &str, queue_id: i32, body: String) -> RemotingCommand {
+    let props = format!("UNIQ_KEY\u{1}{body}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}t");
+    RemotingCommand::request(
+        request::SEND_MESSAGE_V2,
+        &send_v2_header(topic, queue_id, &props),
+    )
+    .with_body(Bytes::from(body))
+}
+
+pub async fn send_all(client: &RemotingClient, topic: &str, n: usize, prefix: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for i in 0..n {
+        let body = format!("{prefix}{i}");
+        let resp = client
+            .invoke(send(topic, (i % 2) as i32, body.clone()), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+        bodies.push(body);
+    }
+    bodies
+}
+
+/// Pops until `n` messages arrived (long polls of 2 s), or the deadline.
+pub async fn pop_n(client: &RemotingClient, topic: &str, n: usize, invisible: i64) -> Vec<Popped> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut got = Vec::new();
+    while got.len() < n && Instant::now() < deadline {
+        let (_, list) = pop(client, GROUP, topic, invisible, 2000).await;
+        got.extend(list);
+    }
+    got
+}
+
+/// Pops (acking everything) until the bodies in `want` all came back; each arrival time.
+pub async fn redeliveries(
+    client: &RemotingClient,
+    topic: &str,
+    want: &BTreeSet<String>,
+) -> BTreeMap<String, Vec<i64>> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    while !want.iter().all(|b| seen.contains_key(b)) {
+        assert!(
+            Instant::now() < deadline,
+            "not redelivered: {:?}",
+            want.iter()
+                .filter(|b| !seen.contains_key(*b))
+                .collect::<Vec<_>>()
+        );
+        let (_, list) = pop(client, GROUP, topic, 60_000, 2000).await;
+        let now = broker::now_millis();
+        for p in list {
+            seen.entry(p.body()).or_default().push(now);
+            ack(client, GROUP, topic, &p).await;
+        }
+    }
+    seen
 }
