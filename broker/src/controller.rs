@@ -107,6 +107,12 @@ pub struct BrokerController {
     pub metrics: Arc<BrokerMetrics>,
     /// ACL 1.0 (`aclEnable`): checked once per request around the processor's table.
     pub access_validator: Option<Arc<PlainAccessValidator>>,
+    /// 5.x POP consumption (checkpoints, acks, revive, orderly pops, long polling).
+    pub pop: crate::pop::PopService,
+    /// 5.x server-side rebalance: `messageRequestMode.json`.
+    pub message_request_mode_manager: crate::pop::request_mode::MessageRequestModeManager,
+    /// Stops the revive threads.
+    pub pop_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl BrokerController {
@@ -189,7 +195,29 @@ impl BrokerController {
             },
         )?);
         let pull_request_hold_service = Arc::new(PullRequestHoldService::new());
-        store.set_message_arriving_listener(pull_request_hold_service.clone());
+        let order_info = crate::pop::order_info::OrderInfoManager::open(&root).map_err(|e| {
+            StartError::ConfigFile {
+                file: "consumerOrderInfo.json",
+                error: e.to_string(),
+            }
+        })?;
+        let pop = crate::pop::PopService::new(
+            loaded.pop.clone(),
+            &broker_config.broker_cluster_name,
+            &broker_config.broker_name,
+            order_info,
+        );
+        store.set_message_arriving_listener(Arc::new(crate::pop::ArrivingFanOut(vec![
+            pull_request_hold_service.clone(),
+            pop.polling.clone(),
+        ])));
+        let message_request_mode_manager =
+            crate::pop::request_mode::MessageRequestModeManager::open(&root).map_err(|e| {
+                StartError::ConfigFile {
+                    file: "messageRequestMode.json",
+                    error: e.to_string(),
+                }
+            })?;
         let schedule_message_service = Arc::new(ScheduleMessageService::new(
             store.clone(),
             crate::paths::delay_offset_path(&root),
@@ -274,6 +302,9 @@ impl BrokerController {
             broker_stats: BrokerStats::default(),
             broker_stats_manager,
             access_validator,
+            pop,
+            message_request_mode_manager,
+            pop_stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }
 
@@ -343,8 +374,10 @@ impl BrokerController {
         }
     }
 
-    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters.
+    /// Writes consumerFilter.json (every 10 s and at shutdown), cleaning long-dead filters, and
+    /// (5.x, same schedule) consumerOrderInfo.json.
     pub fn persist_consumer_filters(&self) {
+        self.pop.order_info.persist();
         if let Err(e) = self.consumer_filter_manager.persist(crate::now_millis()) {
             tracing::error!("persist consumerFilter.json failed: {e}");
         }

@@ -50,6 +50,7 @@ pub mod metrics;
 pub mod namesrv_link;
 pub mod offset;
 pub mod paths;
+pub mod pop;
 pub mod processor;
 pub mod schedule;
 pub mod slave;

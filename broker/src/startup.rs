@@ -197,6 +197,8 @@ impl BoundBroker {
             if let Err(e) = ctrl.store.start_timer() {
                 tracing::error!("timer message store not started: {e}");
             }
+            // 5.x: the POP revive threads (they idle on a slave).
+            crate::pop::revive::start(&ctrl, ctrl.pop_stop.clone());
             // Java's `startProcessorByHa`: only a master checks half messages.
             if let Err(e) = start_transaction_check(&ctrl) {
                 tracing::error!("transaction check service not started: {e}");
@@ -265,6 +267,8 @@ impl RunningBroker {
             task.abort();
         }
         ctrl.pull_request_hold_service.wake_all();
+        ctrl.pop_stop
+            .store(true, std::sync::atomic::Ordering::Release);
         let _ = self.stop_tx.send(true);
         for server in self.servers {
             let _ = server.await;

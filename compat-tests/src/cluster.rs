@@ -83,6 +83,11 @@ impl Cluster {
         self.broker.dir.join("clients").join(client)
     }
 
+    /// Any request to the broker, answered (admin timeout).
+    pub fn call(&self, request: RemotingCommand) -> RemotingCommand {
+        self.rt.block_on(self.invoke(request))
+    }
+
     async fn invoke(&self, request: RemotingCommand) -> RemotingCommand {
         self.invoke_within(request, ADMIN_TIMEOUT).await
     }

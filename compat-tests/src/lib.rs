@@ -27,6 +27,7 @@ pub mod client;
 pub mod cluster;
 pub mod consumer_calls;
 pub mod namesrv;
+pub mod pop;
 pub mod prometheus;
 pub mod scenarios;
 pub mod timer;

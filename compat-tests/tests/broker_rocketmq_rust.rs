@@ -164,3 +164,12 @@ fn rust_client_sql92_selectors() {
 fn rust_client_sql92_selectors_with_the_bitmap() {
     scenarios::sql92_selectors(RocketmqRust, "rs-sql-bitmap", true);
 }
+
+/// POP with server-side rebalance (`compat_tests::pop`): three consumers of a POP group on a
+/// 2-queue topic consume each message once, acked ones never again; a failing consumer's
+/// messages come back through the revive service no earlier than the time its
+/// CHANGE_MESSAGE_INVISIBLETIME asked for.
+#[test]
+fn rust_client_pop_group_with_server_side_rebalance() {
+    compat_tests::pop::pop_group_with_server_side_rebalance(RocketmqRust, "rs-pop");
+}

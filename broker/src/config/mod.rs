@@ -86,6 +86,9 @@ pub struct LoadedConfig {
     pub metrics: crate::metrics::MetricsConfig,
     /// The 5.x switches of the 5.x client codes ([`five`]), not listed by GET_BROKER_CONFIG.
     pub five: five::FiveConfig,
+    /// The 5.x POP keys (`reviveQueueNum`, …), not listed by GET_BROKER_CONFIG (4.9.8 has
+    /// none).
+    pub pop: crate::pop::PopConfig,
 }
 
 fn default_store_root() -> PathBuf {
@@ -109,6 +112,7 @@ impl Default for LoadedConfig {
             invalid: Vec::new(),
             metrics: crate::metrics::MetricsConfig::default(),
             five: five::FiveConfig::default(),
+            pop: crate::pop::PopConfig::default(),
         }
     }
 }
@@ -177,6 +181,13 @@ impl LoadedConfig {
         }
         known |= self.five.set(key, value).unwrap_or(true);
         match self.metrics.set(key, value) {
+            Ok(hit) => known |= hit,
+            Err(reason) => {
+                known = true;
+                tracing::warn!("broker.conf: {reason}");
+            }
+        }
+        match self.pop.set(key, value) {
             Ok(hit) => known |= hit,
             Err(reason) => {
                 known = true;

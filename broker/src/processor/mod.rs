@@ -48,12 +48,20 @@
 //! | [`timer_admin`] | GET_TIMER_CHECK_POINT 60, GET_TIMER_METRICS 61 (5.x timer store state) |
 //! | [`query`] | QUERY_MESSAGE 12, VIEW_MESSAGE_BY_ID 33, QUERY_CONSUME_TIME_SPAN 303, QUERY_CONSUME_QUEUE 321 |
 //! | [`acl_admin`] | UPDATE_AND_CREATE_ACL_CONFIG 50, DELETE_ACL_CONFIG 51, GET_BROKER_CLUSTER_ACL_INFO 52, UPDATE_GLOBAL_WHITE_ADDRS_CONFIG 53 |
+//! | [`pop`] | POP_MESSAGE 200050 (5.x POP, with long polling; [`crate::pop`]) |
+//! | [`ack`] | ACK_MESSAGE 200051, BATCH_ACK_MESSAGE 200151 |
+//! | [`change_invisible`] | CHANGE_MESSAGE_INVISIBLETIME 200053 |
+//! | [`notification`] | PEEK_MESSAGE 200052, NOTIFICATION 200054, POLLING_INFO 200055 |
+//! | [`assignment`] | QUERY_ASSIGNMENT 400, SET_MESSAGE_REQUEST_MODE 401 (server-side rebalance) |
 
 mod access;
+mod ack;
 mod acl_admin;
+mod assignment;
 mod body;
 mod broker_admin;
 mod broker_config;
+mod change_invisible;
 mod client;
 mod consumer_admin;
 mod consumer_calls;
@@ -61,7 +69,9 @@ mod end_transaction;
 mod group_admin;
 mod lock;
 mod maintenance;
+mod notification;
 mod offset;
+mod pop;
 mod pull;
 mod query;
 mod recall;
@@ -204,6 +214,11 @@ const FAMILIES: &[&[Route]] = &[
     query::ROUTES,
     acl_admin::ROUTES,
     timer_admin::ROUTES,
+    pop::ROUTES,
+    ack::ROUTES,
+    change_invisible::ROUTES,
+    notification::ROUTES,
+    assignment::ROUTES,
 ];
 
 /// The table, by code. A code listed twice is a programming error, caught by the table test.

@@ -237,6 +237,13 @@ impl BrokerStatsManager {
         self.add(name::GROUP_GET_LATENCY, &key, latency_ms, 1);
     }
 
+    /// Messages a POP read from one queue (`popMsgFromQueue`): GROUP_GET_NUMS/SIZE under the
+    /// queue's topic (a pop retry topic for retries) and BROKER_GET_NUMS.
+    pub fn on_pop_found(&self, group: &str, topic: &str, msg_count: i64, bytes: i64) {
+        self.inc_group_get(group, topic, msg_count, bytes);
+        self.add(name::BROKER_GET_NUMS, &self.cluster_name, msg_count, 0);
+    }
+
     /// `incGroupGetNums` + `incGroupGetSize`.
     pub fn inc_group_get(&self, group: &str, topic: &str, msg_count: i64, bytes: i64) {
         let key = format!("{topic}@{group}");

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod ha;
+pub mod pop;
 
 use std::net::SocketAddr;
 use std::path::Path;

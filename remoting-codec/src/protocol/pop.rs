@@ -1,7 +1,8 @@
 //! 5.x POP consumption, the protocol layer: the headers of POP_MESSAGE (200050), ACK_MESSAGE
 //! (200051) and CHANGE_MESSAGE_INVISIBLETIME (200053), and the strings a popped message and
 //! a POP response carry (Java's `ExtraInfoUtil`, `KeyBuilder`), from rocketmq-all-5.3.3's
-//! `remoting/protocol/header`. The broker side (checkpoints, the revive topic) is not built yet.
+//! `remoting/protocol/header`; also NOTIFICATION, POLLING_INFO and PEEK_MESSAGE. The broker
+//! side is `broker::pop`.
 //!
 //! - *extraInfo* (the receipt handle, a popped message's `POP_CK` property and the `extraInfo`
 //!   of ACK / CHANGE_INVISIBLETIME): `ckQueueOffset popTime invisibleTime reviveQid retry
@@ -81,6 +82,53 @@ remoting_header! {
         required pop_time: i64 = "popTime",
         required invisible_time: i64 = "invisibleTime",
         required revive_qid: i32 = "reviveQid",
+    }
+}
+
+remoting_header! {
+    /// `NotificationRequestHeader` (NOTIFICATION 200054).
+    pub struct NotificationRequestHeader {
+        required consumer_group: String = "consumerGroup",
+        required topic: String = "topic",
+        required queue_id: i32 = "queueId",
+        required poll_time: i64 = "pollTime",
+        required born_time: i64 = "bornTime",
+        optional order: bool = "order",
+        optional attempt_id: String = "attemptId",
+    }
+}
+
+remoting_header! {
+    /// `NotificationResponseHeader` (NOTIFICATION 200054).
+    pub struct NotificationResponseHeader {
+        required has_msg: bool = "hasMsg",
+        required polling_full: bool = "pollingFull",
+    }
+}
+
+remoting_header! {
+    /// `PollingInfoRequestHeader` (POLLING_INFO 200055).
+    pub struct PollingInfoRequestHeader {
+        required consumer_group: String = "consumerGroup",
+        required topic: String = "topic",
+        required queue_id: i32 = "queueId",
+    }
+}
+
+remoting_header! {
+    /// `PollingInfoResponseHeader` (POLLING_INFO 200055).
+    pub struct PollingInfoResponseHeader {
+        required polling_num: i32 = "pollingNum",
+    }
+}
+
+remoting_header! {
+    /// `PeekMessageRequestHeader` (PEEK_MESSAGE 200052).
+    pub struct PeekMessageRequestHeader {
+        required topic: String = "topic",
+        required queue_id: i32 = "queueId",
+        required max_msg_nums: i32 = "maxMsgNums",
+        required consumer_group: String = "consumerGroup",
     }
 }
 

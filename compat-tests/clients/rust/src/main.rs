@@ -744,6 +744,14 @@ async fn push(rt: &Runtime, a: &Args) -> ClientResult<()> {
     if let Some(max) = a.get("max-reconsume") {
         builder = builder.max_reconsume_times(max.parse().expect("--max-reconsume"));
     }
+    // `--pop true`: server-side rebalance (the crate asks QUERY_ASSIGNMENT and pops the queues
+    // the broker assigns in POP mode), `--invisible-ms` its popInvisibleTime.
+    if a.get("pop").is_some_and(|p| p == "true") {
+        builder = builder.client_rebalance(false);
+        if let Some(ms) = a.get("invisible-ms") {
+            builder = builder.pop_invisible_time(ms.parse().expect("--invisible-ms"));
+        }
+    }
     let mut consumer = builder.build();
     let tags = a.get("tags").map_or("*", String::as_str);
     match a.get("sql") {
