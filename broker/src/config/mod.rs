@@ -83,6 +83,8 @@ pub struct LoadedConfig {
     /// The 5.x metrics switches (`metricsExporterType`, …), not listed by GET_BROKER_CONFIG
     /// (4.9.8 has none).
     pub metrics: crate::metrics::MetricsConfig,
+    /// The gRPC endpoint's keys (`enableGrpcServer`, `grpcServerPort`, …; [`crate::grpc`]).
+    pub grpc: crate::grpc::GrpcConfig,
 }
 
 fn default_store_root() -> PathBuf {
@@ -105,6 +107,7 @@ impl Default for LoadedConfig {
             unknown_keys: Vec::new(),
             invalid: Vec::new(),
             metrics: crate::metrics::MetricsConfig::default(),
+            grpc: crate::grpc::GrpcConfig::default(),
         }
     }
 }
@@ -172,6 +175,13 @@ impl LoadedConfig {
             self.store_entries.push((key.to_owned(), value.to_owned()));
         }
         match self.metrics.set(key, value) {
+            Ok(hit) => known |= hit,
+            Err(reason) => {
+                known = true;
+                tracing::warn!("broker.conf: {reason}");
+            }
+        }
+        match self.grpc.set(key, value) {
             Ok(hit) => known |= hit,
             Err(reason) => {
                 known = true;

@@ -155,3 +155,13 @@ mod tests {
         assert_eq!(dlq_topic("g"), "%DLQ%g");
     }
 }
+
+/// 5.x `TopicValidator.isSystemTopic`: one of [`SYSTEM_TOPICS`] or under `rmq_sys_`.
+pub fn is_system_topic_name(topic: &str) -> bool {
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
+}
+
+/// `MixAll.isSysConsumerGroup`: the `CID_RMQ_SYS_` prefix.
+pub fn is_system_group_name(group: &str) -> bool {
+    group.starts_with("CID_RMQ_SYS_")
+}
