@@ -5,7 +5,7 @@ compat tests. Runs in its own venv (.venv-grpc, grpc-requirements.txt): the pack
 Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
   produce      --count N [--start S] [--kind normal|fifo|delay] [--groups K] [--delay-ms D]
                message i: body msg-<i>, tag TagA, key key-<i>; fifo: message group
-               group-<i % K>; delay: delivery timestamp now + D ms
+               group-<i % K>; delay: delivery timestamp at least now + D ms (whole seconds)
   transaction  --count N   message i: half message msg-<i>; i % 3 == 0 committed, 1 rolled
                back, 2 left open: the broker checks it back and the checker commits it
                (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
@@ -57,7 +57,10 @@ def produce(args):
         if args.kind == 'fifo':
             m.message_group = 'group-%d' % (i % args.groups)
         elif args.kind == 'delay':
-            m.delivery_timestamp = int(time.time() * 1000) + args.delay_ms
+            # 5.1.2 documents milliseconds but copies the value into Timestamp.seconds (a
+            # millisecond value is a date in the year 55,000, which the server refuses):
+            # whole seconds, rounded up, are what reaches the server intact.
+            m.delivery_timestamp = int(time.time()) + 1 + (args.delay_ms + 999) // 1000
         receipt = producer.send(m)
         emit('sent', body='msg-%d' % i, msgId=receipt.message_id, offset=receipt.offset,
              sentAtMs=int(time.time() * 1000))
