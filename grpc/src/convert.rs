@@ -316,15 +316,20 @@ pub fn build_message(
                 "the value of property cannot contain control character",
             ));
         }
-        // Our property string cannot carry its own separators.
-        if k.contains(['\u{1}', '\u{2}']) || v.contains(['\u{1}', '\u{2}']) {
+        // The stored property string cannot carry its own separators, nor an empty name
+        // (the 5.x clients refuse blank names themselves).
+        if k.is_empty() || k.contains(['\u{1}', '\u{2}']) || v.contains(['\u{1}', '\u{2}']) {
             return Err(Invalid::new(
                 Code::IllegalMessagePropertyKey,
                 "the key of property cannot contain control character",
             ));
         }
         user_size += k.len() + v.len();
-        props.insert(k.as_str(), v.as_str());
+        // An empty value does not survive the stored property string (Java's
+        // `string2messageProperties` skips it): leave it out here already.
+        if !v.is_empty() {
+            props.insert(k.as_str(), v.as_str());
+        }
     }
     let tag = sys.tag.clone().unwrap_or_default();
     validate_tag(&tag)?;
@@ -336,8 +341,9 @@ pub fn build_message(
         validate_key(key)?;
         user_size += key.len();
     }
-    if !sys.keys.is_empty() {
-        props.insert(PROPERTY_KEYS, sys.keys.join(KEY_SEPARATOR));
+    let keys = sys.keys.join(KEY_SEPARATOR);
+    if !keys.is_empty() {
+        props.insert(PROPERTY_KEYS, keys);
     }
     if user_size > limits.max_user_property_size {
         return Err(Invalid::new(
