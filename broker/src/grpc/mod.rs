@@ -20,6 +20,7 @@
 //! | [`send`] | SendMessage (`SendMessageActivity`) |
 //! | [`transaction`] | EndTransaction (`EndTransactionActivity`, `TransactionService`) |
 //! | [`client`] | Heartbeat, Telemetry, NotifyClientTermination (`ClientActivity`, `GrpcClientSettingsManager`) |
+//! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
 //! | [`config`] | `enableGrpcServer`, `grpcServerPort` and the proxy's limits |
 //!
@@ -32,6 +33,7 @@
 
 pub mod client;
 pub mod config;
+pub mod offset;
 pub mod route;
 pub mod send;
 pub mod service;

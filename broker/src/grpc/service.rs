@@ -13,7 +13,7 @@ use grpc::v2::*;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{client, route, send, transaction, Caller, GrpcContext};
+use super::{client, offset, route, send, transaction, Caller, GrpcContext};
 
 type Answer<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -98,27 +98,40 @@ impl MessagingService for Messaging {
 
     async fn pull_message(
         &self,
-        _request: Request<PullMessageRequest>,
+        request: Request<PullMessageRequest>,
     ) -> Answer<Self::PullMessageStream> {
-        Err(Status::unimplemented("PullMessage is not served yet"))
+        let caller = Caller::of(&request);
+        let items = offset::pull_message(&self.cx, &caller, request.into_inner()).await;
+        Ok(Response::new(Box::pin(futures::stream::iter(
+            items.into_iter().map(Ok),
+        ))))
     }
 
     async fn update_offset(
         &self,
-        _request: Request<UpdateOffsetRequest>,
+        request: Request<UpdateOffsetRequest>,
     ) -> Answer<UpdateOffsetResponse> {
-        Err(Status::unimplemented("UpdateOffset is not served yet"))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            offset::update_offset(&self.cx, &caller, request.into_inner()).await,
+        ))
     }
 
-    async fn get_offset(&self, _request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
-        Err(Status::unimplemented("GetOffset is not served yet"))
+    async fn get_offset(&self, request: Request<GetOffsetRequest>) -> Answer<GetOffsetResponse> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            offset::get_offset(&self.cx, &caller, request.into_inner()).await,
+        ))
     }
 
     async fn query_offset(
         &self,
-        _request: Request<QueryOffsetRequest>,
+        request: Request<QueryOffsetRequest>,
     ) -> Answer<QueryOffsetResponse> {
-        Err(Status::unimplemented("QueryOffset is not served yet"))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            offset::query_offset(&self.cx, &caller, request.into_inner()).await,
+        ))
     }
 
     async fn end_transaction(
