@@ -274,3 +274,45 @@ pub fn transactions(client: GrpcClient, name: &str) {
     );
     producer.finish_ok(Duration::from_secs(60));
 }
+
+/// TLS on the gRPC port (`tls.server.mode=permissive`, the certificate of `tls.server.certPath`):
+/// the client sends over TLS, trusting the test's certificate for `localhost`
+/// (`GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, read by grpcio and grpc-js), and a remoting consumer
+/// receives every message. The broker reads its TLS settings from the environment
+/// (`TLS_SERVER_MODE`, `TLS_CONFIG_FILE`), so this runs in a test binary of its own.
+pub fn tls_send(client: GrpcClient, name: &str) {
+    let dir = std::env::temp_dir().join(format!("compat-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+    let props = dir.join("tls.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "tls.server.mode=permissive\ntls.test.mode.enable=false\ntls.server.certPath={}\ntls.server.keyPath={}\n",
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    std::env::set_var("TLS_CONFIG_FILE", &props);
+    std::env::set_var("TLS_SERVER_MODE", "permissive");
+    std::env::set_var("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", &cert);
+    let (cluster, endpoints) = start(name);
+    let endpoints = endpoints.replace("127.0.0.1", "localhost");
+    let topic = "GrpcTlsTopic";
+    create_typed_topic(&cluster, topic, 4, "NORMAL");
+    let mut consumer = remoting_consumer(&cluster, "tls", topic);
+    let args = vec![
+        ("topic", topic.to_owned()),
+        ("count", "100".to_owned()),
+        ("tls", "true".to_owned()),
+    ];
+    let sent = produce(client, "tls-producer", &endpoints, &args);
+    assert_eq!(sent.len(), 100);
+    let got = received(&mut consumer, 100);
+    assert_exactly_once("tls consumer", &got, &bodies(0, 100));
+    let _ = std::fs::remove_dir_all(&dir);
+}

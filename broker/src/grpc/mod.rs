@@ -22,6 +22,7 @@
 //! | [`client`] | Heartbeat, Telemetry, NotifyClientTermination (`ClientActivity`, `GrpcClientSettingsManager`) |
 //! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
+//! | [`listener`] | the port's connections, TLS as on the remoting ports (`tls.server.mode`) with ALPN `h2` |
 //! | [`config`] | `enableGrpcServer`, `grpcServerPort` and the proxy's limits |
 //!
 //! Status codes are the proxy's: its own checks give its codes (ILLEGAL_TOPIC,
@@ -29,10 +30,12 @@
 //! is mapped as `ResponseBuilder.buildCode` maps it (most codes become INTERNAL_SERVER_ERROR
 //! with the broker's remark). ReceiveMessage, AckMessage, ChangeInvisibleDuration and
 //! ForwardMessageToDeadLetterQueue need POP, which this broker does not serve yet: they answer
-//! gRPC UNIMPLEMENTED, as a server without those methods does.
+//! gRPC UNIMPLEMENTED, as a server without those methods does. TLS follows the remoting ports'
+//! settings ([`listener`]); 5.x authentication (AccessKey signatures) is not checked yet.
 
 pub mod client;
 pub mod config;
+pub mod listener;
 pub mod offset;
 pub mod route;
 pub mod send;
@@ -118,6 +121,7 @@ pub fn name_of(resource: Option<&Resource>) -> &str {
 /// A bound gRPC port, ready to [`serve`].
 pub struct GrpcListener {
     listener: tokio::net::TcpListener,
+    tls: remoting::tls::TlsServer,
 }
 
 impl GrpcListener {
@@ -132,11 +136,15 @@ pub async fn bind(ctrl: &BrokerController) -> Result<Option<GrpcListener>, Strin
         return Ok(None);
     }
     let port = ctrl.grpc_config.port;
+    // The remoting ports' TLS settings (tls.server.mode, tls.*), with gRPC's ALPN.
+    let tls = remoting::tls::TlsConfig::from_env()
+        .server_with_alpn(&[b"h2"])
+        .map_err(|e| format!("gRPC tls: {e}"))?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port)))
         .await
         .map_err(|e| format!("cannot listen on grpcServerPort {port}: {e}"))?;
     tracing::info!("gRPC server (apache.rocketmq.v2.MessagingService) listening on {port}");
-    Ok(Some(GrpcListener { listener }))
+    Ok(Some(GrpcListener { listener, tls }))
 }
 
 /// Serves until `shutdown` resolves; open calls then get up to `grpcShutdownTimeSeconds`.
@@ -151,12 +159,14 @@ pub async fn serve(
     let service = MessagingServiceServer::new(service::Messaging::new(cx.clone()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(usize::MAX);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener.listener);
+    let incoming = tokio_stream::wrappers::ReceiverStream::new(listener::incoming(
+        listener.listener,
+        listener.tls,
+    ));
     let grace = std::time::Duration::from_secs(ctrl.grpc_config.shutdown_time_seconds);
     let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
     let closing = cx.clone();
     let server = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;

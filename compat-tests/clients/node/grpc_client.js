@@ -4,6 +4,7 @@
 //
 //   node grpc_client.js produce --endpoints H:P --topic T --count N [--start S]
 //        [--kind normal|fifo|delay] [--groups K] [--delay-ms D]
+//        [--tls true]   over TLS (the server's CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
 //   node grpc_client.js transaction --endpoints H:P --topic T --count N
 //        i % 3 == 0 committed, 1 rolled back, 2 left open and committed by the checker when
 //        the broker checks it back; runs until stdin closes
@@ -35,7 +36,7 @@ function message(topic, i) {
 }
 
 async function produce(a) {
-  const producer = new Producer({ endpoints: a.endpoints, topic: a.topic });
+  const producer = new Producer({ endpoints: a.endpoints, topic: a.topic, sslEnabled: a.tls === 'true' });
   await producer.startup();
   emit('ready');
   for (let i = a.start; i < a.start + a.count; i++) {

@@ -6,6 +6,7 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
   produce      --count N [--start S] [--kind normal|fifo|delay] [--groups K] [--delay-ms D]
                message i: body msg-<i>, tag TagA, key key-<i>; fifo: message group
                group-<i % K>; delay: delivery timestamp at least now + D ms (whole seconds)
+               [--tls true]: over TLS (the server's CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
   transaction  --count N   message i: half message msg-<i>; i % 3 == 0 committed, 1 rolled
                back, 2 left open: the broker checks it back and the checker commits it
                (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
@@ -49,7 +50,7 @@ def message(topic, i, body=None):
 
 
 def produce(args):
-    producer = Producer(config(args), (args.topic,))
+    producer = Producer(config(args), (args.topic,), tls_enable=args.tls == 'true')
     producer.startup()
     emit('ready')
     for i in range(args.start, args.start + args.count):
@@ -131,6 +132,7 @@ def main():
     p.add_argument('--kind', default='normal')
     p.add_argument('--groups', type=int, default=4)
     p.add_argument('--delay-ms', type=int, default=3000)
+    p.add_argument('--tls', default='false')
     args = p.parse_args()
     try:
         {'produce': produce, 'transaction': transaction, 'refused': refused}[args.command](args)
