@@ -24,13 +24,13 @@ use futures::StreamExt;
 use grpc::convert::{duration_of_millis, ok, status};
 use grpc::v2::{
     retry_policy, settings, telemetry_command, ClientType, Code, CustomizedBackoff,
-    ExponentialBackoff, FilterType, HeartbeatRequest, HeartbeatResponse, Metric,
+    ExponentialBackoff, FilterType, HeartbeatRequest, HeartbeatResponse, Language, Metric,
     NotifyClientTerminationRequest, NotifyClientTerminationResponse, RetryPolicy, Settings,
     TelemetryCommand,
 };
 use remoting_codec::code::request;
 use remoting_codec::message::java_string_hash_code;
-use remoting_codec::RemotingCommand;
+use remoting_codec::{LanguageCode, RemotingCommand};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -119,6 +119,24 @@ fn heartbeat_body(caller: &Caller, settings: &Settings) -> serde_json::Value {
     })
 }
 
+/// The client's language as the producer and consumer tables show it (the proxy's
+/// `ClientChannelInfo` takes it from the client's user agent).
+fn language_of(settings: &Settings) -> LanguageCode {
+    let language = settings.user_agent.as_ref().map_or(0, |ua| ua.language);
+    match Language::try_from(language) {
+        Ok(Language::Java) => LanguageCode::Java,
+        Ok(Language::Cpp) => LanguageCode::Cpp,
+        Ok(Language::DotNet) => LanguageCode::DotNet,
+        Ok(Language::Golang) => LanguageCode::Go,
+        Ok(Language::Rust) => LanguageCode::Rust,
+        Ok(Language::Python) => LanguageCode::Python,
+        Ok(Language::Php) => LanguageCode::Php,
+        Ok(Language::NodeJs) => LanguageCode::NodeJs,
+        Ok(Language::Ruby) => LanguageCode::Ruby,
+        _ => LanguageCode::Other,
+    }
+}
+
 /// HEART_BEAT on the session's connection.
 async fn register(
     cx: &GrpcContext,
@@ -127,8 +145,9 @@ async fn register(
     settings: &Settings,
 ) -> Result<(), grpc::v2::Status> {
     let body = heartbeat_body(caller, settings).to_string();
-    let cmd =
+    let mut cmd =
         RemotingCommand::request_without_header(request::HEART_BEAT).with_body(body.into_bytes());
+    cmd.language = language_of(settings);
     match cx.dispatch(&session.conn, cmd).await? {
         Some(r) if r.code != 0 => Err(grpc::convert::status_of_remoting(
             r.code,
