@@ -316,3 +316,64 @@ pub fn tls_send(client: GrpcClient, name: &str) {
     assert_exactly_once("tls consumer", &got, &bodies(0, 100));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 5.x authentication with `aclEnable` (the ACL 1.0 accounts of [`crate::acl::ACL_YML`]): the
+/// user's signed sends to the topic it may publish are stored; a wrong secret and a topic the
+/// account may not publish are refused (UNAUTHORIZED) and nothing of theirs is stored.
+pub fn acl(client: GrpcClient, name: &str) {
+    let home = test_support::dirs::TempDir::new(&format!("compat-{name}-home"));
+    std::fs::create_dir_all(home.path().join("conf")).unwrap();
+    std::fs::write(home.path().join("conf/plain_acl.yml"), crate::acl::ACL_YML).unwrap();
+    let home_dir = home.path().display().to_string();
+    let port = free_port();
+    let cluster = Cluster::start_with(name, |s| {
+        s.set("aclEnable", "true")
+            .set("rocketmqHome", &home_dir)
+            .set("enableGrpcServer", "true")
+            .set("grpcServerPort", &port.to_string())
+    });
+    cluster.sign_as("RocketMQAdmin", "12345678");
+    let endpoints = format!("127.0.0.1:{port}");
+    create_typed_topic(&cluster, "AclTopic", 4, "NORMAL");
+    create_typed_topic(&cluster, "DeniedTopic", 4, "NORMAL");
+    let run = |pname: &str, topic: &str, secret: &str| {
+        let args = vec![
+            ("topic", topic.to_owned()),
+            ("count", "10".to_owned()),
+            ("access-key", "rocketmq2".to_owned()),
+            ("secret-key", secret.to_owned()),
+        ];
+        let mut p = client.spawn(pname, &endpoints, "produce", &args);
+        p.wait_until("done", PHASE_TIMEOUT, |p| {
+            p.count("done") > 0 || p.count("error") > 0
+        });
+        let _ = p.finish(Duration::from_secs(60));
+        p
+    };
+    let stored = |topic: &str| -> i64 { (0..4).map(|q| cluster.max_offset(topic, q)).sum() };
+    let ok = run("allowed", "AclTopic", "12345678");
+    assert_eq!(ok.count("sent"), 10, "{}", ok.diagnostics());
+    assert_eq!(stored("AclTopic"), 10);
+    for (pname, topic, secret, reason) in [
+        (
+            "wrong-secret",
+            "AclTopic",
+            "wrong",
+            "Check signature failed",
+        ),
+        ("denied-topic", "DeniedTopic", "12345678", "DeniedTopic"),
+    ] {
+        let p = run(pname, topic, secret);
+        assert_eq!(p.count("sent"), 0, "{pname}: a refused send succeeded");
+        let errors = p.events("error");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["error"].as_str().unwrap_or("").contains(reason)),
+            "{pname}: no error naming {reason:?}\n{}",
+            p.diagnostics()
+        );
+    }
+    assert_eq!(stored("AclTopic"), 10);
+    assert_eq!(stored("DeniedTopic"), 0);
+}

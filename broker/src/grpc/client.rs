@@ -148,7 +148,7 @@ async fn register(
     let mut cmd =
         RemotingCommand::request_without_header(request::HEART_BEAT).with_body(body.into_bytes());
     cmd.language = language_of(settings);
-    match cx.dispatch(&session.conn, cmd).await? {
+    match cx.dispatch(caller, &session.conn, cmd).await? {
         Some(r) if r.code != 0 => Err(grpc::convert::status_of_remoting(
             r.code,
             r.remark.as_deref(),

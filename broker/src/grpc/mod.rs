@@ -22,6 +22,7 @@
 //! | [`client`] | Heartbeat, Telemetry, NotifyClientTermination (`ClientActivity`, `GrpcClientSettingsManager`) |
 //! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
+//! | [`auth`] | 5.x signatures (`authorization`, `x-mq-date-time`) checked against the ACL 1.0 accounts with `aclEnable` |
 //! | [`listener`] | the port's connections, TLS as on the remoting ports (`tls.server.mode`) with ALPN `h2` |
 //! | [`config`] | `enableGrpcServer`, `grpcServerPort` and the proxy's limits |
 //!
@@ -31,8 +32,10 @@
 //! with the broker's remark). ReceiveMessage, AckMessage, ChangeInvisibleDuration and
 //! ForwardMessageToDeadLetterQueue need POP, which this broker does not serve yet: they answer
 //! gRPC UNIMPLEMENTED, as a server without those methods does. TLS follows the remoting ports'
-//! settings ([`listener`]); 5.x authentication (AccessKey signatures) is not checked yet.
+//! settings ([`listener`]); with `aclEnable` the 5.x signatures are checked and the account's
+//! permissions applied ([`auth`]).
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod listener;
@@ -80,10 +83,12 @@ impl GrpcContext {
     /// request would run. `None` when the processor answered nothing (a oneway request).
     pub async fn dispatch(
         &self,
+        caller: &Caller,
         conn: &Arc<remoting::Connection>,
-        req: RemotingCommand,
+        mut req: RemotingCommand,
     ) -> Result<Option<RemotingCommand>, Status> {
         use remoting::RequestProcessor;
+        auth::authorize(&self.ctrl, caller, &mut req)?;
         self.processor
             .process(conn, req)
             .await
@@ -91,25 +96,34 @@ impl GrpcContext {
     }
 }
 
-/// Who called: the client id of the metadata and the peer's address.
+/// Who called: the client id of the metadata, the peer's address and the 5.x signature.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub client_id: String,
     pub peer: SocketAddr,
+    pub authorization: Option<String>,
+    pub date_time: Option<String>,
 }
 
 impl Caller {
     pub fn of<T>(request: &tonic::Request<T>) -> Caller {
-        let client_id = request
-            .metadata()
-            .get(CLIENT_ID_KEY)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let text = |key: &str| {
+            request
+                .metadata()
+                .get(key)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let client_id = text(CLIENT_ID_KEY).unwrap_or_default();
         let peer = request
             .remote_addr()
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        Caller { client_id, peer }
+        Caller {
+            client_id,
+            peer,
+            authorization: text("authorization"),
+            date_time: text("x-mq-date-time"),
+        }
     }
 }
 

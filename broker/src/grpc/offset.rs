@@ -63,7 +63,7 @@ async fn call(
     cmd: RemotingCommand,
 ) -> Result<RemotingCommand, grpc::v2::Status> {
     let session = cx.sessions.get_or_open(cx, &caller.client_id, caller.peer);
-    cx.dispatch(&session.conn, cmd)
+    cx.dispatch(caller, &session.conn, cmd)
         .await?
         .ok_or_else(|| status(Code::InternalServerError, "no response"))
 }

@@ -165,7 +165,7 @@ pub async fn send_message(
             broker_name: None,
         };
         let cmd = RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(m.body);
-        let resp = match cx.dispatch(&session.conn, cmd).await {
+        let resp = match cx.dispatch(caller, &session.conn, cmd).await {
             Ok(Some(resp)) => resp,
             Ok(None) => return refused(status(Code::InternalServerError, "send status is empty")),
             Err(s) => return refused(s),

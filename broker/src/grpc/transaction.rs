@@ -119,7 +119,7 @@ pub async fn end_transaction(
     };
     let session = cx.sessions.get_or_open(cx, &caller.client_id, caller.peer);
     let cmd = RemotingCommand::request(request::END_TRANSACTION, &header).marked_oneway();
-    match cx.dispatch(&session.conn, cmd).await {
+    match cx.dispatch(caller, &session.conn, cmd).await {
         Ok(Some(resp)) if resp.code != response::SUCCESS => tracing::warn!(
             "gRPC EndTransaction {}: broker answered {} {:?}",
             req.transaction_id,

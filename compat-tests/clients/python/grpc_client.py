@@ -7,6 +7,8 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
                message i: body msg-<i>, tag TagA, key key-<i>; fifo: message group
                group-<i % K>; delay: delivery timestamp at least now + D ms (whole seconds)
                [--tls true]: over TLS (the server's CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
+  Every command takes --access-key K --secret-key S: the client signs each call (5.x
+  `authorization` metadata).
   transaction  --count N   message i: half message msg-<i>; i % 3 == 0 committed, 1 rolled
                back, 2 left open: the broker checks it back and the checker commits it
                (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
@@ -37,7 +39,8 @@ def emit(event, **fields):
 
 
 def config(args):
-    return ClientConfiguration(args.endpoints, Credentials(), request_timeout=10)
+    credentials = Credentials(args.access_key, args.secret_key) if args.access_key else Credentials()
+    return ClientConfiguration(args.endpoints, credentials, request_timeout=10)
 
 
 def message(topic, i, body=None):
@@ -133,6 +136,8 @@ def main():
     p.add_argument('--groups', type=int, default=4)
     p.add_argument('--delay-ms', type=int, default=3000)
     p.add_argument('--tls', default='false')
+    p.add_argument('--access-key', default='')
+    p.add_argument('--secret-key', default='')
     args = p.parse_args()
     try:
         {'produce': produce, 'transaction': transaction, 'refused': refused}[args.command](args)
