@@ -1,5 +1,6 @@
 use super::*;
 use crate::v2::{Message, Resource, SystemProperties};
+use remoting_codec::message::StoredMessage;
 
 fn message(topic: &str) -> Message {
     Message {

@@ -12,3 +12,4 @@ pub mod v2 {
 }
 
 pub mod convert;
+pub mod deliver;
