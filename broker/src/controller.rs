@@ -103,6 +103,8 @@ pub struct BrokerController {
     pub broker_stats_manager: Arc<BrokerStatsManager>,
     /// The 5.x metrics switches of the conf.
     pub metrics_config: MetricsConfig,
+    /// The gRPC endpoint's settings ([`crate::grpc`]).
+    pub grpc_config: crate::grpc::GrpcConfig,
     /// The live 5.x metrics (counting only when an exporter is on).
     pub metrics: Arc<BrokerMetrics>,
     /// ACL 1.0 (`aclEnable`): checked once per request around the processor's table.
@@ -276,6 +278,7 @@ impl BrokerController {
         }
         Ok(BrokerController {
             metrics_config,
+            grpc_config: loaded.grpc.clone(),
             metrics,
             broker_config,
             configuration,

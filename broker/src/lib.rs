@@ -24,6 +24,7 @@
 //! | [`transaction`] | `TransactionalMessageServiceImpl`, `TransactionalMessageBridge`, `TransactionalMessageCheckService` |
 //! | [`slave`] | `SlaveSynchronize` (a SLAVE's copies of its master's topics, offsets, delay offsets, groups) |
 //! | [`namesrv_link`] | `BrokerOuterAPI` (REGISTER/UNREGISTER_BROKER) |
+//! | [`grpc`] | the 5.x proxy's gRPC endpoint (`GrpcMessagingApplication` and its activities), served by the broker itself |
 //! | [`startup`] | `BrokerController.start/shutdown`: ports, periodic tasks, clean stop |
 //! | [`stats`] | `BrokerStatsManager`, `StatsItemSet`, `StatsItem` (per topic/group windows), `BrokerStats` (the day's put/get counts; the store keeps `StoreStatsService`) |
 //! | [`stop_signal`] | the stop flag the broker's service threads sleep on (`ServiceThread.waitForRunning`) |
@@ -43,6 +44,7 @@ pub mod config;
 pub mod config_file;
 pub mod consumer_filter;
 pub mod controller;
+pub mod grpc;
 pub mod java_order;
 pub mod lock;
 pub mod long_polling;

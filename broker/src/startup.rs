@@ -2,7 +2,8 @@
 //! tasks and the order of a clean stop.
 //!
 //! Start: the store is open (recovered) when the controller exists; then both ports are bound
-//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java) and the store's HA service
+//! (`listenPort` and the VIP port `listenPort - 2`, 0.0.0.0 as Java), with `enableGrpcServer`
+//! the gRPC port `grpcServerPort` ([`crate::grpc`]), and the store's HA service
 //! listens on `listenPort + 1`, the broker registers with
 //! every name server, and the periodic tasks run:
 //!
@@ -21,8 +22,8 @@
 //! Java registers oneway right after a send auto-creates a topic and after a topic admin
 //! change; here those paths raise a flag on the topic manager and the last task sends it.
 //!
-//! Stop (SIGTERM): parked pulls are answered, both ports stop accepting and close their
-//! connections, UNREGISTER_BROKER goes to every namesrv, the delay timers and the transaction
+//! Stop (SIGTERM): parked pulls are answered, both ports (and the gRPC port, whose clients'
+//! sessions close) stop accepting and close their connections, UNREGISTER_BROKER goes to every namesrv, the delay timers and the transaction
 //! check stop, the config files (delayOffset.json included) are written, and the store shuts
 //! down (flushes and removes the `abort` file).
 
@@ -56,6 +57,8 @@ pub struct BoundBroker {
     vip: RemotingServer,
     /// The Prometheus exporter's socket (`metricsExporterType=PROM`).
     metrics: Option<tokio::net::TcpListener>,
+    /// The gRPC port (`enableGrpcServer`, [`crate::grpc`]).
+    grpc: Option<crate::grpc::GrpcListener>,
 }
 
 /// Binds `0.0.0.0:listenPort` and `0.0.0.0:listenPort-2`.
@@ -94,6 +97,7 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
     } else {
         None
     };
+    let grpc = crate::grpc::bind(&controller).await?;
     // Java's DefaultMessageStore.start: the HA service listens on haListenPort (every role).
     let ha_port = controller.store.config().ha_listen_port;
     controller
@@ -105,6 +109,7 @@ pub async fn bind(controller: Arc<BrokerController>) -> Result<BoundBroker, Stri
         main,
         vip,
         metrics,
+        grpc,
     })
 }
 
@@ -172,6 +177,11 @@ impl BoundBroker {
         &self.controller
     }
 
+    /// The gRPC port's address, when `enableGrpcServer` is on.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().and_then(|g| g.local_addr().ok())
+    }
+
     /// Starts serving both ports, registers with every namesrv (answers awaited, as Java's
     /// start does before it reports "boot success") and starts the periodic tasks.
     pub async fn start(self) -> RunningBroker {
@@ -188,6 +198,14 @@ impl BoundBroker {
             Arc::new(BrokerProcessor::new(ctrl.clone(), true)),
             stopped(stop_rx.clone()),
         ));
+        let mut servers = vec![main, vip];
+        if let Some(listener) = self.grpc {
+            servers.push(tokio::spawn(crate::grpc::serve(
+                listener,
+                ctrl.clone(),
+                stopped(stop_rx.clone()),
+            )));
+        }
         if ctrl.is_master() {
             // Java's `handleScheduleMessageService`: only a master delivers delayed messages.
             if let Err(e) = ctrl.schedule_message_service.start() {
@@ -215,7 +233,7 @@ impl BoundBroker {
         RunningBroker {
             controller: ctrl,
             stop_tx,
-            servers: vec![main, vip],
+            servers,
             tasks,
         }
     }

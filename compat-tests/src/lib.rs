@@ -13,6 +13,7 @@
 //! - [`acl`]: ACL 1.0 (signed, refused, reloaded) with a client's credentials;
 //! - [`timer`]: 5.x timer messages with a registry client;
 //! - [`admin_calls`]: a client's own query and admin calls;
+//! - [`grpc`]: the broker's gRPC endpoint with the official 5.x Python and Node.js clients;
 //! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
 //!   order, queue ownership).
@@ -26,6 +27,7 @@ pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod consumer_calls;
+pub mod grpc;
 pub mod namesrv;
 pub mod pop;
 pub mod prometheus;

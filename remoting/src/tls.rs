@@ -129,6 +129,22 @@ impl TlsConfig {
         })
     }
 
+    /// [`server`](Self::server) offering the ALPN `protocols` in the handshake (gRPC clients
+    /// require `h2`).
+    pub fn server_with_alpn(&self, protocols: &[&[u8]]) -> Result<TlsServer, String> {
+        let acceptor = if self.server_mode == TlsMode::Disabled {
+            None
+        } else {
+            let mut config = self.server_config()?;
+            config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+        };
+        Ok(TlsServer {
+            mode: self.server_mode,
+            acceptor,
+        })
+    }
+
     fn server_config(&self) -> Result<rustls::ServerConfig, String> {
         let (certs, key) = if self.test_mode {
             let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])

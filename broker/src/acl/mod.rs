@@ -140,6 +140,15 @@ impl PlainAccessValidator {
         self.manager.read().unwrap().validate(&access)
     }
 
+    /// The secret key of an account (the gRPC endpoint verifies 5.x signatures with it).
+    pub fn secret_key(&self, access_key: &str) -> Option<String> {
+        self.manager
+            .read()
+            .unwrap()
+            .account(access_key)
+            .map(|(_, a)| a.secret_key.clone())
+    }
+
     /// One round of the file watch: reloads what changed since the last round.
     pub fn poll_files(&self, now_ms: i64) {
         let paths = self.manager.read().unwrap().paths.clone();

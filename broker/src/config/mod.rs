@@ -89,6 +89,8 @@ pub struct LoadedConfig {
     /// The 5.x POP keys (`reviveQueueNum`, …), not listed by GET_BROKER_CONFIG (4.9.8 has
     /// none).
     pub pop: crate::pop::PopConfig,
+    /// The gRPC endpoint's keys (`enableGrpcServer`, `grpcServerPort`, …; [`crate::grpc`]).
+    pub grpc: crate::grpc::GrpcConfig,
 }
 
 fn default_store_root() -> PathBuf {
@@ -113,6 +115,7 @@ impl Default for LoadedConfig {
             metrics: crate::metrics::MetricsConfig::default(),
             five: five::FiveConfig::default(),
             pop: crate::pop::PopConfig::default(),
+            grpc: crate::grpc::GrpcConfig::default(),
         }
     }
 }
@@ -180,18 +183,18 @@ impl LoadedConfig {
             self.store_entries.push((key.to_owned(), value.to_owned()));
         }
         known |= self.five.set(key, value).unwrap_or(true);
-        match self.metrics.set(key, value) {
-            Ok(hit) => known |= hit,
-            Err(reason) => {
-                known = true;
-                tracing::warn!("broker.conf: {reason}");
-            }
-        }
-        match self.pop.set(key, value) {
-            Ok(hit) => known |= hit,
-            Err(reason) => {
-                known = true;
-                tracing::warn!("broker.conf: {reason}");
+        // The 5.x key families: a hit is a known key, a bad value is logged.
+        for set in [
+            self.metrics.set(key, value),
+            self.pop.set(key, value),
+            self.grpc.set(key, value),
+        ] {
+            match set {
+                Ok(hit) => known |= hit,
+                Err(reason) => {
+                    known = true;
+                    tracing::warn!("broker.conf: {reason}");
+                }
             }
         }
         known |= NETTY_CLIENT_KEYS.contains(&key) || STARTUP_KEYS.contains(&key);

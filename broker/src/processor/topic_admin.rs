@@ -89,9 +89,39 @@ pub fn update_and_create_topic(
         )));
     };
     config.order = false;
+    config.attributes = alter_attributes(
+        topics
+            .select_topic_config(&h.topic)
+            .and_then(|old| old.attributes),
+        h.attributes.as_deref(),
+    );
     tracing::info!("updateAndCreateTopic {config:?}");
     topics.update_topic_config(config);
     Ok(RemotingCommand::response_to(request, resp::SUCCESS).with_remark(NOT_SET_REMARK))
+}
+
+/// 5.x `AttributeParser.parseToMap` + `AttributeUtil.alterCurrentAttributes` on the header's
+/// `attributes` text (`+key=value,-key`): `+` sets a key (stored without the sign), `-` removes
+/// it; no text keeps the topic's current attributes (e.g. `message.type=FIFO`, which the gRPC
+/// endpoint checks sends against).
+fn alter_attributes(
+    current: Option<std::collections::BTreeMap<String, String>>,
+    text: Option<&str>,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return current;
+    };
+    let mut map = current.unwrap_or_default();
+    for item in text.split(',').map(str::trim) {
+        if let Some(kv) = item.strip_prefix('+') {
+            if let Some((k, v)) = kv.split_once('=') {
+                map.insert(k.to_owned(), v.to_owned());
+            }
+        } else if let Some(k) = item.strip_prefix('-') {
+            map.remove(k);
+        }
+    }
+    Some(map)
 }
 
 /// DELETE_TOPIC_IN_BROKER: removes the topic from topics.json and destroys its consume queues

@@ -113,6 +113,16 @@ pub fn dlq_topic(group: &str) -> String {
     format!("{DLQ_GROUP_TOPIC_PREFIX}{group}")
 }
 
+/// 5.x `TopicValidator.isSystemTopic`: one of [`SYSTEM_TOPICS`] or under `rmq_sys_`.
+pub fn is_system_topic_name(topic: &str) -> bool {
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with(SYSTEM_TOPIC_PREFIX)
+}
+
+/// `MixAll.isSysConsumerGroup`: the `CID_RMQ_SYS_` prefix.
+pub fn is_system_group_name(group: &str) -> bool {
+    group.starts_with("CID_RMQ_SYS_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,89 @@
+// The npm `rocketmq-client-nodejs` 1.0.x side (the official RocketMQ 5.x gRPC client for
+// Node.js) of the broker's gRPC compat tests. Same commands and events as
+// clients/python/grpc_client.py:
+//
+//   node grpc_client.js produce --endpoints H:P --topic T --count N [--start S]
+//        [--kind normal|fifo|delay] [--groups K] [--delay-ms D]
+//        [--tls true]   over TLS (the server's CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
+//   node grpc_client.js transaction --endpoints H:P --topic T --count N
+//        i % 3 == 0 committed, 1 rolled back, 2 left open and committed by the checker when
+//        the broker checks it back; runs until stdin closes
+//
+// Prints one JSON line per event (see compat-tests/src/client.rs).
+'use strict';
+
+const { Producer } = require('rocketmq-client-nodejs');
+
+const COMMIT = 1; // apache.rocketmq.v2.TransactionResolution
+const ROLLBACK = 2;
+
+function emit(event, fields) {
+  process.stdout.write(JSON.stringify(Object.assign({ event }, fields || {})) + '\n');
+}
+
+function parseArgs(argv) {
+  const args = { command: argv[0], start: 0, count: 0, kind: 'normal', groups: 4, delayMs: 3000 };
+  for (let i = 1; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    const value = argv[i + 1];
+    args[key] = /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  return args;
+}
+
+function message(topic, i) {
+  return { topic, body: Buffer.from(`msg-${i}`), tag: 'TagA', keys: [ `key-${i}` ] };
+}
+
+async function produce(a) {
+  const producer = new Producer({ endpoints: a.endpoints, topic: a.topic, sslEnabled: a.tls === 'true' });
+  await producer.startup();
+  emit('ready');
+  for (let i = a.start; i < a.start + a.count; i++) {
+    const m = message(a.topic, i);
+    if (a.kind === 'fifo') m.messageGroup = `group-${i % a.groups}`;
+    if (a.kind === 'delay') m.deliveryTimestamp = new Date(Date.now() + a.delayMs);
+    const receipt = await producer.send(m);
+    emit('sent', { body: `msg-${i}`, msgId: receipt.messageId, offset: receipt.offset, sentAtMs: Date.now() });
+  }
+  await producer.shutdown();
+  emit('done');
+}
+
+async function transaction(a) {
+  const checker = {
+    async check(view) {
+      const body = view.body.toString();
+      const i = Number(body.split('-')[1]);
+      const resolution = i % 3 === 2 ? COMMIT : ROLLBACK;
+      emit('checked', { body, msgId: view.messageId, resolution: resolution === COMMIT ? 'COMMIT' : 'ROLLBACK' });
+      return resolution;
+    },
+  };
+  const producer = new Producer({ endpoints: a.endpoints, topic: a.topic, checker });
+  await producer.startup();
+  emit('ready');
+  for (let i = a.start; i < a.start + a.count; i++) {
+    const tx = producer.beginTransaction();
+    const receipt = await producer.send(message(a.topic, i), tx);
+    emit('sent', { body: `msg-${i}`, msgId: receipt.messageId, transactionId: receipt.transactionId });
+    if (i % 3 === 0) {
+      await tx.commit();
+      emit('ended', { body: `msg-${i}`, resolution: 'COMMIT' });
+    } else if (i % 3 === 1) {
+      await tx.rollback();
+      emit('ended', { body: `msg-${i}`, resolution: 'ROLLBACK' });
+    }
+  }
+  emit('done');
+  process.stdin.resume();
+  await new Promise(resolve => process.stdin.on('end', resolve));
+  await producer.shutdown();
+  process.exit(0);
+}
+
+const a = parseArgs(process.argv.slice(2));
+const commands = { produce, transaction };
+commands[a.command](a).then(
+  () => { if (a.command !== 'transaction') process.exit(0); },
+  e => { emit('error', { error: String(e && e.stack || e) }); process.exit(1); });

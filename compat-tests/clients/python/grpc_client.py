@@ -1,0 +1,150 @@
+"""The PyPI `rocketmq-python-client` 5.x side (the official gRPC client) of the broker's gRPC
+compat tests. Runs in its own venv (.venv-grpc, grpc-requirements.txt): the package's
+`rocketmq` module would shadow the 0.4.4 C++ wrapper of client.py.
+
+Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
+  produce      --count N [--start S] [--kind normal|fifo|delay] [--groups K] [--delay-ms D]
+               message i: body msg-<i>, tag TagA, key key-<i>; fifo: message group
+               group-<i % K>; delay: delivery timestamp at least now + D ms (whole seconds)
+               [--tls true]: over TLS (the server's CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH)
+  Every command takes --access-key K --secret-key S: the client signs each call (5.x
+  `authorization` metadata).
+  transaction  --count N   message i: half message msg-<i>; i % 3 == 0 committed, 1 rolled
+               back, 2 left open: the broker checks it back and the checker commits it
+               (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
+               Runs until stdin closes.
+  refused      sends what the broker must refuse and reports the error text of each:
+               an unknown topic, an empty body, a body over 4 MiB, a FIFO message to a
+               NORMAL topic
+
+Prints one JSON line per event (see compat-tests/src/client.rs).
+"""
+import argparse
+import json
+import sys
+import threading
+import time
+
+from rocketmq import (ClientConfiguration, Credentials, Message, Producer,
+                      TransactionChecker, TransactionResolution)
+
+_out = threading.Lock()
+
+
+def emit(event, **fields):
+    fields = dict(event=event, **fields)
+    with _out:
+        sys.stdout.write(json.dumps(fields) + '\n')
+        sys.stdout.flush()
+
+
+def config(args):
+    credentials = Credentials(args.access_key, args.secret_key) if args.access_key else Credentials()
+    return ClientConfiguration(args.endpoints, credentials, request_timeout=10)
+
+
+def message(topic, i, body=None):
+    m = Message()
+    m.topic = topic
+    m.body = (body if body is not None else 'msg-%d' % i).encode()
+    m.tag = 'TagA'
+    m.keys = 'key-%d' % i
+    return m
+
+
+def produce(args):
+    producer = Producer(config(args), (args.topic,), tls_enable=args.tls == 'true')
+    producer.startup()
+    emit('ready')
+    for i in range(args.start, args.start + args.count):
+        m = message(args.topic, i)
+        if args.kind == 'fifo':
+            m.message_group = 'group-%d' % (i % args.groups)
+        elif args.kind == 'delay':
+            # 5.1.2 documents milliseconds but copies the value into Timestamp.seconds (a
+            # millisecond value is a date in the year 55,000, which the server refuses):
+            # whole seconds, rounded up, are what reaches the server intact.
+            m.delivery_timestamp = int(time.time()) + 1 + (args.delay_ms + 999) // 1000
+        receipt = producer.send(m)
+        emit('sent', body='msg-%d' % i, msgId=receipt.message_id, offset=receipt.offset,
+             sentAtMs=int(time.time() * 1000))
+    producer.shutdown()
+    emit('done')
+
+
+class Checker(TransactionChecker):
+    def check(self, msg):
+        body = msg.body.decode()
+        i = int(body.split('-')[1])
+        resolution = TransactionResolution.COMMIT if i % 3 == 2 else TransactionResolution.ROLLBACK
+        emit('checked', body=body, msgId=msg.message_id,
+             resolution='COMMIT' if resolution == TransactionResolution.COMMIT else 'ROLLBACK')
+        return resolution
+
+
+def transaction(args):
+    producer = Producer(config(args), (args.topic,), Checker())
+    producer.startup()
+    emit('ready')
+    for i in range(args.start, args.start + args.count):
+        tx = producer.begin_transaction()
+        receipt = producer.send(message(args.topic, i), tx)
+        emit('sent', body='msg-%d' % i, msgId=receipt.message_id,
+             transactionId=receipt.transaction_id)
+        if i % 3 == 0:
+            tx.commit()
+            emit('ended', body='msg-%d' % i, resolution='COMMIT')
+        elif i % 3 == 1:
+            tx.rollback()
+            emit('ended', body='msg-%d' % i, resolution='ROLLBACK')
+    emit('done')
+    sys.stdin.read()
+    producer.shutdown()
+
+
+def refused(args):
+    """Each case: the exception text the client raised (the broker's status)."""
+    producer = Producer(config(args), (args.topic,))
+    producer.startup()
+    emit('ready')
+    cases = []
+    m = message('NoSuchTopicGrpc', 0)
+    cases.append(('unknown-topic', m))
+    m = message(args.topic, 1, body='x' * (4 * 1024 * 1024 + 1))
+    cases.append(('too-large', m))
+    m = message(args.topic, 2)
+    m.message_group = 'g'
+    cases.append(('fifo-to-normal', m))
+    for name, m in cases:
+        try:
+            producer.send(m)
+            emit('refusal', case=name, error='')
+        except Exception as e:  # the client raises its own exception types
+            emit('refusal', case=name, error=str(e))
+    producer.shutdown()
+    emit('done')
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('command')
+    p.add_argument('--endpoints', required=True)
+    p.add_argument('--topic', required=True)
+    p.add_argument('--count', type=int, default=0)
+    p.add_argument('--start', type=int, default=0)
+    p.add_argument('--kind', default='normal')
+    p.add_argument('--groups', type=int, default=4)
+    p.add_argument('--delay-ms', type=int, default=3000)
+    p.add_argument('--tls', default='false')
+    p.add_argument('--access-key', default='')
+    p.add_argument('--secret-key', default='')
+    args = p.parse_args()
+    try:
+        {'produce': produce, 'transaction': transaction, 'refused': refused}[args.command](args)
+    except Exception as e:
+        emit('error', error='%s: %s' % (type(e).__name__, e))
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
