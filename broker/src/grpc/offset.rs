@@ -131,7 +131,10 @@ pub async fn get_offset(
         consumer_group: group,
         topic,
         queue_id,
-        set_zero_if_not_found: Some(false),
+        // The remoting rule for a group without a commit (0 while the queue's first message
+        // is in memory), not 5.x's `setZeroIfNotFound=false`: a new group starts at the
+        // beginning, as a remoting consumer does.
+        set_zero_if_not_found: None,
     };
     match call(
         cx,
