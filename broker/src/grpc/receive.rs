@@ -142,7 +142,7 @@ fn pop_header(
     let (min, max) = (config.min_long_polling_ms, config.max_long_polling_ms);
     let mut polling = match (&req.long_polling_timeout, info.remaining_ms) {
         (Some(d), _) => duration_millis(d),
-        (None, Some(left)) => left - request_timeout_ms / 2,
+        (None, Some(left)) => left.saturating_sub(request_timeout_ms / 2),
         (None, None) => max,
     };
     polling = polling.max(min).min(max);

@@ -102,7 +102,7 @@ function delivery(m) {
   const f = m.receiptHandle.split(' ');
   return {
     body: m.body.toString(), msgId: m.messageId, tags: m.tag || '', keys: m.keys.join(' '),
-    queueId: Number(f[6]), queueOffset: Number(f[7]), attempt: m.deliveryAttempt, atMs: Date.now(),
+    queueId: Number(f[6]), queueOffset: Number(f[7]), attempt: m.deliveryAttempt, popTime: Number(f[1]), atMs: Date.now(),
   };
 }
 

@@ -150,7 +150,7 @@ def delivery(m):
     f = m.receipt_handle.split(' ')
     return dict(body=m.body.decode(), msgId=m.message_id, tags=m.tag or '',
                 keys=' '.join(m.keys or []), queueId=int(f[6]), queueOffset=int(f[7]),
-                attempt=m.delivery_attempt, atMs=now_ms())
+                attempt=m.delivery_attempt, popTime=int(f[1]), atMs=now_ms())
 
 
 def consume(args):
