@@ -444,7 +444,11 @@ async fn receive_ack_change_redeliver_and_dead_letter_over_grpc() {
     let r = change(&mut c, "CNormal", "GNormal", &handle(&msgs[4]), 1500).await;
     assert_eq!(code(&r.status), Code::Ok, "{r:?}");
     assert_ne!(r.receipt_handle, handle(&msgs[4]));
-    let again = receive_n(&mut c, &base, 1, Duration::from_secs(20)).await;
+    // Received with 1 s invisible time: had its ack failed, it would be back long before the
+    // end of this test.
+    let mut short = base.clone();
+    short.invisible_duration = millis(1000);
+    let again = receive_n(&mut c, &short, 1, Duration::from_secs(20)).await;
     assert!(
         changed_at.elapsed() >= Duration::from_millis(1500),
         "re-delivered early"
@@ -574,4 +578,9 @@ async fn receive_ack_change_redeliver_and_dead_letter_over_grpc() {
     let next = receive_n(&mut c, &fifo, 1, Duration::from_secs(10)).await;
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].body, Bytes::from("CFifo-0"));
+
+    // Every CNormal message was acked, the re-delivered one (from the pop retry topic, 1 s
+    // invisible) seconds ago: none comes back.
+    let got = receive(&mut c, base.clone()).await;
+    assert_eq!(code(&Some(got.status)), Code::MessageNotFound);
 }
