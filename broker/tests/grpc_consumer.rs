@@ -584,3 +584,56 @@ async fn receive_ack_change_redeliver_and_dead_letter_over_grpc() {
     let got = receive(&mut c, base.clone()).await;
     assert_eq!(code(&Some(got.status)), Code::MessageNotFound);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_ack_acks_every_live_handle_in_one_request() {
+    let dir = temp_dir("grpc-batch-ack");
+    std::fs::create_dir_all(dir.join("store/config")).unwrap();
+    std::fs::write(dir.join("store/config/topics.json"), TOPICS).unwrap();
+    let port = free_port_pair();
+    let grpc_port = free_port();
+    let _broker = start_broker(
+        &dir,
+        port,
+        None,
+        &format!(
+            "enableGrpcServer=true\ngrpcServerPort={grpc_port}\nminInvisibleTimeMillsForRecv=1000\n\
+             grpcClientConsumerMinLongPollingTimeoutMillis=300\nreviveInterval=200\nenableBatchAck=true\n"
+        ),
+    );
+    let mut c = MessagingServiceClient::connect(format!("http://127.0.0.1:{grpc_port}"))
+        .await
+        .unwrap();
+    send(&mut c, "CNormal", 20, None).await;
+    let r = receive_request("CNormal", "GBatch", 32, 1000);
+    let got = receive_n(&mut c, &r, 20, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 20);
+    // A garbled handle fails the whole request; nothing is acked.
+    let mut entries: Vec<AckMessageEntry> = got.iter().map(ack_entry).collect();
+    entries.push(AckMessageEntry {
+        message_id: "x".into(),
+        receipt_handle: "garbled".into(),
+    });
+    let a = ack(&mut c, "CNormal", "GBatch", entries).await;
+    assert_eq!(code(&a.status), Code::InternalServerError);
+    assert!(a.entries.is_empty());
+    // 19 live handles and one expired one (got[0]'s, which stays un-acked).
+    let mut entries: Vec<AckMessageEntry> = got.iter().map(ack_entry).collect();
+    entries[0].receipt_handle = expired(&entries[0].receipt_handle);
+    let a = ack(&mut c, "CNormal", "GBatch", entries).await;
+    assert_eq!(code(&a.status), Code::MultipleResults, "{a:?}");
+    assert_eq!(code(&a.entries[0].status), Code::InvalidReceiptHandle);
+    assert!(a.entries[1..].iter().all(|e| code(&e.status) == Code::Ok));
+    // Only got[0] comes back after its 1 s.
+    let back = receive_n(&mut c, &r, 1, Duration::from_secs(20)).await;
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].body, got[0].body);
+    assert_eq!(attempt(&back[0]), 2);
+    let a = ack(&mut c, "CNormal", "GBatch", vec![ack_entry(&back[0])]).await;
+    assert_eq!(code(&a.status), Code::Ok);
+    // A receive held 3 s, well past the 1 s invisible time: an un-acked message would come.
+    let mut held = r.clone();
+    held.long_polling_timeout = millis(3000);
+    let none = receive(&mut c, held).await;
+    assert!(none.messages.is_empty(), "an acked message came back");
+}

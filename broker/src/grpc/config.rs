@@ -15,6 +15,7 @@
 //! | `minInvisibleTimeMillsForRecv` / `maxInvisibleTimeMills` | 10 s / 12 h | ILLEGAL_INVISIBLE_TIME of ReceiveMessage, ChangeInvisibleDuration (proxy) |
 //! | `defaultInvisibleTimeMills` | 60 s | the invisible time of an `auto_renew` receive (proxy; not renewed here) |
 //! | `grpcClientConsumerMinLongPollingTimeoutMillis` / `…Max…` | 5 s / 20 s | ReceiveMessage's long polling (proxy) |
+//! | `enableBatchAck` | false | AckMessage as one BATCH_ACK_MESSAGE (proxy) |
 //! | `enableTopicMessageTypeCheck` | true | MESSAGE_PROPERTY_CONFLICT_WITH_TYPE against the topic's `message.type` (proxy) |
 //!
 //! The largest body is the store's `maxMessageSize` (the proxy's key of the same name has the
@@ -39,6 +40,7 @@ pub struct GrpcConfig {
     pub default_invisible_time_ms: i64,
     pub min_long_polling_ms: i64,
     pub max_long_polling_ms: i64,
+    pub enable_batch_ack: bool,
 }
 
 impl Default for GrpcConfig {
@@ -60,6 +62,7 @@ impl Default for GrpcConfig {
             default_invisible_time_ms: 60_000,
             min_long_polling_ms: 5000,
             max_long_polling_ms: 20_000,
+            enable_batch_ack: false,
         }
     }
 }
@@ -94,6 +97,7 @@ impl GrpcConfig {
             "grpcClientConsumerMaxLongPollingTimeoutMillis" => {
                 self.max_long_polling_ms = parse(key, v)?
             }
+            "enableBatchAck" => self.enable_batch_ack = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -11,7 +11,8 @@
 //! A handle whose `popTime + invisibleTime` has passed is INVALID_RECEIPT_HANDLE "receipt
 //! handle is expired" (`AbstractProcessor.validateReceiptHandle`, before any broker call).
 //!
-//! - **AckMessage** (`enableBatchAck=false`: one ACK_MESSAGE per entry): each entry gets its
+//! - **AckMessage** (`enableBatchAck=false`, the default: one ACK_MESSAGE per entry; with
+//!   `true`, [`super::batch_ack`]): each entry gets its
 //!   own status: OK, the handle's refusal above, or INTERNAL_SERVER_ERROR "ack failed: status
 //!   is abnormal" when the broker did not answer SUCCESS. The response's status is the one
 //!   code all entries share, MULTIPLE_RESULTS when they differ.
@@ -216,6 +217,9 @@ pub async fn ack_message(
             }
         }
     };
+    if cx.ctrl.grpc_config.enable_batch_ack {
+        return super::batch_ack::ack_in_batch(cx, caller, group, topic, &req.entries).await;
+    }
     let mut entries = Vec::with_capacity(req.entries.len());
     for entry in &req.entries {
         let outcome = match ReceiptHandle::valid(&entry.receipt_handle, crate::now_millis()) {
@@ -240,7 +244,7 @@ fn result_entry(entry: &AckMessageEntry, status: Status) -> AckMessageResultEntr
 }
 
 /// `setAckResponseStatus`.
-fn overall(entries: &[AckMessageResultEntry]) -> Status {
+pub(crate) fn overall(entries: &[AckMessageResultEntry]) -> Status {
     let mut codes: Vec<i32> = entries
         .iter()
         .map(|e| e.status.as_ref().map_or(0, |s| s.code))

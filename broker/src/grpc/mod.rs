@@ -22,6 +22,7 @@
 //! | [`client`] | Heartbeat, Telemetry, NotifyClientTermination (`ClientActivity`, `GrpcClientSettingsManager`) |
 //! | [`receive`] | ReceiveMessage (`ReceiveMessageActivity`, `ConsumerProcessor.popMessage`) |
 //! | [`consume`] | AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue (`AckMessageActivity`, `ChangeInvisibleDurationActivity`, `ForwardMessageToDLQActivity`) |
+//! | [`batch_ack`] | AckMessage with `enableBatchAck` (`ackMessageInBatch`) |
 //! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
 //! | [`auth`] | 5.x signatures (`authorization`, `x-mq-date-time`) checked against the ACL 1.0 accounts with `aclEnable` |
@@ -39,6 +40,7 @@
 //! permissions applied ([`auth`]).
 
 pub mod auth;
+pub mod batch_ack;
 pub mod client;
 pub mod config;
 pub mod consume;
