@@ -3,7 +3,7 @@
 //! `maxMessageSize`, a message type the topic does not accept, unknown transaction ids, a
 //! client without settings, and settings without publishing or subscription; a route pointing
 //! at the gRPC port; a send stored where a remoting pull finds it; offsets and pulls by offset;
-//! the RPCs needing POP answered UNIMPLEMENTED.
+//! POP consumption in `grpc_consumer.rs`.
 
 mod common;
 
@@ -424,11 +424,4 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     // The session closed: the server ends the Telemetry stream.
     assert!(stream.message().await.map(|m| m.is_none()).unwrap_or(true));
     drop(tx);
-
-    // POP-based RPCs are not served yet.
-    let err = c
-        .ack_message(req("c1", AckMessageRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
 }

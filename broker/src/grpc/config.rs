@@ -12,6 +12,10 @@
 //! | `maxMessageGroupSize` | 64 | ILLEGAL_MESSAGE_GROUP (proxy) |
 //! | `maxDelayTimeMills` | 1 day | ILLEGAL_DELIVERY_TIME (proxy) |
 //! | `maxTransactionRecoverySecond` | 3600 | BAD_REQUEST (proxy) |
+//! | `minInvisibleTimeMillsForRecv` / `maxInvisibleTimeMills` | 10 s / 12 h | ILLEGAL_INVISIBLE_TIME of ReceiveMessage, ChangeInvisibleDuration (proxy) |
+//! | `defaultInvisibleTimeMills` | 60 s | the invisible time of an `auto_renew` receive (proxy; not renewed here) |
+//! | `grpcClientConsumerMinLongPollingTimeoutMillis` / `…Max…` | 5 s / 20 s | ReceiveMessage's long polling (proxy) |
+//! | `enableBatchAck` | false | AckMessage as one BATCH_ACK_MESSAGE (proxy) |
 //! | `enableTopicMessageTypeCheck` | true | MESSAGE_PROPERTY_CONFLICT_WITH_TYPE against the topic's `message.type` (proxy) |
 //!
 //! The largest body is the store's `maxMessageSize` (the proxy's key of the same name has the
@@ -31,6 +35,12 @@ pub struct GrpcConfig {
     pub max_delay_time_ms: i64,
     pub max_transaction_recovery_second: i64,
     pub topic_message_type_check: bool,
+    pub min_invisible_time_for_recv_ms: i64,
+    pub max_invisible_time_ms: i64,
+    pub default_invisible_time_ms: i64,
+    pub min_long_polling_ms: i64,
+    pub max_long_polling_ms: i64,
+    pub enable_batch_ack: bool,
 }
 
 impl Default for GrpcConfig {
@@ -47,6 +57,12 @@ impl Default for GrpcConfig {
             max_delay_time_ms: 24 * 3600 * 1000,
             max_transaction_recovery_second: 3600,
             topic_message_type_check: true,
+            min_invisible_time_for_recv_ms: 10_000,
+            max_invisible_time_ms: 12 * 3600 * 1000,
+            default_invisible_time_ms: 60_000,
+            min_long_polling_ms: 5000,
+            max_long_polling_ms: 20_000,
+            enable_batch_ack: false,
         }
     }
 }
@@ -72,6 +88,16 @@ impl GrpcConfig {
             "maxDelayTimeMills" => self.max_delay_time_ms = parse(key, v)?,
             "maxTransactionRecoverySecond" => self.max_transaction_recovery_second = parse(key, v)?,
             "enableTopicMessageTypeCheck" => self.topic_message_type_check = parse(key, v)?,
+            "minInvisibleTimeMillsForRecv" => self.min_invisible_time_for_recv_ms = parse(key, v)?,
+            "maxInvisibleTimeMills" => self.max_invisible_time_ms = parse(key, v)?,
+            "defaultInvisibleTimeMills" => self.default_invisible_time_ms = parse(key, v)?,
+            "grpcClientConsumerMinLongPollingTimeoutMillis" => {
+                self.min_long_polling_ms = parse(key, v)?
+            }
+            "grpcClientConsumerMaxLongPollingTimeoutMillis" => {
+                self.max_long_polling_ms = parse(key, v)?
+            }
+            "enableBatchAck" => self.enable_batch_ack = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -20,6 +20,9 @@
 //! | [`send`] | SendMessage (`SendMessageActivity`) |
 //! | [`transaction`] | EndTransaction (`EndTransactionActivity`, `TransactionService`) |
 //! | [`client`] | Heartbeat, Telemetry, NotifyClientTermination (`ClientActivity`, `GrpcClientSettingsManager`) |
+//! | [`receive`] | ReceiveMessage (`ReceiveMessageActivity`, `ConsumerProcessor.popMessage`) |
+//! | [`consume`] | AckMessage, ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue (`AckMessageActivity`, `ChangeInvisibleDurationActivity`, `ForwardMessageToDLQActivity`) |
+//! | [`batch_ack`] | AckMessage with `enableBatchAck` (`ackMessageInBatch`) |
 //! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
 //! | [`auth`] | 5.x signatures (`authorization`, `x-mq-date-time`) checked against the ACL 1.0 accounts with `aclEnable` |
@@ -30,16 +33,20 @@
 //! TOPIC_NOT_FOUND, MESSAGE_BODY_TOO_LARGE, …, see `grpc::convert`), and a remoting refusal
 //! is mapped as `ResponseBuilder.buildCode` maps it (most codes become INTERNAL_SERVER_ERROR
 //! with the broker's remark). ReceiveMessage, AckMessage, ChangeInvisibleDuration and
-//! ForwardMessageToDeadLetterQueue need POP, which this broker does not serve yet: they answer
-//! gRPC UNIMPLEMENTED, as a server without those methods does. TLS follows the remoting ports'
+//! ForwardMessageToDeadLetterQueue are the broker's POP (POP_MESSAGE, ACK_MESSAGE,
+//! CHANGE_MESSAGE_INVISIBLETIME, CONSUMER_SEND_MSG_BACK over [`crate::pop::PopService`]), as
+//! the proxy's local mode calls them. TLS follows the remoting ports'
 //! settings ([`listener`]); with `aclEnable` the 5.x signatures are checked and the account's
 //! permissions applied ([`auth`]).
 
 pub mod auth;
+pub mod batch_ack;
 pub mod client;
 pub mod config;
+pub mod consume;
 pub mod listener;
 pub mod offset;
+pub mod receive;
 pub mod route;
 pub mod send;
 pub mod service;

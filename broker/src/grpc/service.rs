@@ -1,8 +1,7 @@
 //! `MessagingService` itself: each RPC reads its caller and hands the request to its family
 //! module. Every answer is a response message with a `Status` (as the proxy answers); a gRPC
 //! error status is only for a stream the protocol ends that way (Telemetry's INVALID_ARGUMENT)
-//! and for the RPCs this broker does not serve (UNIMPLEMENTED, see the module docs of
-//! [`super`]).
+//! and for a method the service does not know (tonic's UNIMPLEMENTED).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use grpc::v2::*;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{client, offset, route, send, transaction, Caller, GrpcContext};
+use super::{client, consume, offset, receive, route, send, transaction, Caller, GrpcContext};
 
 type Answer<T> = Result<Response<T>, Status>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -27,12 +26,6 @@ impl Messaging {
     pub fn new(cx: Arc<GrpcContext>) -> Self {
         Messaging { cx }
     }
-}
-
-fn unimplemented_without_pop(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} needs POP (receive, ack, invisible time), which this broker does not serve yet"
-    ))
 }
 
 #[tonic::async_trait]
@@ -75,23 +68,37 @@ impl MessagingService for Messaging {
 
     async fn receive_message(
         &self,
-        _request: Request<ReceiveMessageRequest>,
+        request: Request<ReceiveMessageRequest>,
     ) -> Answer<Self::ReceiveMessageStream> {
-        Err(unimplemented_without_pop("ReceiveMessage"))
+        let (caller, info) = (Caller::of(&request), receive::CallInfo::of(&request));
+        let (tx, rx) = tokio::sync::mpsc::channel(receive::MAX_BATCH as usize + 2);
+        let cx = self.cx.clone();
+        tokio::spawn(receive::receive_message(
+            cx,
+            caller,
+            info,
+            request.into_inner(),
+            tx,
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
-    async fn ack_message(
-        &self,
-        _request: Request<AckMessageRequest>,
-    ) -> Answer<AckMessageResponse> {
-        Err(unimplemented_without_pop("AckMessage"))
+    async fn ack_message(&self, request: Request<AckMessageRequest>) -> Answer<AckMessageResponse> {
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            consume::ack_message(&self.cx, &caller, request.into_inner()).await,
+        ))
     }
 
     async fn forward_message_to_dead_letter_queue(
         &self,
-        _request: Request<ForwardMessageToDeadLetterQueueRequest>,
+        request: Request<ForwardMessageToDeadLetterQueueRequest>,
     ) -> Answer<ForwardMessageToDeadLetterQueueResponse> {
-        Err(unimplemented_without_pop("ForwardMessageToDeadLetterQueue"))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            consume::forward_message_to_dead_letter_queue(&self.cx, &caller, request.into_inner())
+                .await,
+        ))
     }
 
     type PullMessageStream = BoxStream<PullMessageResponse>;
@@ -167,8 +174,11 @@ impl MessagingService for Messaging {
 
     async fn change_invisible_duration(
         &self,
-        _request: Request<ChangeInvisibleDurationRequest>,
+        request: Request<ChangeInvisibleDurationRequest>,
     ) -> Answer<ChangeInvisibleDurationResponse> {
-        Err(unimplemented_without_pop("ChangeInvisibleDuration"))
+        let caller = Caller::of(&request);
+        Ok(Response::new(
+            consume::change_invisible_duration(&self.cx, &caller, request.into_inner()).await,
+        ))
     }
 }

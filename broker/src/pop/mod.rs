@@ -28,7 +28,8 @@
 //!   consumer offset of `CID_RMQ_SYS_REVIVE_GROUP`, persisted with consumerOffset.json), pairs
 //!   acks with checkpoints and puts every un-acked message into the pop retry topic with
 //!   `reconsumeTimes + 1`. A client sends a message that failed too often to `%DLQ%<group>`
-//!   with CONSUMER_SEND_MSG_BACK (`processor::send_back`), as the broker does not in 5.3.3.
+//!   with CONSUMER_SEND_MSG_BACK (`processor::send_back`), as the broker does not in 5.3.3 (for
+//!   the 5.x gRPC clients the proxy's part does it: [`crate::grpc::receive`]).
 //!   Everything is in the commitlog, so acks and checkpoints survive a restart or kill -9;
 //!   a revive offset not yet persisted only means a message may be delivered again.
 //! - orderly pops: [`order_info`].

@@ -8,11 +8,14 @@
 //   node grpc_client.js transaction --endpoints H:P --topic T --count N
 //        i % 3 == 0 committed, 1 rolled back, 2 left open and committed by the checker when
 //        the broker checks it back; runs until stdin closes
+//   node grpc_client.js consume --endpoints H:P --topic T --group G --count N [--invisible S]
+//   node grpc_client.js simple --endpoints H:P --topic T --group G --invisible S
+//        SimpleConsumer commands, as in grpc_client.py (invisible times in seconds)
 //
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 'use strict';
 
-const { Producer } = require('rocketmq-client-nodejs');
+const { Producer, SimpleConsumer } = require('rocketmq-client-nodejs');
 
 const COMMIT = 1; // apache.rocketmq.v2.TransactionResolution
 const ROLLBACK = 2;
@@ -82,8 +85,94 @@ async function transaction(a) {
   process.exit(0);
 }
 
+async function simpleConsumer(a) {
+  const c = new SimpleConsumer({
+    endpoints: a.endpoints,
+    consumerGroup: a.group,
+    subscriptions: new Map().set(a.topic, '*'),
+    // The broker holds a receive at least grpcClientConsumerMinLongPollingTimeoutMillis (5 s)
+    // and refuses one whose deadline (await + request timeout) is shorter.
+    awaitDuration: 5000,
+  });
+  await c.startup();
+  return c;
+}
+
+function delivery(m) {
+  const f = m.receiptHandle.split(' ');
+  return {
+    body: m.body.toString(), msgId: m.messageId, tags: m.tag || '', keys: m.keys.join(' '),
+    queueId: Number(f[6]), queueOffset: Number(f[7]), attempt: m.deliveryAttempt, popTime: Number(f[1]), atMs: Date.now(),
+  };
+}
+
+async function consume(a) {
+  const c = await simpleConsumer(a);
+  emit('ready');
+  let got = 0;
+  while (got < a.count) {
+    for (const m of await c.receive(a.batch || 32, (a.invisible || 30) * 1000)) {
+      emit('msg', delivery(m));
+      await c.ack(m);
+      got++;
+    }
+  }
+  emit('done');
+  await c.shutdown();
+}
+
+async function refusal(kase, call) {
+  try {
+    await call();
+    emit('refusal', { case: kase, code: 0, error: '' });
+  } catch (e) {
+    emit('refusal', { case: kase, code: e.code || -1, error: String(e.message || e) });
+  }
+}
+
+async function simple(a) {
+  const c = await simpleConsumer(a);
+  emit('ready');
+  const invisibleMs = a.invisible * 1000;
+  const first = new Map();
+  while (first.size < 3) {
+    for (const m of await c.receive(32, invisibleMs)) {
+      emit('received', delivery(m));
+      first.set(m.body.toString(), m);
+    }
+  }
+  await c.ack(first.get('msg-0'));
+  emit('acked', { body: 'msg-0', atMs: Date.now() });
+  emit('changing', { body: 'msg-1', atMs: Date.now() });
+  await c.changeInvisibleDuration(first.get('msg-1'), invisibleMs);
+  emit('changed', { body: 'msg-1', atMs: Date.now() });
+  const stale = first.get('msg-2');
+  const f = stale.receiptHandle.split(' ');
+  while (Date.now() <= Number(f[1]) + Number(f[2]) + 50) {
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  await refusal('expired-ack', () => c.ack(stale));
+  await refusal('stale-change', () => c.changeInvisibleDuration(stale, invisibleMs));
+  const garbled = first.get('msg-0');
+  garbled.receiptHandle = 'garbled-handle';
+  await refusal('garbled-ack', () => c.ack(garbled));
+  let stopped = false;
+  process.stdin.resume();
+  process.stdin.on('end', () => { stopped = true; });
+  while (!stopped) {
+    for (const m of await c.receive(32, invisibleMs)) {
+      emit('received', delivery(m));
+      if (m.body.toString() === 'msg-1') {
+        await c.ack(m);
+        emit('acked', { body: 'msg-1', atMs: Date.now() });
+      }
+    }
+  }
+  await c.shutdown();
+}
+
 const a = parseArgs(process.argv.slice(2));
-const commands = { produce, transaction };
+const commands = { produce, transaction, consume, simple };
 commands[a.command](a).then(
   () => { if (a.command !== 'transaction') process.exit(0); },
   e => { emit('error', { error: String(e && e.stack || e) }); process.exit(1); });

@@ -13,6 +13,15 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
                back, 2 left open: the broker checks it back and the checker commits it
                (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
                Runs until stdin closes.
+  consume      --group G --count N [--invisible S] [--batch B]: a SimpleConsumer receives
+               (invisible S seconds, B a call) and acks every message until N came; a `msg`
+               event each (queue id and offset read from the receipt handle), then `done`
+  simple       --group G --invisible S: a SimpleConsumer script over msg-0..2 already sent:
+               receives all three (`received`), acks msg-0 (`acked`), changes msg-1's
+               invisible duration to S (`changed`), waits for msg-2's handle to expire, then
+               acks and changes it with that stale handle and acks a garbled handle (a
+               `refusal` with the status code each); then keeps receiving (`received`),
+               acking msg-1 when it comes back and never msg-2, until stdin closes
   refused      sends what the broker must refuse and reports the error text of each:
                an unknown topic, an empty body, a body over 4 MiB, a FIFO message to a
                NORMAL topic
@@ -25,8 +34,9 @@ import sys
 import threading
 import time
 
-from rocketmq import (ClientConfiguration, Credentials, Message, Producer,
-                      TransactionChecker, TransactionResolution)
+from rocketmq import (ClientConfiguration, Credentials, FilterExpression,
+                      Message, Producer, SimpleConsumer, TransactionChecker,
+                      TransactionResolution)
 
 _out = threading.Lock()
 
@@ -125,6 +135,79 @@ def refused(args):
     emit('done')
 
 
+def simple_consumer(args, await_s=2):
+    c = SimpleConsumer(config(args), args.group, {args.topic: FilterExpression('*')},
+                       await_duration=await_s)
+    c.startup()
+    return c
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def delivery(m):
+    f = m.receipt_handle.split(' ')
+    return dict(body=m.body.decode(), msgId=m.message_id, tags=m.tag or '',
+                keys=' '.join(m.keys or []), queueId=int(f[6]), queueOffset=int(f[7]),
+                attempt=m.delivery_attempt, popTime=int(f[1]), atMs=now_ms())
+
+
+def consume(args):
+    c = simple_consumer(args)
+    emit('ready')
+    got = 0
+    while got < args.count:
+        for m in c.receive(args.batch, args.invisible):
+            emit('msg', **delivery(m))
+            c.ack(m)
+            got += 1
+    emit('done')
+    c.shutdown()
+
+
+def refusal(case, call):
+    try:
+        call()
+        emit('refusal', case=case, code=0, error='')
+    except Exception as e:
+        emit('refusal', case=case, code=getattr(e, 'code', None) or -1, error=str(e))
+
+
+def simple(args):
+    c = simple_consumer(args)
+    emit('ready')
+    first = {}
+    while len(first) < 3:
+        for m in c.receive(32, args.invisible):
+            emit('received', **delivery(m))
+            first[m.body.decode()] = m
+    c.ack(first['msg-0'])
+    emit('acked', body='msg-0', atMs=now_ms())
+    emit('changing', body='msg-1', atMs=now_ms())
+    c.change_invisible_duration(first['msg-1'], args.invisible)
+    emit('changed', body='msg-1', atMs=now_ms())
+    stale = first['msg-2']
+    parts = stale.receipt_handle.split(' ')
+    while now_ms() <= int(parts[1]) + int(parts[2]) + 50:
+        time.sleep(0.05)
+    # The ack first: a failed change leaves the client's message without a handle.
+    refusal('expired-ack', lambda: c.ack(stale))
+    refusal('stale-change', lambda: c.change_invisible_duration(stale, args.invisible))
+    garbled = first['msg-0']
+    garbled.receipt_handle = 'garbled-handle'
+    refusal('garbled-ack', lambda: c.ack(garbled))
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    while not stop.is_set():
+        for m in c.receive(32, args.invisible):
+            emit('received', **delivery(m))
+            if m.body.decode() == 'msg-1':
+                c.ack(m)
+                emit('acked', body='msg-1', atMs=now_ms())
+    c.shutdown()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('command')
@@ -138,9 +221,13 @@ def main():
     p.add_argument('--tls', default='false')
     p.add_argument('--access-key', default='')
     p.add_argument('--secret-key', default='')
+    p.add_argument('--group', default='')
+    p.add_argument('--invisible', type=int, default=10)
+    p.add_argument('--batch', type=int, default=32)
     args = p.parse_args()
     try:
-        {'produce': produce, 'transaction': transaction, 'refused': refused}[args.command](args)
+        {'produce': produce, 'transaction': transaction, 'refused': refused,
+         'consume': consume, 'simple': simple}[args.command](args)
     except Exception as e:
         emit('error', error='%s: %s' % (type(e).__name__, e))
         sys.exit(1)
