@@ -261,9 +261,16 @@ pub mod field {
         header: &'static str,
         field: &'static str,
     ) -> Result<T, HeaderError> {
-        let text = ext
-            .get(field)
-            .ok_or(HeaderError::MissingField { header, field })?;
+        required_value(ext.get(field), header, field)
+    }
+
+    /// [`required`] for a value already looked up.
+    pub fn required_value<T: FieldValue>(
+        text: Option<&str>,
+        header: &'static str,
+        field: &'static str,
+    ) -> Result<T, HeaderError> {
+        let text = text.ok_or(HeaderError::MissingField { header, field })?;
         T::parse_field(text).ok_or_else(|| HeaderError::InvalidField {
             header,
             field,
