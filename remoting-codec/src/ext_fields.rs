@@ -206,6 +206,11 @@ pub enum HeaderError {
 pub trait FieldValue: Sized {
     fn parse_field(text: &str) -> Option<Self>;
     fn write_field(&self) -> String;
+    /// Sets `key` to [`write_field`](Self::write_field)'s text; numbers write theirs without
+    /// building a `String` (every response header has some).
+    fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+        ext.insert(key, self.write_field());
+    }
 }
 
 impl FieldValue for String {
@@ -214,6 +219,9 @@ impl FieldValue for String {
     }
     fn write_field(&self) -> String {
         self.clone()
+    }
+    fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+        ext.insert(key, self);
     }
 }
 
@@ -225,6 +233,10 @@ macro_rules! number_field {
             }
             fn write_field(&self) -> String {
                 self.to_string()
+            }
+            fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+                let mut buf = crate::header::DecimalBuf::new();
+                ext.insert(key, buf.format(*self as i128));
             }
         }
     )*};
@@ -353,14 +365,14 @@ macro_rules! remoting_header {
     };
 
     (@write required $ext:ident, $value:expr, $key:literal) => {
-        $ext.insert($key, $crate::FieldValue::write_field(&$value))
+        $crate::FieldValue::insert_into(&$value, $ext, $key)
     };
     (@write default $ext:ident, $value:expr, $key:literal) => {
-        $ext.insert($key, $crate::FieldValue::write_field(&$value))
+        $crate::FieldValue::insert_into(&$value, $ext, $key)
     };
     (@write optional $ext:ident, $value:expr, $key:literal) => {
         if let Some(v) = &$value {
-            $ext.insert($key, $crate::FieldValue::write_field(v))
+            $crate::FieldValue::insert_into(v, $ext, $key)
         }
     };
 }

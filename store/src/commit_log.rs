@@ -255,7 +255,7 @@ impl CommitLog {
             if rec.dispatched {
                 queue_offset += 1;
             }
-            ids.push(OffsetMessageId::new(msg.store_host, phy).to_string());
+            ids.push(OffsetMessageId::new(msg.store_host, phy).to_hex());
         }
         let appended = file.append(&buf);
         debug_assert!(appended, "room was checked under the lock");
@@ -278,7 +278,10 @@ impl CommitLog {
             status: AppendMessageStatus::PutOk,
             wrote_offset: base,
             wrote_bytes: buf.len(),
-            msg_id: ids.join(","),
+            msg_id: match ids.len() {
+                1 => ids.pop().unwrap_or_default(),
+                _ => ids.join(","),
+            },
             store_timestamp,
             logics_offset: if records[0].dispatched {
                 logics_offset
