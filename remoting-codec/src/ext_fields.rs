@@ -110,6 +110,14 @@ impl ExtFields {
         }
     }
 
+    /// Adds `key`, which the caller knows is not in the map yet, without searching for it.
+    pub(crate) fn push_new(&mut self, key: &str, value: &str) {
+        debug_assert!(self.position(key).is_none(), "push_new of a present key");
+        let key = self.append(key);
+        let value = self.append(value);
+        self.entries.push(Entry { key, value });
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.position(key)?;
         let entry = self.entries.remove(i);
