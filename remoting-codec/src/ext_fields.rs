@@ -110,6 +110,14 @@ impl ExtFields {
         }
     }
 
+    /// Adds `key`, which the caller knows is not in the map yet, without searching for it.
+    pub(crate) fn push_new(&mut self, key: &str, value: &str) {
+        debug_assert!(self.position(key).is_none(), "push_new of a present key");
+        let key = self.append(key);
+        let value = self.append(value);
+        self.entries.push(Entry { key, value });
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let i = self.position(key)?;
         let entry = self.entries.remove(i);
@@ -206,6 +214,11 @@ pub enum HeaderError {
 pub trait FieldValue: Sized {
     fn parse_field(text: &str) -> Option<Self>;
     fn write_field(&self) -> String;
+    /// Sets `key` to [`write_field`](Self::write_field)'s text; numbers write theirs without
+    /// building a `String` (every response header has some).
+    fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+        ext.insert(key, self.write_field());
+    }
 }
 
 impl FieldValue for String {
@@ -214,6 +227,9 @@ impl FieldValue for String {
     }
     fn write_field(&self) -> String {
         self.clone()
+    }
+    fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+        ext.insert(key, self);
     }
 }
 
@@ -225,6 +241,10 @@ macro_rules! number_field {
             }
             fn write_field(&self) -> String {
                 self.to_string()
+            }
+            fn insert_into(&self, ext: &mut ExtFields, key: &str) {
+                let mut buf = crate::header::DecimalBuf::new();
+                ext.insert(key, buf.format(*self as i128));
             }
         }
     )*};
@@ -261,9 +281,16 @@ pub mod field {
         header: &'static str,
         field: &'static str,
     ) -> Result<T, HeaderError> {
-        let text = ext
-            .get(field)
-            .ok_or(HeaderError::MissingField { header, field })?;
+        required_value(ext.get(field), header, field)
+    }
+
+    /// [`required`] for a value already looked up.
+    pub fn required_value<T: FieldValue>(
+        text: Option<&str>,
+        header: &'static str,
+        field: &'static str,
+    ) -> Result<T, HeaderError> {
+        let text = text.ok_or(HeaderError::MissingField { header, field })?;
         T::parse_field(text).ok_or_else(|| HeaderError::InvalidField {
             header,
             field,
@@ -346,14 +373,14 @@ macro_rules! remoting_header {
     };
 
     (@write required $ext:ident, $value:expr, $key:literal) => {
-        $ext.insert($key, $crate::FieldValue::write_field(&$value))
+        $crate::FieldValue::insert_into(&$value, $ext, $key)
     };
     (@write default $ext:ident, $value:expr, $key:literal) => {
-        $ext.insert($key, $crate::FieldValue::write_field(&$value))
+        $crate::FieldValue::insert_into(&$value, $ext, $key)
     };
     (@write optional $ext:ident, $value:expr, $key:literal) => {
         if let Some(v) = &$value {
-            $ext.insert($key, $crate::FieldValue::write_field(v))
+            $crate::FieldValue::insert_into(v, $ext, $key)
         }
     };
 }

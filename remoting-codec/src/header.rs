@@ -91,6 +91,37 @@ struct ItoaBuf {
     start: usize,
 }
 
+/// Decimal text of any integer header field (`i8` … `u64`, as `i128`) without allocating:
+/// what `to_string` gives.
+pub(crate) struct DecimalBuf {
+    bytes: [u8; 40],
+}
+
+impl DecimalBuf {
+    pub(crate) fn new() -> Self {
+        Self { bytes: [0; 40] }
+    }
+
+    pub(crate) fn format(&mut self, v: i128) -> &str {
+        let mut start = self.bytes.len();
+        // Every value given fits 64 bits of magnitude: 64-bit division, not 128.
+        let mut n = v.unsigned_abs() as u64;
+        loop {
+            start -= 1;
+            self.bytes[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            start -= 1;
+            self.bytes[start] = b'-';
+        }
+        std::str::from_utf8(&self.bytes[start..]).expect("ASCII digits")
+    }
+}
+
 impl ItoaBuf {
     fn as_bytes(&self) -> &[u8] {
         &self.bytes[self.start..]
@@ -330,4 +361,25 @@ pub(crate) fn read_binary(header: &[u8]) -> Result<HeaderParts, CodecError> {
         remark,
         ext_fields,
     })
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::DecimalBuf;
+
+    #[test]
+    fn decimal_text_is_to_string() {
+        for v in [
+            0i128,
+            7,
+            -7,
+            10,
+            -10,
+            i64::MAX as i128,
+            i64::MIN as i128,
+            u64::MAX as i128,
+        ] {
+            assert_eq!(DecimalBuf::new().format(v), v.to_string());
+        }
+    }
 }

@@ -161,6 +161,11 @@ impl<'a> Scan<'a> {
             return Some(ext);
         }
         let (mut key_scratch, mut value_scratch) = (Vec::new(), Vec::with_capacity(256));
+        // One bit per (length, first byte, last byte) class of the keys seen so far: a key
+        // whose class is new cannot be a duplicate and is added without searching the map
+        // (a header's keys are all different; Java's map keeps the last of a duplicate,
+        // which `insert` does for a key whose class was seen).
+        let mut seen = 0u64;
         loop {
             let key = self.str_in(&mut key_scratch)?;
             if !self.eat(b':') {
@@ -170,13 +175,33 @@ impl<'a> Scan<'a> {
                 return None;
             }
             let value = self.str_in(&mut value_scratch)?;
-            ext.insert(key, value);
+            let bit = key_class_bit(key);
+            if seen & bit == 0 {
+                seen |= bit;
+                ext.push_new(key, value);
+            } else {
+                ext.insert(key, value);
+            }
             if self.eat(b',') {
                 continue;
             }
             return self.eat(b'}').then_some(ext);
         }
     }
+}
+
+/// The bit of `key`'s class in the scan's 64-bit set of seen key classes.
+fn key_class_bit(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let (first, last) = (
+        b.first().copied().unwrap_or(0),
+        b.last().copied().unwrap_or(0),
+    );
+    let class = (b.len() as u32)
+        .wrapping_mul(31)
+        .wrapping_add(first as u32 * 7)
+        .wrapping_add(last as u32);
+    1u64 << (class % 64)
 }
 
 /// The length of the leading whole 8-byte words of `b` that hold no byte ending a plain string
@@ -314,6 +339,10 @@ mod tests {
         assert!(same(r#" { "code" : 1 , "extFields" : { } } "#));
         assert!(same("{}"));
         assert!(same(r#"{"extFields":{"k":"1","k":"2"}}"#));
+        // Duplicates among keys of one class and of different classes, keys sharing a class.
+        assert!(same(
+            r#"{"extFields":{"ab":"1","a":"x","ab":"2","k":"3","bb":"4","k":"5","ba":"6","ab":"7"}}"#
+        ));
         assert!(same(r#"{"code":-2147483648,"opaque":2147483647}"#));
     }
 

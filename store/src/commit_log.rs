@@ -71,12 +71,30 @@ impl AppendMessageResult {
     }
 }
 
-/// The position-dependent fields of one pre-encoded record.
-struct Encoded {
-    start: usize,
-    store_ts_pos: usize,
-    dispatched: bool,
+/// Where one record of an append went: what the dispatch of that record needs besides the
+/// message itself (see [`reput`](crate::reput)), so that it does not decode the bytes again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppendedRecord {
+    /// PHYSICALOFFSET: the record's commitlog offset.
+    pub offset: i64,
+    /// TOTALSIZE.
+    pub size: i32,
+    /// QUEUEOFFSET as written (0 for PREPARED and ROLLBACK).
+    pub queue_offset: i64,
+    /// Start of the record in the encoded batch.
+    pub(crate) start: usize,
+    pub(crate) store_ts_pos: usize,
+    /// Goes to a consume queue (NOT and COMMIT).
+    pub(crate) dispatched: bool,
 }
+
+/// Nothing appended: no records.
+fn failed(status: AppendMessageStatus) -> Result<Appended, StoreError> {
+    Ok((AppendMessageResult::failed(status), Vec::new()))
+}
+
+/// An append's result and its records, in commitlog order (empty unless PUT_OK).
+pub type Appended = (AppendMessageResult, Vec<AppendedRecord>);
 
 pub struct CommitLog {
     queue: MappedFileQueue,
@@ -162,50 +180,44 @@ impl CommitLog {
     }
 
     /// Appends one record, or a batch (all of one topic and queue) as consecutive records.
-    /// `now` gives the store timestamp, read once the lock is held.
+    /// `now` gives the store timestamp, read once the lock is held. With the result come the
+    /// records' offsets, sizes and queue offsets, one per message of `msgs`.
     pub fn append(
         &self,
         msgs: &[StoredMessage],
         now: impl Fn() -> i64,
-    ) -> Result<AppendMessageResult, StoreError> {
+    ) -> Result<Appended, StoreError> {
         let Some(first) = msgs.first() else {
-            return Ok(AppendMessageResult::failed(
-                AppendMessageStatus::UnknownError,
-            ));
+            return failed(AppendMessageStatus::UnknownError);
         };
         let mut buf = BytesMut::new();
         let mut records = Vec::with_capacity(msgs.len());
         for msg in msgs {
             let start = buf.len();
-            match msg.encode_into(&mut buf) {
+            let size = match msg.encode_into(&mut buf) {
                 Ok(len) if len > self.max_message_size => {
-                    return Ok(AppendMessageResult::failed(
-                        AppendMessageStatus::MessageSizeExceeded,
-                    ))
+                    return failed(AppendMessageStatus::MessageSizeExceeded)
                 }
-                Ok(_) => {}
+                Ok(len) => len,
                 Err(MessageError::TooLong {
                     field: "PROPERTIES",
                     ..
-                }) => {
-                    return Ok(AppendMessageResult::failed(
-                        AppendMessageStatus::PropertiesSizeExceeded,
-                    ))
-                }
+                }) => return failed(AppendMessageStatus::PropertiesSizeExceeded),
                 Err(MessageError::TooLong { .. }) => {
-                    return Ok(AppendMessageResult::failed(
-                        AppendMessageStatus::MessageSizeExceeded,
-                    ))
+                    return failed(AppendMessageStatus::MessageSizeExceeded)
                 }
                 Err(e) => return Err(StoreError::Message(e)),
-            }
+            };
             let born_host_len = if msg.effective_sys_flag() & BORNHOST_V6_FLAG == 0 {
                 8
             } else {
                 20
             };
             let tran = get_transaction_value(msg.sys_flag);
-            records.push(Encoded {
+            records.push(AppendedRecord {
+                offset: 0,
+                size: size as i32,
+                queue_offset: 0,
                 start,
                 store_ts_pos: start + 48 + born_host_len,
                 dispatched: tran != TRANSACTION_PREPARED_TYPE && tran != TRANSACTION_ROLLBACK_TYPE,
@@ -221,9 +233,7 @@ impl CommitLog {
             self.write_blank(&file);
             file = self.queue.last_file_or_create(0)?;
             if !self.fits(&file, buf.len()) {
-                return Ok(AppendMessageResult::failed(
-                    AppendMessageStatus::UnknownError,
-                ));
+                return failed(AppendMessageStatus::UnknownError);
             }
         }
         let base = file.file_from_offset() as i64 + file.wrote_position() as i64;
@@ -234,16 +244,18 @@ impl CommitLog {
             .unwrap_or(0);
         let logics_offset = queue_offset;
         let mut ids = Vec::with_capacity(records.len());
-        for (rec, msg) in records.iter().zip(msgs) {
+        for (rec, msg) in records.iter_mut().zip(msgs) {
             let phy = base + rec.start as i64;
             let qo = if rec.dispatched { queue_offset } else { 0 };
+            rec.offset = phy;
+            rec.queue_offset = qo;
             patch_i64(&mut buf, rec.start + QUEUE_OFFSET_POSITION, qo);
             patch_i64(&mut buf, rec.start + PHY_POS_POSITION, phy);
             patch_i64(&mut buf, rec.store_ts_pos, store_timestamp);
             if rec.dispatched {
                 queue_offset += 1;
             }
-            ids.push(OffsetMessageId::new(msg.store_host, phy).to_string());
+            ids.push(OffsetMessageId::new(msg.store_host, phy).to_hex());
         }
         let appended = file.append(&buf);
         debug_assert!(appended, "room was checked under the lock");
@@ -262,11 +274,14 @@ impl CommitLog {
             }
         }
         drop(table);
-        Ok(AppendMessageResult {
+        let result = AppendMessageResult {
             status: AppendMessageStatus::PutOk,
             wrote_offset: base,
             wrote_bytes: buf.len(),
-            msg_id: ids.join(","),
+            msg_id: match ids.len() {
+                1 => ids.pop().unwrap_or_default(),
+                _ => ids.join(","),
+            },
             store_timestamp,
             logics_offset: if records[0].dispatched {
                 logics_offset
@@ -274,7 +289,8 @@ impl CommitLog {
                 0
             },
             msg_num: msgs.len(),
-        })
+        };
+        Ok((result, records))
     }
 
     /// Java's `appendData` (a slave's HA append): `data` replicated from the master's

@@ -1,9 +1,9 @@
 //! Dispatch: turning commitlog records into consume-queue entries and index entries.
 //!
-//! The reput service (Java's `ReputMessageService`) follows the commitlog from `reput_from`
-//! to the end of the written data, decodes each record, and (a pass runs on the appending
-//! thread right after each append, or on the service's thread every 1 ms as a backstop; one
-//! pass at a time)
+//! The reput service (Java's `ReputMessageService`, in [`reput`](crate::reput)) follows the
+//! commitlog from `reput_from` to the end of the written data and, for each record (described
+//! by a [`DispatchRef`]: built by the append from the message it has just written, or decoded
+//! from the bytes by [`check_message`] for what this process did not append),
 //! - for NOT and COMMIT transaction types writes the consume-queue entry (PREPARED and
 //!   ROLLBACK are never visible to consumers),
 //! - feeds the index (ROLLBACK excepted, decided by the index service from the sysFlag),
@@ -18,10 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use remoting_codec::message::sysflag::message_sys_flag::{
@@ -32,7 +29,6 @@ use remoting_codec::message::{
 };
 
 use crate::checkpoint::StoreCheckpoint;
-use crate::commit_log::CommitLog;
 use crate::config::DelayLevels;
 use crate::consume_queue::ConsumeQueue;
 use crate::index::{IndexRecord, IndexService};
@@ -117,6 +113,58 @@ pub enum RecordCheck {
     Invalid(String),
 }
 
+impl DispatchRequest {
+    /// The request as the dispatcher takes it.
+    pub fn as_ref(&self) -> DispatchRef<'_> {
+        DispatchRef {
+            topic: &self.topic,
+            queue_id: self.queue_id,
+            commit_log_offset: self.commit_log_offset,
+            msg_size: self.msg_size,
+            tags_code: self.tags_code,
+            store_timestamp: self.store_timestamp,
+            consume_queue_offset: self.consume_queue_offset,
+            sys_flag: self.sys_flag,
+            properties: &self.properties,
+        }
+    }
+}
+
+/// A [`DispatchRequest`] borrowing topic and properties: from a decoded record, or from the
+/// message the append has just written (no decoding and no copy of its properties).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DispatchRef<'a> {
+    pub topic: &'a str,
+    pub queue_id: i32,
+    pub commit_log_offset: i64,
+    pub msg_size: i32,
+    pub tags_code: i64,
+    pub store_timestamp: i64,
+    pub consume_queue_offset: i64,
+    pub sys_flag: i32,
+    pub properties: &'a MessageProperties,
+}
+
+/// The consume-queue tagsCode of a record: the hash of its non-empty TAGS, or, in
+/// `SCHEDULE_TOPIC_XXXX`, the delivery time of its `DELAY` level (Java's
+/// `checkMessageAndReturnSize`).
+pub fn tags_code_of(
+    topic: &str,
+    properties: &MessageProperties,
+    store_timestamp: i64,
+    delay: &DelayLevels,
+) -> i64 {
+    if topic == SCHEDULE_TOPIC {
+        if let Some(level) = properties.delay_time_level() {
+            let level = level.min(delay.max_level());
+            if level > 0 {
+                return delay.deliver_timestamp(level, store_timestamp);
+            }
+        }
+    }
+    tags_string_to_tags_code(properties.tags().filter(|t| !t.is_empty()))
+}
+
 /// Java's `checkMessageAndReturnSize`: decode and validate the record at the start of `buf`.
 pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> RecordCheck {
     let msg = match decode_record(buf) {
@@ -127,15 +175,7 @@ pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> Recor
     if check_crc && crc32(&msg.body) != msg.body_crc {
         return RecordCheck::Invalid(format!("body CRC mismatch at {}", msg.commit_log_offset));
     }
-    let mut tags_code = tags_string_to_tags_code(msg.properties.tags().filter(|t| !t.is_empty()));
-    if msg.topic == SCHEDULE_TOPIC {
-        if let Some(level) = msg.properties.delay_time_level() {
-            let level = level.min(delay.max_level());
-            if level > 0 {
-                tags_code = delay.deliver_timestamp(level, msg.store_timestamp);
-            }
-        }
-    }
+    let tags_code = tags_code_of(&msg.topic, &msg.properties, msg.store_timestamp, delay);
     RecordCheck::Message(DispatchRequest {
         topic: msg.topic,
         queue_id: msg.queue_id,
@@ -148,18 +188,6 @@ pub fn check_message(buf: &Bytes, check_crc: bool, delay: &DelayLevels) -> Recor
         prepared_transaction_offset: msg.prepared_transaction_offset,
         properties: msg.properties,
     })
-}
-
-/// Whether `buf` (the rest of the written data) holds only the beginning of a record: fewer
-/// than 4 bytes, or a TOTALSIZE that runs past its end.
-fn is_incomplete_tail(buf: &[u8]) -> bool {
-    match buf.get(..4) {
-        None => true,
-        Some(h) => {
-            let total = i32::from_be_bytes([h[0], h[1], h[2], h[3]]);
-            total > 0 && total as usize > buf.len()
-        }
-    }
 }
 
 /// Every consume queue, by topic and queue id (Java's `consumeQueueTable`).
@@ -316,14 +344,14 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Dispatches one record; returns the message's filter bitmap, if one was computed.
-    pub fn dispatch(&self, req: &DispatchRequest) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn dispatch(&self, req: &DispatchRef<'_>) -> Result<Option<Vec<u8>>, StoreError> {
         let tran = get_transaction_value(req.sys_flag);
         let to_queue = tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE;
         let mut bit_map = None;
         if to_queue {
             let calculator = self.bit_map.read().expect("bit map hook").clone();
-            bit_map = calculator.and_then(|c| c.calc_filter_bit_map(&req.topic, &req.properties));
-            let cq = self.queues.find_or_create(&req.topic, req.queue_id);
+            bit_map = calculator.and_then(|c| c.calc_filter_bit_map(req.topic, req.properties));
+            let cq = self.queues.find_or_create(req.topic, req.queue_id);
             cq.put_message_position_info(
                 req.commit_log_offset,
                 req.msg_size,
@@ -337,7 +365,7 @@ impl Dispatcher {
         }
         if let Some(index) = &self.index {
             let closed = index.build_index(&IndexRecord {
-                topic: &req.topic,
+                topic: req.topic,
                 keys: req.properties.keys(),
                 uniq_key: req.properties.uniq_key(),
                 commit_log_offset: req.commit_log_offset,
@@ -354,7 +382,7 @@ impl Dispatcher {
         Ok(bit_map)
     }
 
-    fn notify_arrival(&self, req: &DispatchRequest, bit_map: Option<&[u8]>) {
+    pub(crate) fn notify_arrival(&self, req: &DispatchRef<'_>, bit_map: Option<&[u8]>) {
         let tran = get_transaction_value(req.sys_flag);
         if !self.notify || !(tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE) {
             return;
@@ -362,181 +390,15 @@ impl Dispatcher {
         let listener = self.listener.read().expect("listener").clone();
         if let Some(l) = listener {
             l.arriving_with_bit_map(
-                &req.topic,
+                req.topic,
                 req.queue_id,
                 req.consume_queue_offset + 1,
                 req.tags_code,
                 req.store_timestamp,
                 bit_map,
-                &req.properties,
+                req.properties,
             );
         }
     }
 }
 
-/// The reput service: a thread that dispatches what the commitlog gained.
-pub struct ReputService {
-    shared: Arc<ReputShared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-}
-
-struct ReputShared {
-    commit_log: Arc<CommitLog>,
-    dispatcher: Arc<Dispatcher>,
-    delay: DelayLevels,
-    reput_from: AtomicI64,
-    stopped: AtomicBool,
-    /// Serialises catch-up passes (the thread and `wait_dispatched`).
-    pass: Mutex<()>,
-}
-
-impl ReputService {
-    pub fn new(
-        commit_log: Arc<CommitLog>,
-        dispatcher: Arc<Dispatcher>,
-        delay: DelayLevels,
-        reput_from: i64,
-    ) -> Self {
-        Self {
-            shared: Arc::new(ReputShared {
-                commit_log,
-                dispatcher,
-                delay,
-                reput_from: AtomicI64::new(reput_from),
-                stopped: AtomicBool::new(false),
-                pass: Mutex::new(()),
-            }),
-            thread: Mutex::new(None),
-        }
-    }
-
-    pub fn reput_from(&self) -> i64 {
-        self.shared.reput_from.load(Ordering::Acquire)
-    }
-
-    /// Bytes of the commitlog not dispatched yet.
-    pub fn behind(&self) -> i64 {
-        self.shared.commit_log.max_offset() - self.reput_from()
-    }
-
-    /// Dispatches everything written so far, on the calling thread.
-    pub fn catch_up(&self) -> Result<(), StoreError> {
-        self.shared.do_reput()
-    }
-
-    pub fn start(&self) -> std::io::Result<()> {
-        let shared = self.shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("ReputMessageService".into())
-            .spawn(move || {
-                while !shared.stopped.load(Ordering::Acquire) {
-                    if let Err(e) = shared.do_reput() {
-                        tracing::error!(error = %e, "dispatch failed");
-                    }
-                    // Appends dispatch what they wrote themselves (`dispatch_appended`); this
-                    // thread is the backstop, on Java's 1 ms rhythm, for an append that found
-                    // another pass running just as that pass was ending.
-                    std::thread::park_timeout(Duration::from_millis(1));
-                }
-            })?;
-        *self.thread.lock().expect("reput thread") = Some(handle);
-        Ok(())
-    }
-
-    /// Called after each append: dispatches what the commitlog gained on the calling thread,
-    /// unless another pass (another appender, or the thread) is running, which then covers it
-    /// or leaves it to the next pass. Java hands every append to its reput thread; doing the
-    /// few microseconds of dispatch here saves a thread wake-up and two context switches per
-    /// message, and a consumer sees the message as soon as its sender has the answer.
-    pub fn dispatch_appended(&self) {
-        loop {
-            let Ok(pass) = self.shared.pass.try_lock() else {
-                return;
-            };
-            let before = self.reput_from();
-            let result = self.shared.do_reput_locked();
-            drop(pass);
-            if let Err(e) = result {
-                tracing::error!(error = %e, "dispatch failed");
-                return;
-            }
-            // An append that failed its try_lock while this pass was ending relies on this
-            // re-check (and, at worst, on the thread's next round). A pass that made no
-            // progress stops here: a replica's commitlog may end inside a record (the rest
-            // comes with the next transfer), which no pass can dispatch yet.
-            if self.behind() <= 0 || self.reput_from() == before {
-                return;
-            }
-        }
-    }
-
-    /// Stops the thread after a last catch-up pass.
-    pub fn shutdown(&self) {
-        self.shared.stopped.store(true, Ordering::Release);
-        if let Some(t) = self.thread.lock().expect("reput thread").take() {
-            t.thread().unpark();
-            let _ = t.join();
-        }
-        if let Err(e) = self.shared.do_reput() {
-            tracing::error!(error = %e, "final dispatch failed");
-        }
-    }
-}
-
-impl ReputShared {
-    fn do_reput(&self) -> Result<(), StoreError> {
-        let _pass = self.pass.lock().unwrap_or_else(|e| e.into_inner());
-        self.do_reput_locked()
-    }
-
-    /// One catch-up pass; the caller holds `pass`.
-    fn do_reput_locked(&self) -> Result<(), StoreError> {
-        loop {
-            let from = self.reput_from.load(Ordering::Acquire);
-            if from < self.commit_log.min_offset() {
-                self.reput_from
-                    .store(self.commit_log.min_offset(), Ordering::Release);
-                continue;
-            }
-            if from >= self.commit_log.max_offset() {
-                return Ok(());
-            }
-            let Some(data) = self.commit_log.get_data(from) else {
-                return Ok(());
-            };
-            let mut pos = 0usize;
-            while pos < data.len() {
-                let buf = data.slice(pos..);
-                // A slave's replicated bytes may end inside a record (a transfer is cut at
-                // `haTransferBatchSize`): wait for the rest, as Java's reput does.
-                if is_incomplete_tail(&buf) {
-                    return Ok(());
-                }
-                match check_message(&buf, false, &self.delay) {
-                    RecordCheck::Message(req) => {
-                        let bit_map = self.dispatcher.dispatch(&req)?;
-                        pos += req.msg_size as usize;
-                        self.reput_from.store(from + pos as i64, Ordering::Release);
-                        self.dispatcher.notify_arrival(&req, bit_map.as_deref());
-                        if let Some(stats) = self.dispatcher.slave_stats.get() {
-                            stats.record_stored(1, req.msg_size as usize);
-                        }
-                    }
-                    RecordCheck::Blank => {
-                        let next = self.commit_log.roll_next_file(from + pos as i64);
-                        self.reput_from.store(next, Ordering::Release);
-                        break;
-                    }
-                    RecordCheck::Invalid(why) => {
-                        // Written data below max offset are whole records: this is a bug or
-                        // corruption; stop rather than index garbage.
-                        return Err(StoreError::Corrupt(format!(
-                            "undecodable record at {}: {why}",
-                            from + pos as i64
-                        )));
-                    }
-                }
-            }
-        }
-    }
-}

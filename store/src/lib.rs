@@ -60,6 +60,7 @@ internal_mods!(
     mapped_file_queue,
     recovery,
     results,
+    reput,
     running_flags,
     stats,
 );

@@ -26,8 +26,7 @@ use crate::clean::{CleanService, Cleaner, Clock, StoreOptions};
 use crate::commit_log::{AppendMessageStatus, CommitLog};
 use crate::config::{BrokerRole, DelayLevels, FlushDiskType, LiveConfig, MessageStoreConfig};
 use crate::dispatch::{
-    ConsumeQueueTable, Dispatcher, FilterBitMapCalculator, MessageArrivingListener, ReputService,
-    SCHEDULE_TOPIC,
+    ConsumeQueueTable, Dispatcher, FilterBitMapCalculator, MessageArrivingListener, SCHEDULE_TOPIC,
 };
 use crate::flush::{
     flush_consume_queues, FlushConsumeQueueService, FlushRealTimeService, GroupCommitService,
@@ -37,6 +36,7 @@ use crate::index::IndexService;
 use crate::lock::{AbortFile, StoreLock};
 use crate::mapped_file_queue::MappedFileQueue;
 use crate::recovery::{recover, RecoveryReport};
+use crate::reput::{Appended, ReputService};
 use crate::running_flags::RunningFlags;
 use crate::stats::{StatsService, StoreStats};
 use crate::StoreError;
@@ -483,7 +483,7 @@ impl MessageStore {
         wait_store_msg_ok: bool,
         begin: std::time::Instant,
     ) -> PutOutcome {
-        let result = match self.commit_log.append(msgs, &*self.clock) {
+        let (result, records) = match self.commit_log.append(msgs, &*self.clock) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "append failed");
@@ -506,7 +506,11 @@ impl MessageStore {
                 append: Some(result),
             });
         }
-        self.reput.dispatch_appended();
+        self.reput.dispatch_appended(Appended {
+            msgs,
+            records: &records,
+            store_timestamp: result.store_timestamp,
+        });
         match &self.flush {
             CommitLogFlush::Sync(group) if wait_store_msg_ok => {
                 let end = (result.wrote_offset + result.wrote_bytes as i64) as u64;

@@ -72,7 +72,7 @@ pub fn recover(
         scan_start = Some(files[start].file_from_offset());
         scan(commit_log, start, config, &delay, |req| {
             redispatched += 1;
-            dispatcher.dispatch(req).map(drop)
+            dispatcher.dispatch(&req.as_ref()).map(drop)
         })?
     };
     drop(files);

@@ -27,15 +27,30 @@ impl OffsetMessageId {
     pub fn new(address: SocketAddr, offset: i64) -> Self {
         Self { address, offset }
     }
+
+    /// The id's text (what `to_string` gives), built in one allocation: the send path makes
+    /// one per stored message.
+    pub fn to_hex(&self) -> String {
+        let mut bytes = [0u8; 28];
+        let ip_len = match self.address.ip() {
+            IpAddr::V4(ip) => {
+                bytes[..4].copy_from_slice(&ip.octets());
+                4
+            }
+            IpAddr::V6(ip) => {
+                bytes[..16].copy_from_slice(&ip.octets());
+                16
+            }
+        };
+        bytes[ip_len..ip_len + 4].copy_from_slice(&(self.address.port() as i32).to_be_bytes());
+        bytes[ip_len + 4..ip_len + 12].copy_from_slice(&self.offset.to_be_bytes());
+        bytes_to_hex(&bytes[..ip_len + 12])
+    }
 }
 
 impl fmt::Display for OffsetMessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut bytes = Vec::with_capacity(28);
-        push_ip(&mut bytes, self.address.ip());
-        bytes.extend_from_slice(&(self.address.port() as i32).to_be_bytes());
-        bytes.extend_from_slice(&self.offset.to_be_bytes());
-        f.write_str(&bytes_to_hex(&bytes))
+        f.write_str(&self.to_hex())
     }
 }
 

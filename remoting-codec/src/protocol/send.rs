@@ -11,7 +11,7 @@
 use crate::code::request::{
     SEND_BATCH_MESSAGE, SEND_MESSAGE, SEND_MESSAGE_V2, SEND_REPLY_MESSAGE, SEND_REPLY_MESSAGE_V2,
 };
-use crate::ext_fields::{ExtFields, HeaderError};
+use crate::ext_fields::{field, ExtFields, FieldValue, HeaderError};
 use crate::remoting_header;
 
 /// `extFields` key of a send response: the broker's `regionId` (`DefaultRegion` unless set). The
@@ -120,12 +120,46 @@ pub fn parse_send_header(
     ext: &ExtFields,
 ) -> Result<Option<SendMessageRequestHeader>, HeaderError> {
     match code {
-        SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | SEND_REPLY_MESSAGE_V2 => ext
-            .decode::<SendMessageRequestHeaderV2>()
-            .map(|v2| Some(v2.into())),
+        SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | SEND_REPLY_MESSAGE_V2 => {
+            decode_v2_as_v1(ext).map(Some)
+        }
         SEND_MESSAGE | SEND_REPLY_MESSAGE => ext.decode().map(Some),
         _ => Ok(None),
     }
+}
+
+/// `ext.decode::<SendMessageRequestHeaderV2>()` converted to V1, with the same values and the
+/// same first error, but reading the fields in one pass over `ext` (the V2 keys are the
+/// letters `a`…`n`) instead of one search per field: the send path's header decode was
+/// mostly those fourteen searches.
+fn decode_v2_as_v1(ext: &ExtFields) -> Result<SendMessageRequestHeader, HeaderError> {
+    const HEADER: &str = "SendMessageRequestHeaderV2";
+    // As ExtFields::get, the first entry of a key counts.
+    let mut slots: [Option<&str>; 14] = [None; 14];
+    for (key, value) in ext.iter() {
+        if let &[letter @ b'a'..=b'n'] = key.as_bytes() {
+            slots[(letter - b'a') as usize].get_or_insert(value);
+        }
+    }
+    let required = |i: usize, field| field::required_value(slots[i], HEADER, field);
+    // Struct fields are evaluated in this order: a missing or bad required field fails with
+    // the first of them, as the generated decoder does.
+    Ok(SendMessageRequestHeader {
+        producer_group: required(0, "a")?,
+        topic: required(1, "b")?,
+        default_topic: required(2, "c")?,
+        default_topic_queue_nums: field::required_value(slots[3], HEADER, "d")?,
+        queue_id: field::required_value(slots[4], HEADER, "e")?,
+        sys_flag: field::required_value(slots[5], HEADER, "f")?,
+        born_timestamp: field::required_value(slots[6], HEADER, "g")?,
+        flag: field::required_value(slots[7], HEADER, "h")?,
+        properties: slots[8].map(str::to_owned),
+        reconsume_times: slots[9].and_then(i32::parse_field),
+        unit_mode: slots[10].and_then(bool::parse_field).unwrap_or_default(),
+        max_reconsume_times: slots[11].and_then(i32::parse_field),
+        batch: slots[12].and_then(bool::parse_field).unwrap_or_default(),
+        broker_name: slots[13].map(str::to_owned),
+    })
 }
 
 remoting_header! {
@@ -212,6 +246,43 @@ mod tests {
         ]
         .into_iter()
         .collect()
+    }
+
+    /// The one-pass V2 decoder gives what the generated one gives: every field present,
+    /// each one missing, each number or flag unparsable, and foreign keys among them.
+    #[test]
+    fn one_pass_v2_decode_matches_the_generated_decoder() {
+        let generated = |ext: &ExtFields| {
+            ext.decode::<SendMessageRequestHeaderV2>()
+                .map(SendMessageRequestHeader::from)
+        };
+        let mut cases = vec![v2_fields()];
+        let keys = [
+            "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+        ];
+        for key in keys {
+            let mut missing = v2_fields();
+            missing.remove(key);
+            cases.push(missing);
+            for bad in ["x", "", "TRUE", "99999999999999999999", "-1"] {
+                let mut invalid = v2_fields();
+                invalid.insert(key, bad);
+                cases.push(invalid);
+            }
+        }
+        let mut foreign = ExtFields::new();
+        foreign.insert("bname", "x");
+        foreign.insert("aa", "y");
+        for (k, v) in v2_fields().iter() {
+            foreign.insert(k, v);
+        }
+        foreign.insert("l", "16");
+        foreign.insert("A", "z");
+        cases.push(foreign);
+        cases.push(ExtFields::new());
+        for ext in &cases {
+            assert_eq!(decode_v2_as_v1(ext), generated(ext), "{ext:?}");
+        }
     }
 
     #[test]

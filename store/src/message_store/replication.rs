@@ -10,8 +10,8 @@ use std::time::Duration;
 use super::MessageStore;
 use crate::commit_log::CommitLog;
 use crate::config::BrokerRole;
-use crate::dispatch::ReputService;
 use crate::ha::{HAService, HaSettings, ReplicaStore, ReplicaTicket};
+use crate::reput::{Appended, ReputService};
 use crate::results::{PutMessageResult, PutMessageStatus};
 
 impl MessageStore {
@@ -144,7 +144,7 @@ impl ReplicaStore for CommitLogReplica {
         match self.commit_log.append_data(offset, data) {
             Ok(true) => {
                 // Dispatched on this (the HA client's) thread, as a local append is.
-                self.reput.dispatch_appended();
+                self.reput.dispatch_appended(Appended::NONE);
                 true
             }
             Ok(false) => false,
