@@ -13,6 +13,7 @@
 //! | `maxDelayTimeMills` | 1 day | ILLEGAL_DELIVERY_TIME (proxy) |
 //! | `maxTransactionRecoverySecond` | 3600 | BAD_REQUEST (proxy) |
 //! | `enableTopicMessageTypeCheck` | true | MESSAGE_PROPERTY_CONFLICT_WITH_TYPE against the topic's `message.type` (proxy) |
+//! | `grpcProxyRelayRequestTimeoutInSeconds` | 5 | how long an admin request relayed over a client's Telemetry stream waits for its answer (proxy, see [`super::relay`]) |
 //!
 //! The largest body is the store's `maxMessageSize` (the proxy's key of the same name has the
 //! same 4 MiB default).
@@ -31,6 +32,7 @@ pub struct GrpcConfig {
     pub max_delay_time_ms: i64,
     pub max_transaction_recovery_second: i64,
     pub topic_message_type_check: bool,
+    pub relay_request_timeout_seconds: u64,
 }
 
 impl Default for GrpcConfig {
@@ -47,6 +49,7 @@ impl Default for GrpcConfig {
             max_delay_time_ms: 24 * 3600 * 1000,
             max_transaction_recovery_second: 3600,
             topic_message_type_check: true,
+            relay_request_timeout_seconds: 5,
         }
     }
 }
@@ -72,6 +75,9 @@ impl GrpcConfig {
             "maxDelayTimeMills" => self.max_delay_time_ms = parse(key, v)?,
             "maxTransactionRecoverySecond" => self.max_transaction_recovery_second = parse(key, v)?,
             "enableTopicMessageTypeCheck" => self.topic_message_type_check = parse(key, v)?,
+            "grpcProxyRelayRequestTimeoutInSeconds" => {
+                self.relay_request_timeout_seconds = parse(key, v)?
+            }
             _ => return Ok(false),
         }
         Ok(true)

@@ -40,6 +40,7 @@ pub mod client;
 pub mod config;
 pub mod listener;
 pub mod offset;
+pub mod relay;
 pub mod route;
 pub mod send;
 pub mod service;
@@ -67,6 +68,8 @@ pub struct GrpcContext {
     pub processor: BrokerProcessor,
     pub sessions: session::Sessions,
     pub transactions: transaction::TransactionData,
+    /// Admin requests relayed over Telemetry streams, waiting for the clients' answers.
+    pub relays: relay::Relays,
 }
 
 impl GrpcContext {
@@ -75,6 +78,7 @@ impl GrpcContext {
             processor: BrokerProcessor::new(ctrl.clone(), false),
             sessions: session::Sessions::default(),
             transactions: transaction::TransactionData::default(),
+            relays: relay::Relays::default(),
             ctrl,
         })
     }
