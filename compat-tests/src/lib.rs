@@ -28,6 +28,7 @@ pub mod client;
 pub mod cluster;
 pub mod consumer_calls;
 pub mod grpc;
+pub mod grpc_relay;
 pub mod namesrv;
 pub mod pop;
 pub mod prometheus;

@@ -8,11 +8,15 @@
 //   node grpc_client.js transaction --endpoints H:P --topic T --count N
 //        i % 3 == 0 committed, 1 rolled back, 2 left open and committed by the checker when
 //        the broker checks it back; runs until stdin closes
+//   node grpc_client.js listen --endpoints H:P --topic T --group G
+//        a SimpleConsumer of G subscribed to T (every tag), started and then idle until stdin
+//        closes: the broker can relay admin requests to it (1.0.8 answers a print-thread-stack
+//        command with 'mock stack'; it answers a verify-message command with another command)
 //
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 'use strict';
 
-const { Producer } = require('rocketmq-client-nodejs');
+const { Producer, SimpleConsumer } = require('rocketmq-client-nodejs');
 
 const COMMIT = 1; // apache.rocketmq.v2.TransactionResolution
 const ROLLBACK = 2;
@@ -82,8 +86,23 @@ async function transaction(a) {
   process.exit(0);
 }
 
+async function listen(a) {
+  const consumer = new SimpleConsumer({
+    endpoints: a.endpoints,
+    consumerGroup: a.group,
+    subscriptions: new Map([ [ a.topic, '*' ] ]),
+  });
+  await consumer.startup();
+  emit('ready');
+  process.stdin.resume();
+  await new Promise(resolve => process.stdin.on('end', resolve));
+  await consumer.shutdown();
+  emit('done');
+  process.exit(0);
+}
+
 const a = parseArgs(process.argv.slice(2));
-const commands = { produce, transaction };
+const commands = { produce, transaction, listen };
 commands[a.command](a).then(
-  () => { if (a.command !== 'transaction') process.exit(0); },
+  () => { if (a.command !== 'transaction' && a.command !== 'listen') process.exit(0); },
   e => { emit('error', { error: String(e && e.stack || e) }); process.exit(1); });

@@ -13,6 +13,9 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
                back, 2 left open: the broker checks it back and the checker commits it
                (bodies msg-<i> with i % 3 == 2) — so the committed set is i % 3 != 1
                Runs until stdin closes.
+  listen       --group G   a SimpleConsumer of G subscribed to T (every tag), started and
+               then idle until stdin closes: the broker can relay admin requests to it
+               (5.1.2 reads no verify-message or print-thread-stack command)
   refused      sends what the broker must refuse and reports the error text of each:
                an unknown topic, an empty body, a body over 4 MiB, a FIFO message to a
                NORMAL topic
@@ -25,8 +28,9 @@ import sys
 import threading
 import time
 
-from rocketmq import (ClientConfiguration, Credentials, Message, Producer,
-                      TransactionChecker, TransactionResolution)
+from rocketmq import (ClientConfiguration, Credentials, FilterExpression, Message,
+                      Producer, SimpleConsumer, TransactionChecker,
+                      TransactionResolution)
 
 _out = threading.Lock()
 
@@ -102,6 +106,15 @@ def transaction(args):
     producer.shutdown()
 
 
+def listen(args):
+    consumer = SimpleConsumer(config(args), args.group, {args.topic: FilterExpression()})
+    consumer.startup()
+    emit('ready')
+    sys.stdin.read()
+    consumer.shutdown()
+    emit('done')
+
+
 def refused(args):
     """Each case: the exception text the client raised (the broker's status)."""
     producer = Producer(config(args), (args.topic,))
@@ -138,9 +151,11 @@ def main():
     p.add_argument('--tls', default='false')
     p.add_argument('--access-key', default='')
     p.add_argument('--secret-key', default='')
+    p.add_argument('--group', default='')
     args = p.parse_args()
     try:
-        {'produce': produce, 'transaction': transaction, 'refused': refused}[args.command](args)
+        {'produce': produce, 'transaction': transaction, 'refused': refused,
+         'listen': listen}[args.command](args)
     except Exception as e:
         emit('error', error='%s: %s' % (type(e).__name__, e))
         sys.exit(1)
