@@ -15,6 +15,9 @@
 //!
 //! A request gets a fresh opaque from the connection and its response is matched by that
 //! opaque ([`Connection::invoke`]). Nothing else in the broker writes requests to a client.
+//! A 5.x gRPC client's connection is the in-memory one of [`crate::grpc::session`], whose far
+//! end turns 39 into a transaction check-back and 307 / 309 into Telemetry commands
+//! ([`crate::grpc::relay`]), answering here as a remoting client would.
 //!
 //! **Opaques.** Java builds the 220 and 221 request once and sends that same object to every
 //! member, so all members see one opaque (s14: 220 with 135 to both consumers, 221 with 140),

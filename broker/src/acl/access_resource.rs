@@ -93,6 +93,32 @@ impl AccessRequest {
         Ok(r)
     }
 
+    /// A 5.x gRPC call as `parse(GeneratedMessageV3, AuthenticationHeader)` sees it (5.0–5.2
+    /// ACL 1.0): the signed content is the `x-mq-date-time` text, the signature the
+    /// `authorization` header's hex turned into Base64, and `resources` what the RPC needs
+    /// (see [`crate::grpc::auth`]).
+    pub fn of_rpc(
+        code: i32,
+        remote_addr: Option<String>,
+        access_key: Option<String>,
+        signature: Option<String>,
+        content: Vec<u8>,
+        resources: &[(String, u8)],
+    ) -> Self {
+        let mut r = AccessRequest {
+            code,
+            remote_addr,
+            access_key,
+            signature,
+            content,
+            ..Default::default()
+        };
+        for (resource, perm) in resources {
+            r.add(Some(resource.clone()), *perm);
+        }
+        r
+    }
+
     fn add(&mut self, resource: Option<String>, perm: u8) {
         let Some(resource) = resource else { return };
         match self.resources.iter_mut().find(|(r, _)| *r == resource) {

@@ -140,6 +140,16 @@ impl PlainAccessValidator {
         self.manager.read().unwrap().validate(&access)
     }
 
+    /// The hook for a request parsed elsewhere (a 5.x gRPC call, [`AccessRequest::of_rpc`]).
+    pub fn check_access(&self, access: &AccessRequest) -> Result<(), AclError> {
+        self.manager.read().unwrap().validate(access)
+    }
+
+    /// The client IP of `peer` as Java prints it.
+    pub fn host_address(peer: SocketAddr) -> String {
+        address::java_host_address(peer.ip())
+    }
+
     /// The secret key of an account (the gRPC endpoint verifies 5.x signatures with it).
     pub fn secret_key(&self, access_key: &str) -> Option<String> {
         self.manager

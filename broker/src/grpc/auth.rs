@@ -7,8 +7,16 @@
 //! ACL 1.0 signs it (`AclClientRPCHook`), so the broker's own check applies the account's
 //! topic and group permissions and white lists, once, as for a remoting client. A missing or
 //! wrong signature or a denied permission answers UNAUTHORIZED with the reason (the proxy's
-//! code for both `AuthenticationException` and `AuthorizationException`). QueryRoute and
-//! QueryAssignment read no protected data and are not checked (they send no remoting request).
+//! code for both `AuthenticationException` and `AuthorizationException`).
+//!
+//! QueryRoute and QueryAssignment send no remoting request: they are checked as 5.x's ACL 1.0
+//! checks a gRPC call (5.0–5.2 `PlainAccessResource.parse(GeneratedMessageV3, …)`, the same
+//! needs as 5.3.3's `DefaultAuthorizationContextBuilder`): QueryRoute needs PUB or SUB on the
+//! topic (`Permission.ANY`), QueryAssignment SUB on the group (its `%RETRY%` topic) and SUB on
+//! the topic. The signed content is the `x-mq-date-time` text and the signature the header's
+//! hex as Base64, so `validate` runs unchanged: global and account white lists first, then the
+//! signature, then the permissions, with its messages. A refusal is UNAUTHORIZED with the
+//! reason, before any name check (the proxy's pipeline runs before its activity).
 
 use grpc::convert::status;
 use grpc::v2::{Code, Status};
@@ -74,6 +82,92 @@ pub fn authorize(
         .map_err(|e| unauthorized(&e.message))
 }
 
+/// commons-codec `Hex.decodeHex`, with its messages.
+fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    if !chars.len().is_multiple_of(2) {
+        return Err("Odd number of characters.".into());
+    }
+    let digit = |i: usize| {
+        chars[i]
+            .to_digit(16)
+            .ok_or_else(|| format!("Illegal hexadecimal character {} at index {i}", chars[i]))
+    };
+    (0..chars.len())
+        .step_by(2)
+        .map(|i| Ok((digit(i)? << 4 | digit(i + 1)?) as u8))
+        .collect()
+}
+
+/// With `aclEnable`: checks a call that sends no remoting request against the account of its
+/// signature, needing `resources` (resource, `acl::permission` bits). Without: nothing.
+pub fn authorize_rpc(
+    ctrl: &BrokerController,
+    caller: &Caller,
+    code: i32,
+    resources: &[(String, u8)],
+) -> Result<(), Status> {
+    use base64::Engine;
+    let Some(validator) = &ctrl.access_validator else {
+        return Ok(());
+    };
+    let unauthorized = |m: &str| status(Code::Unauthorized, m);
+    let (mut access_key, mut signature) = (None, None);
+    if let Some(authorization) = &caller.authorization {
+        let (key, hex) =
+            parse(authorization).ok_or_else(|| unauthorized("malformed authorization header"))?;
+        let raw = decode_hex(hex).map_err(|m| unauthorized(&m))?;
+        access_key = Some(key.to_owned());
+        signature = Some(base64::engine::general_purpose::STANDARD.encode(raw));
+    }
+    let content = caller.date_time.clone().unwrap_or_default().into_bytes();
+    let remote = crate::acl::PlainAccessValidator::host_address(caller.peer);
+    let access = crate::acl::access_resource::AccessRequest::of_rpc(
+        code,
+        Some(remote),
+        access_key,
+        signature,
+        content,
+        resources,
+    );
+    validator
+        .check_access(&access)
+        .map_err(|e| unauthorized(&e.message))
+}
+
+/// QueryRoute: PUB or SUB on the topic.
+pub fn authorize_route(
+    ctrl: &BrokerController,
+    caller: &Caller,
+    topic: &str,
+) -> Result<(), Status> {
+    use crate::acl::permission::ANY;
+    use remoting_codec::code::request::GET_ROUTEINFO_BY_TOPIC;
+    authorize_rpc(
+        ctrl,
+        caller,
+        GET_ROUTEINFO_BY_TOPIC,
+        &[(topic.to_owned(), ANY)],
+    )
+}
+
+/// QueryAssignment: SUB on the group, SUB on the topic.
+pub fn authorize_assignment(
+    ctrl: &BrokerController,
+    caller: &Caller,
+    topic: &str,
+    group: &str,
+) -> Result<(), Status> {
+    use crate::acl::permission::{retry_topic, SUB};
+    use remoting_codec::code::request::QUERY_ASSIGNMENT;
+    authorize_rpc(
+        ctrl,
+        caller,
+        QUERY_ASSIGNMENT,
+        &[(retry_topic(group), SUB), (topic.to_owned(), SUB)],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +177,12 @@ mod tests {
         let h = "MQv2-HMAC-SHA1 Credential=ak, SignedHeaders=x-mq-date-time, Signature=abc";
         assert_eq!(parse(h), Some(("ak", "abc")));
         assert_eq!(parse("Basic x"), None);
+        assert_eq!(decode_hex("0aFf"), Ok(vec![10, 255]));
+        assert_eq!(decode_hex("abc"), Err("Odd number of characters.".into()));
+        assert_eq!(
+            decode_hex("zz"),
+            Err("Illegal hexadecimal character z at index 0".into())
+        );
         // RFC 2202 test case 2.
         assert_eq!(
             hex_hmac_sha1("Jefe", "what do ya want for nothing?"),

@@ -270,9 +270,14 @@ async fn on_command(
     cmd: TelemetryCommand,
     tx: &mpsc::Sender<Result<TelemetryCommand, tonic::Status>>,
 ) -> Result<(), tonic::Status> {
-    let Some(telemetry_command::Command::Settings(settings)) = cmd.command else {
-        // Thread stack traces and verify results: the proxy only logs them.
-        return Ok(());
+    let settings = match cmd.command {
+        Some(telemetry_command::Command::Settings(settings)) => settings,
+        Some(answer) => {
+            // Thread stack traces and verify results answer relayed admin requests.
+            super::relay::report(cx, cmd.status.as_ref(), &answer);
+            return Ok(());
+        }
+        None => return Ok(()),
     };
     let invalid = |i: grpc::convert::Invalid| {
         tonic::Status::invalid_argument(format!(

@@ -17,6 +17,7 @@
 //! | `grpcClientConsumerMinLongPollingTimeoutMillis` / `…Max…` | 5 s / 20 s | ReceiveMessage's long polling (proxy) |
 //! | `enableBatchAck` | false | AckMessage as one BATCH_ACK_MESSAGE (proxy) |
 //! | `enableTopicMessageTypeCheck` | true | MESSAGE_PROPERTY_CONFLICT_WITH_TYPE against the topic's `message.type` (proxy) |
+//! | `grpcProxyRelayRequestTimeoutInSeconds` | 5 | how long an admin request relayed over a client's Telemetry stream waits for its answer (proxy, see [`super::relay`]) |
 //!
 //! The largest body is the store's `maxMessageSize` (the proxy's key of the same name has the
 //! same 4 MiB default).
@@ -41,6 +42,7 @@ pub struct GrpcConfig {
     pub min_long_polling_ms: i64,
     pub max_long_polling_ms: i64,
     pub enable_batch_ack: bool,
+    pub relay_request_timeout_seconds: u64,
 }
 
 impl Default for GrpcConfig {
@@ -63,6 +65,7 @@ impl Default for GrpcConfig {
             min_long_polling_ms: 5000,
             max_long_polling_ms: 20_000,
             enable_batch_ack: false,
+            relay_request_timeout_seconds: 5,
         }
     }
 }
@@ -98,6 +101,9 @@ impl GrpcConfig {
                 self.max_long_polling_ms = parse(key, v)?
             }
             "enableBatchAck" => self.enable_batch_ack = parse(key, v)?,
+            "grpcProxyRelayRequestTimeoutInSeconds" => {
+                self.relay_request_timeout_seconds = parse(key, v)?
+            }
             _ => return Ok(false),
         }
         Ok(true)

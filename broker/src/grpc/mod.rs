@@ -12,7 +12,8 @@
 //! implementation, with the same statistics and metrics. A gRPC client is one in-memory
 //! remoting connection ([`session`]); what the broker sends to it (a transaction check-back)
 //! is read from that connection and forwarded on the client's Telemetry stream, as the proxy's
-//! `GrpcClientChannel` does.
+//! `GrpcClientChannel` does; so are the admin requests the broker relays to a consumer
+//! ([`relay`]).
 //!
 //! | module | RPCs (proxy activity) |
 //! |---|---|
@@ -25,7 +26,8 @@
 //! | [`batch_ack`] | AckMessage with `enableBatchAck` (`ackMessageInBatch`) |
 //! | [`offset`] | PullMessage, UpdateOffset, GetOffset, QueryOffset (not in the 5.3.3 proxy: the remoting pull and offset calls) |
 //! | [`session`] | the client's in-memory connection (`GrpcChannelManager`, `GrpcClientChannel`) |
-//! | [`auth`] | 5.x signatures (`authorization`, `x-mq-date-time`) checked against the ACL 1.0 accounts with `aclEnable` |
+//! | [`relay`] | admin requests (307 with jstack, 309) relayed over Telemetry with nonces (`ProxyChannel`, `ClientActivity.report*`) |
+//! | [`auth`] | 5.x signatures (`authorization`, `x-mq-date-time`) checked against the ACL 1.0 accounts with `aclEnable`, QueryRoute / QueryAssignment permissions |
 //! | [`listener`] | the port's connections, TLS as on the remoting ports (`tls.server.mode`) with ALPN `h2` |
 //! | [`config`] | `enableGrpcServer`, `grpcServerPort` and the proxy's limits |
 //!
@@ -47,6 +49,7 @@ pub mod consume;
 pub mod listener;
 pub mod offset;
 pub mod receive;
+pub mod relay;
 pub mod route;
 pub mod send;
 pub mod service;
@@ -74,6 +77,8 @@ pub struct GrpcContext {
     pub processor: BrokerProcessor,
     pub sessions: session::Sessions,
     pub transactions: transaction::TransactionData,
+    /// Admin requests relayed over Telemetry streams, waiting for the clients' answers.
+    pub relays: relay::Relays,
 }
 
 impl GrpcContext {
@@ -82,6 +87,7 @@ impl GrpcContext {
             processor: BrokerProcessor::new(ctrl.clone(), false),
             sessions: session::Sessions::default(),
             transactions: transaction::TransactionData::default(),
+            relays: relay::Relays::default(),
             ctrl,
         })
     }

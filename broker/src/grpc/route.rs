@@ -8,7 +8,8 @@
 //! write-only, then read-write, then (no permission) one NONE queue; each accepts the topic's
 //! `message.type` (NORMAL when unset, all four for MIXED). An unknown topic is TOPIC_NOT_FOUND.
 //! An assignment is one queue id -1 per readable broker (every queue, for a group that consumes
-//! orderly); none is FORBIDDEN "no readable queue".
+//! orderly); none is FORBIDDEN "no readable queue". With `aclEnable` both are checked first
+//! ([`super::auth::authorize_route`], [`super::auth::authorize_assignment`]).
 
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use grpc::v2::{
 };
 use remoting_codec::protocol::{perm, TopicConfig};
 
-use super::GrpcContext;
+use super::{Caller, GrpcContext};
 use crate::topic::validator;
 
 /// The topic attribute of a 5.x topic's message type.
@@ -155,12 +156,22 @@ fn effective_perm(cx: &GrpcContext, config: &TopicConfig) -> i32 {
     config.perm & cx.ctrl.configuration.broker(|b| b.broker_permission)
 }
 
-pub fn query_route(cx: &Arc<GrpcContext>, req: QueryRouteRequest) -> QueryRouteResponse {
+pub fn query_route(
+    cx: &Arc<GrpcContext>,
+    caller: &Caller,
+    req: QueryRouteRequest,
+) -> QueryRouteResponse {
     let refused = |i: Invalid| QueryRouteResponse {
         status: Some(i.status()),
         message_queues: vec![],
     };
     let topic = super::name_of(req.topic.as_ref()).to_owned();
+    if let Err(s) = super::auth::authorize_route(&cx.ctrl, caller, &topic) {
+        return QueryRouteResponse {
+            status: Some(s),
+            message_queues: vec![],
+        };
+    }
     if let Err(i) = validate_topic(&topic) {
         return refused(i);
     }
@@ -212,6 +223,7 @@ pub fn query_route(cx: &Arc<GrpcContext>, req: QueryRouteRequest) -> QueryRouteR
 
 pub fn query_assignment(
     cx: &Arc<GrpcContext>,
+    caller: &Caller,
     req: QueryAssignmentRequest,
 ) -> QueryAssignmentResponse {
     let refused = |i: Invalid| QueryAssignmentResponse {
@@ -220,6 +232,12 @@ pub fn query_assignment(
     };
     let topic = super::name_of(req.topic.as_ref());
     let group = super::name_of(req.group.as_ref());
+    if let Err(s) = super::auth::authorize_assignment(&cx.ctrl, caller, topic, group) {
+        return QueryAssignmentResponse {
+            status: Some(s),
+            assignments: vec![],
+        };
+    }
     if let Err(i) = validate_topic(topic).and_then(|()| validate_group(group)) {
         return refused(i);
     }

@@ -31,8 +31,10 @@ impl Messaging {
 #[tonic::async_trait]
 impl MessagingService for Messaging {
     async fn query_route(&self, request: Request<QueryRouteRequest>) -> Answer<QueryRouteResponse> {
+        let caller = Caller::of(&request);
         Ok(Response::new(route::query_route(
             &self.cx,
+            &caller,
             request.into_inner(),
         )))
     }
@@ -58,8 +60,10 @@ impl MessagingService for Messaging {
         &self,
         request: Request<QueryAssignmentRequest>,
     ) -> Answer<QueryAssignmentResponse> {
+        let caller = Caller::of(&request);
         Ok(Response::new(route::query_assignment(
             &self.cx,
+            &caller,
             request.into_inner(),
         )))
     }

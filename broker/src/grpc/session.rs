@@ -6,8 +6,9 @@
 //! broker sends to the client arrive at the pipe's far end, read here: CHECK_TRANSACTION_STATE
 //! becomes a `RecoverOrphanedTransactionCommand` on the client's Telemetry stream (with the
 //! transaction recorded for the client's EndTransaction, as the proxy's
-//! `ProxyClientRemotingProcessor` does); any other request that expects an answer gets
-//! REQUEST_CODE_NOT_SUPPORTED. A client that sent nothing for `grpcClientIdleTimeMills`
+//! `ProxyClientRemotingProcessor` does); GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY
+//! are relayed as Telemetry commands ([`super::relay`]); any other request that expects an
+//! answer gets REQUEST_CODE_NOT_SUPPORTED. A client that sent nothing for `grpcClientIdleTimeMills`
 //! (120 s) or said NotifyClientTermination is closed: it leaves the managers' tables as a
 //! closed remoting connection does.
 
@@ -77,6 +78,11 @@ impl Session {
         if t.as_ref().is_some_and(|cur| cur.same_channel(tx)) {
             *t = None;
         }
+    }
+
+    /// The client's Telemetry stream, while open.
+    pub fn telemetry_sender(&self) -> Option<TelemetrySender> {
+        self.telemetry()
     }
 
     fn telemetry(&self) -> Option<TelemetrySender> {
@@ -205,7 +211,16 @@ async fn client_side_loop(
 ) {
     let (r, w) = tokio::io::split(pipe);
     let mut frames = FramedRead::new(r, RemotingCodec::new(MAX_FRAME));
-    let mut out = FramedWrite::new(w, RemotingCodec::new(MAX_FRAME));
+    // Answers go out through one writer: relayed requests answer later, from their own tasks.
+    let (answers, mut to_write) = mpsc::unbounded_channel::<RemotingCommand>();
+    tokio::spawn(async move {
+        let mut out = FramedWrite::new(w, RemotingCodec::new(MAX_FRAME));
+        while let Some(resp) = to_write.recv().await {
+            if out.send(resp).await.is_err() {
+                break;
+            }
+        }
+    });
     while let Some(Ok(cmd)) = frames.next().await {
         if cmd.is_response() {
             continue;
@@ -213,13 +228,15 @@ async fn client_side_loop(
         let Some(s) = session.upgrade() else { break };
         if cmd.code == request::CHECK_TRANSACTION_STATE {
             forward_check(&cx, &s, &cmd).await;
+        } else if super::relay::is_relayed(cmd.code) {
+            super::relay::relay(&cx, &s, cmd, answers.clone());
         } else if !cmd.is_oneway() {
             let resp = RemotingCommand::response_to(&cmd, response::REQUEST_CODE_NOT_SUPPORTED)
                 .with_remark(format!(
                     "request type {} not supported by a gRPC client",
                     cmd.code
                 ));
-            if out.send(resp).await.is_err() {
+            if answers.send(resp).is_err() {
                 break;
             }
         }

@@ -11,6 +11,10 @@
 //   node grpc_client.js consume --endpoints H:P --topic T --group G --count N [--invisible S]
 //   node grpc_client.js simple --endpoints H:P --topic T --group G --invisible S
 //        SimpleConsumer commands, as in grpc_client.py (invisible times in seconds)
+//   node grpc_client.js listen --endpoints H:P --topic T --group G
+//        a SimpleConsumer of G subscribed to T (every tag), started and then idle until stdin
+//        closes: the broker can relay admin requests to it (1.0.8 answers a print-thread-stack
+//        command with 'mock stack'; it answers a verify-message command with another command)
 //
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 'use strict';
@@ -171,8 +175,24 @@ async function simple(a) {
   await c.shutdown();
 }
 
+
+async function listen(a) {
+  const consumer = new SimpleConsumer({
+    endpoints: a.endpoints,
+    consumerGroup: a.group,
+    subscriptions: new Map([ [ a.topic, '*' ] ]),
+  });
+  await consumer.startup();
+  emit('ready');
+  process.stdin.resume();
+  await new Promise(resolve => process.stdin.on('end', resolve));
+  await consumer.shutdown();
+  emit('done');
+  process.exit(0);
+}
+
 const a = parseArgs(process.argv.slice(2));
-const commands = { produce, transaction, consume, simple };
+const commands = { produce, transaction, consume, simple, listen };
 commands[a.command](a).then(
-  () => { if (a.command !== 'transaction') process.exit(0); },
+  () => { if (a.command !== 'transaction' && a.command !== 'listen') process.exit(0); },
   e => { emit('error', { error: String(e && e.stack || e) }); process.exit(1); });

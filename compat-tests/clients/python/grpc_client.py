@@ -22,6 +22,9 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
                acks and changes it with that stale handle and acks a garbled handle (a
                `refusal` with the status code each); then keeps receiving (`received`),
                acking msg-1 when it comes back and never msg-2, until stdin closes
+  listen       --group G   a SimpleConsumer of G subscribed to T (every tag), started and
+               then idle until stdin closes: the broker can relay admin requests to it
+               (5.1.2 reads no verify-message or print-thread-stack command)
   refused      sends what the broker must refuse and reports the error text of each:
                an unknown topic, an empty body, a body over 4 MiB, a FIFO message to a
                NORMAL topic
@@ -110,6 +113,15 @@ def transaction(args):
     emit('done')
     sys.stdin.read()
     producer.shutdown()
+
+
+def listen(args):
+    consumer = SimpleConsumer(config(args), args.group, {args.topic: FilterExpression()})
+    consumer.startup()
+    emit('ready')
+    sys.stdin.read()
+    consumer.shutdown()
+    emit('done')
 
 
 def refused(args):
@@ -227,7 +239,7 @@ def main():
     args = p.parse_args()
     try:
         {'produce': produce, 'transaction': transaction, 'refused': refused,
-         'consume': consume, 'simple': simple}[args.command](args)
+         'consume': consume, 'simple': simple, 'listen': listen}[args.command](args)
     except Exception as e:
         emit('error', error='%s: %s' % (type(e).__name__, e))
         sys.exit(1)
