@@ -72,12 +72,20 @@ impl<'a> Scan<'a> {
         let mut escaped = false;
         loop {
             let run_start = self.i;
-            self.i += plain_prefix(&b[self.i..]);
-            while let Some(&c) = b.get(self.i) {
-                if STOP[c as usize] {
-                    break;
-                }
+            // Short runs (a key, a number, a tag) byte by byte; a run still going after
+            // `SHORT_RUN` bytes a word at a time, then byte by byte to its end.
+            let short_end = (self.i + SHORT_RUN).min(b.len());
+            while self.i < short_end && !STOP[b[self.i] as usize] {
                 self.i += 1;
+            }
+            if self.i == short_end {
+                self.i += plain_prefix(&b[self.i..]);
+                while let Some(&c) = b.get(self.i) {
+                    if STOP[c as usize] {
+                        break;
+                    }
+                    self.i += 1;
+                }
             }
             let run = text.get(run_start..self.i)?;
             match *b.get(self.i)? {
@@ -230,6 +238,10 @@ fn key_class_bit(key: &str) -> u64 {
         .wrapping_add(last as u32);
     1u64 << (class % 64)
 }
+
+/// The length up to which a string's run is scanned byte by byte before words are tried:
+/// most fields of a header are shorter (a one-letter key, a queue id, a tag).
+const SHORT_RUN: usize = 16;
 
 /// The bytes that end a plain run of a string: `"`, `\\` and the control bytes.
 static STOP: [bool; 256] = {
