@@ -15,6 +15,11 @@ use crate::ext_fields::ExtFields;
 use crate::header::HeaderParts;
 
 struct Scan<'a> {
+    /// The whole header, checked as UTF-8 once: serde refuses invalid UTF-8 anywhere in a
+    /// header (inside a string as such, outside as a syntax error), so one check up front
+    /// accepts exactly what checking every string would, and a string's text is then a slice
+    /// of `s` between ASCII delimiters, a character boundary each.
+    s: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -44,7 +49,7 @@ impl<'a> Scan<'a> {
 
     /// A string literal, unescaped, as an owned string.
     fn string(&mut self) -> Option<String> {
-        let mut scratch = Vec::new();
+        let mut scratch = String::new();
         self.str_in(&mut scratch).map(str::to_owned)
     }
 
@@ -53,43 +58,50 @@ impl<'a> Scan<'a> {
     /// nothing per field.
     ///
     /// Runs of plain bytes are found a word at a time: Java's properties string, the longest
-    /// field of a send, is short runs between `\u0001` / `\u0002` escapes.
-    fn str_in<'s>(&mut self, scratch: &'s mut Vec<u8>) -> Option<&'s str>
+    /// field of a send, is short runs between `\u0001` / `\u0002` escapes. A run ends at an
+    /// ASCII byte, so every run is a slice of the checked header text.
+    fn str_in<'s>(&mut self, scratch: &'s mut String) -> Option<&'s str>
     where
         'a: 's,
     {
         if !self.eat(b'"') {
             return None;
         }
-        let b: &'a [u8] = self.b;
+        let (b, text): (&'a [u8], &'a str) = (self.b, self.s);
         scratch.clear();
         let mut escaped = false;
         loop {
             let run_start = self.i;
-            self.i += plain_prefix(&b[self.i..]);
-            while let Some(&c) = b.get(self.i) {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
+            // Short runs (a key, a number, a tag) byte by byte; a run still going after
+            // `SHORT_RUN` bytes a word at a time, then byte by byte to its end.
+            let short_end = (self.i + SHORT_RUN).min(b.len());
+            while self.i < short_end && !STOP[b[self.i] as usize] {
                 self.i += 1;
             }
-            let run = &b[run_start..self.i];
+            if self.i == short_end {
+                self.i += plain_prefix(&b[self.i..]);
+                while let Some(&c) = b.get(self.i) {
+                    if STOP[c as usize] {
+                        break;
+                    }
+                    self.i += 1;
+                }
+            }
+            let run = text.get(run_start..self.i)?;
             match *b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
                     if !escaped {
-                        return std::str::from_utf8(run).ok();
+                        return Some(run);
                     }
-                    scratch.extend_from_slice(run);
-                    return std::str::from_utf8(scratch).ok();
+                    scratch.push_str(run);
+                    return Some(scratch);
                 }
                 b'\\' => {
                     escaped = true;
-                    scratch.extend_from_slice(run);
+                    scratch.push_str(run);
                     self.i += 1;
-                    let ch = self.escape()?;
-                    let mut utf8 = [0u8; 4];
-                    scratch.extend_from_slice(ch.encode_utf8(&mut utf8).as_bytes());
+                    scratch.push(self.escape()?);
                 }
                 _ => return None, // a control byte
             }
@@ -145,10 +157,19 @@ impl<'a> Scan<'a> {
         {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i])
-            .ok()?
-            .parse()
-            .ok()
+        // At most 10 digits fit an i32; more are refused without parsing (serde reads them
+        // as a wider integer or a float, not an i32).
+        if n > 10 {
+            return None;
+        }
+        let mut v = 0i64;
+        for &d in &self.b[digits..self.i] {
+            v = v * 10 + (d - b'0') as i64;
+        }
+        if digits > start {
+            v = -v;
+        }
+        i32::try_from(v).ok()
     }
 
     fn ext_fields(&mut self) -> Option<ExtFields> {
@@ -160,12 +181,13 @@ impl<'a> Scan<'a> {
         if self.eat(b'}') {
             return Some(ext);
         }
-        let (mut key_scratch, mut value_scratch) = (Vec::new(), Vec::with_capacity(256));
-        // One bit per (length, first byte, last byte) class of the keys seen so far: a key
-        // whose class is new cannot be a duplicate and is added without searching the map
-        // (a header's keys are all different; Java's map keeps the last of a duplicate,
-        // which `insert` does for a key whose class was seen).
-        let mut seen = 0u64;
+        let (mut key_scratch, mut value_scratch) = (String::new(), String::with_capacity(256));
+        // One bit per class of the keys seen so far: a key whose class is new cannot be a
+        // duplicate and is added without searching the map (a header's keys are all
+        // different; Java's map keeps the last of a duplicate, which `insert` does for a key
+        // whose class was seen). A one-byte key (every key of the V2 send header) is its own
+        // class in `seen_short`, other keys a (length, first byte, last byte) class in `seen`.
+        let (mut seen, mut seen_short) = (0u64, 0u128);
         loop {
             let key = self.str_in(&mut key_scratch)?;
             if !self.eat(b':') {
@@ -175,9 +197,22 @@ impl<'a> Scan<'a> {
                 return None;
             }
             let value = self.str_in(&mut value_scratch)?;
-            let bit = key_class_bit(key);
-            if seen & bit == 0 {
-                seen |= bit;
+            let new_class = match key.as_bytes() {
+                // ASCII: a one-byte string is one ASCII character.
+                &[c] => {
+                    let bit = 1u128 << (c & 127);
+                    let new = seen_short & bit == 0;
+                    seen_short |= bit;
+                    new
+                }
+                _ => {
+                    let bit = key_class_bit(key);
+                    let new = seen & bit == 0;
+                    seen |= bit;
+                    new
+                }
+            };
+            if new_class {
                 ext.push_new(key, value);
             } else {
                 ext.insert(key, value);
@@ -204,6 +239,21 @@ fn key_class_bit(key: &str) -> u64 {
     1u64 << (class % 64)
 }
 
+/// The length up to which a string's run is scanned byte by byte before words are tried:
+/// most fields of a header are shorter (a one-letter key, a queue id, a tag).
+const SHORT_RUN: usize = 16;
+
+/// The bytes that end a plain run of a string: `"`, `\\` and the control bytes.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c < 0x20 || c == b'"' as usize || c == b'\\' as usize;
+        c += 1;
+    }
+    t
+};
+
 /// The length of the leading whole 8-byte words of `b` that hold no byte ending a plain string
 /// run: no `"`, no `\\` and no control byte (< 0x20). The word tests are the exact "has a zero
 /// byte" and "has a byte less than n" bit tricks (n ≤ 128): `(x - 0x01…) & !x & 0x80…` is
@@ -228,7 +278,12 @@ pub(crate) fn plain_prefix(b: &[u8]) -> usize {
 /// The header's fields if the bytes are a header this path reads exactly; `None` sends them
 /// to the general path.
 pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
-    let mut s = Scan { b: header, i: 0 };
+    let text = std::str::from_utf8(header).ok()?;
+    let mut s = Scan {
+        s: text,
+        b: header,
+        i: 0,
+    };
     if !s.eat(b'{') {
         return None;
     }
@@ -248,7 +303,7 @@ pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
         seen |= bit;
         first.then_some(())
     };
-    let (mut key_scratch, mut value_scratch) = (Vec::new(), Vec::new());
+    let (mut key_scratch, mut value_scratch) = (String::new(), String::new());
     if !s.eat(b'}') {
         loop {
             let key = s.str_in(&mut key_scratch)?;
@@ -372,6 +427,18 @@ mod tests {
             "[]",
         ] {
             assert!(!same(header), "{header}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_anywhere_is_left_to_the_general_path() {
+        for header in [
+            &b"{\"remark\":\"a\xff\"}"[..],
+            b"{\"extFields\":{\"k\xc3\":\"v\"}}",
+            b"{\"code\":1 \xe9}",
+        ] {
+            assert!(scan_json_header(header).is_none());
+            assert!(read_json_general(header).is_err());
         }
     }
 

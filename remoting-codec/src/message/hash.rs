@@ -2,9 +2,22 @@
 
 /// Java's `String.hashCode` over the UTF-16 code units of `s` (so non-BMP characters count as
 /// two surrogate units, exactly as in Java).
+///
+/// An ASCII byte is its own UTF-16 unit, so the hash runs over bytes up to the first non-ASCII
+/// one (topics, keys and tags are usually all ASCII) and over the UTF-16 units of the rest.
 pub fn java_string_hash_code(s: &str) -> i32 {
-    s.encode_utf16()
-        .fold(0i32, |h, unit| h.wrapping_mul(31).wrapping_add(unit as i32))
+    let bytes = s.as_bytes();
+    let mut h = 0i32;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x80 {
+            // A non-ASCII byte after ASCII ones starts a character.
+            return s[i..]
+                .encode_utf16()
+                .fold(h, |h, unit| h.wrapping_mul(31).wrapping_add(unit as i32));
+        }
+        h = h.wrapping_mul(31).wrapping_add(b as i32);
+    }
+    h
 }
 
 /// The tags code a consume-queue entry stores (`MessageExtBrokerInner.tagsString2tagsCode`):
@@ -24,13 +37,15 @@ pub fn crc32(data: &[u8]) -> i32 {
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Java's `UtilAll.bytes2string`: uppercase hex.
+/// Filled as bytes and checked once (a push per digit costs a capacity check each; the send
+/// path makes an id per stored message).
 pub fn bytes_to_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 0xF) as usize] as char);
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[(b >> 4) as usize];
+        pair[1] = HEX[(b & 0xF) as usize];
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Hex (either case) to bytes; `None` on an odd length or a non-hex character (Java's
@@ -66,6 +81,18 @@ mod tests {
         assert_eq!(java_string_hash_code("polygenelubricants"), i32::MIN);
         // U+1F600 is two UTF-16 units: 0xD83D 0xDE00.
         assert_eq!(java_string_hash_code("\u{1F600}"), 0xD83D * 31 + 0xDE00);
+        // ASCII then non-ASCII: the same as a fold over every UTF-16 unit.
+        for text in [
+            "topic#ké\u{1F600}x",
+            "é",
+            "ab\u{7FF}\u{800}cd",
+            "Topic#0A1B2C",
+        ] {
+            let units = text
+                .encode_utf16()
+                .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32));
+            assert_eq!(java_string_hash_code(text), units, "{text}");
+        }
         assert_eq!(
             tags_string_to_tags_code(Some("polygenelubricants")),
             i32::MIN as i64
