@@ -27,11 +27,52 @@ pub const MAX_PROPERTIES_LENGTH: usize = i16::MAX as usize;
 
 /// An insertion-ordered property map that keeps duplicate names as parsed. Lookups are linear:
 /// a message has a handful of properties, and the order must survive a round trip anyway.
-#[derive(Clone, Default, PartialEq, Eq)]
+///
+/// Names and values live in one text buffer (a parse keeps the parsed string itself and points
+/// into it), so a parse costs two allocations whatever the number of pairs, where a `String`
+/// per name and per value cost two per pair on the send path. A replaced or removed pair leaves
+/// its bytes behind in the buffer; only [`Entry`]'s ranges say what the map holds.
+#[derive(Clone, Default)]
 pub struct MessageProperties {
-    entries: Vec<(String, String)>,
+    text: String,
+    entries: Vec<Entry>,
     trailing_separator: bool,
 }
+
+/// One pair: the name is `text[start..mid]`, the value `text[mid + 1..end]` (a parsed pair has
+/// its `\u{1}` at `mid`; a pair added later is written the same way). `bucket` is scratch
+/// for [`MessageProperties::sort_in_java_hash_map_order`].
+#[derive(Clone, Copy)]
+struct Entry {
+    start: usize,
+    mid: usize,
+    end: usize,
+    bucket: u32,
+}
+
+/// A parsed segment `start..end` with its first `\u{1}` at `mid`: Java drops it without a
+/// separator, with an empty name or with an empty value.
+fn push_parsed(entries: &mut Vec<Entry>, start: usize, mid: Option<usize>, end: usize) {
+    if let Some(mid) = mid {
+        if mid > start && mid + 1 < end {
+            entries.push(Entry {
+                start,
+                mid,
+                end,
+                bucket: 0,
+            });
+        }
+    }
+}
+
+/// Equal when the pairs (in order, duplicates included) and the write form are.
+impl PartialEq for MessageProperties {
+    fn eq(&self, other: &Self) -> bool {
+        self.trailing_separator == other.trailing_separator && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for MessageProperties {}
 
 impl MessageProperties {
     /// An empty map written in the 4.9.8 form (no `\u{2}` after the last pair).
@@ -41,18 +82,27 @@ impl MessageProperties {
 
     /// Parses a properties string with Java's rules.
     pub fn parse(s: &str) -> Self {
-        let mut props = Self {
-            entries: Vec::new(),
-            trailing_separator: s.ends_with(PROPERTY_SEPARATOR),
-        };
-        for segment in s.split(PROPERTY_SEPARATOR) {
-            if let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR) {
-                if !name.is_empty() && !value.is_empty() {
-                    props.entries.push((name.to_owned(), value.to_owned()));
-                }
+        // One pass over the bytes: both separators are ASCII, so they never occur inside a
+        // multi-byte character, and byte positions are char boundaries.
+        let mut entries = Vec::with_capacity(8);
+        let (mut start, mut mid) = (0, None);
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            if b == NAME_VALUE_SEPARATOR as u8 {
+                mid.get_or_insert(i);
+            } else if b == PROPERTY_SEPARATOR as u8 {
+                push_parsed(&mut entries, start, mid, i);
+                (start, mid) = (i + 1, None);
             }
         }
-        props
+        push_parsed(&mut entries, start, mid, s.len());
+        // Room for the pair or two a broker adds (WAIT, CLUSTER, REAL_TOPIC...) without growing.
+        let mut text = String::with_capacity(s.len() + 64);
+        text.push_str(s);
+        Self {
+            text,
+            entries,
+            trailing_separator: s.ends_with(PROPERTY_SEPARATOR),
+        }
     }
 
     /// Parses properties bytes; they must be UTF-8 (Java writes them with `getBytes(UTF_8)`).
@@ -82,7 +132,7 @@ impl MessageProperties {
     }
 
     pub fn encode_into(&self, out: &mut String) {
-        for (i, (name, value)) in self.entries.iter().enumerate() {
+        for (i, (name, value)) in self.iter().enumerate() {
             if i > 0 {
                 out.push(PROPERTY_SEPARATOR);
             }
@@ -97,15 +147,35 @@ impl MessageProperties {
 
     /// Length in bytes of [`encode`](Self::encode)'s output.
     pub fn encoded_len(&self) -> usize {
-        let pairs: usize = self
-            .entries
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 2)
-            .sum();
+        // Each pair is its name, `\u{1}`, its value (`end - start`) and a `\u{2}`.
+        let pairs: usize = self.entries.iter().map(|e| e.end - e.start + 1).sum();
         if pairs > 0 && !self.trailing_separator {
             pairs - 1
         } else {
             pairs
+        }
+    }
+
+    fn name(&self, e: &Entry) -> &str {
+        &self.text[e.start..e.mid]
+    }
+
+    fn value(&self, e: &Entry) -> &str {
+        &self.text[e.mid + 1..e.end]
+    }
+
+    /// Writes a pair at the end of the buffer and returns its entry (not yet in the map).
+    fn push_pair(&mut self, name: &str, value: &str) -> Entry {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let mid = self.text.len();
+        self.text.push(NAME_VALUE_SEPARATOR);
+        self.text.push_str(value);
+        Entry {
+            start,
+            mid,
+            end: self.text.len(),
+            bucket: 0,
         }
     }
 
@@ -114,43 +184,40 @@ impl MessageProperties {
         self.entries
             .iter()
             .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|e| self.name(e) == name)
+            .map(|e| self.value(e))
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == name)
+        self.entries.iter().any(|e| self.name(e) == name)
     }
 
     /// Sets `name`: an existing entry keeps its position and takes the new value (duplicates of
     /// it are dropped); a new name goes last.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        let value = value.into();
-        match self.entries.iter().position(|(k, _)| *k == name) {
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let pair = self.push_pair(name, value);
+        match self.entries.iter().position(|e| self.name(e) == name) {
             Some(first) => {
-                self.entries[first].1 = value;
+                self.entries[first] = pair;
+                let text = &self.text;
                 let mut i = 0;
-                self.entries.retain(|(k, _)| {
+                self.entries.retain(|e| {
                     i += 1;
-                    i - 1 <= first || *k != name
+                    i - 1 <= first || &text[e.start..e.mid] != name
                 });
             }
-            None => self.entries.push((name, value)),
+            None => self.entries.push(pair),
         }
     }
 
     /// Removes every entry of `name`, returning the value [`get`](Self::get) would have given.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        let mut last = None;
-        self.entries.retain_mut(|(k, v)| {
-            if k == name {
-                last = Some(std::mem::take(v));
-                false
-            } else {
-                true
-            }
-        });
+        let last = self.get(name).map(str::to_owned);
+        if last.is_some() {
+            let text = &self.text;
+            self.entries.retain(|e| &text[e.start..e.mid] != name);
+        }
         last
     }
 
@@ -161,7 +228,10 @@ impl MessageProperties {
         if other.entries.is_empty() {
             return;
         }
-        self.entries.extend(other.entries.iter().cloned());
+        for (name, value) in other.iter() {
+            let pair = self.push_pair(name, value);
+            self.entries.push(pair);
+        }
         self.trailing_separator = other.trailing_separator;
     }
 
@@ -178,17 +248,19 @@ impl MessageProperties {
         while self.entries.len() > table - table / 4 {
             table *= 2;
         }
-        let bucket = |name: &str| {
-            let h = crate::message::hash::java_string_hash_code(name) as u32;
-            ((h ^ (h >> 16)) as usize) & (table - 1)
-        };
+        // Each name is hashed once, not once per comparison.
+        for i in 0..self.entries.len() {
+            let e = self.entries[i];
+            let h = crate::message::hash::java_string_hash_code(self.name(&e)) as u32;
+            self.entries[i].bucket = ((h ^ (h >> 16)) as usize & (table - 1)) as u32;
+        }
         // `sort_by_key` is stable, which keeps insertion order inside a bucket.
-        self.entries.sort_by_key(|(name, _)| bucket(name));
+        self.entries.sort_by_key(|e| e.bucket);
     }
 
     /// The pairs in written order, duplicates included.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries.iter().map(|e| (self.name(e), self.value(e)))
     }
 
     /// The number of pairs written, duplicates included.
@@ -292,7 +364,7 @@ impl fmt::Debug for MessageProperties {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for MessageProperties {
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for MessageProperties {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut props = Self::new();
         for (k, v) in iter {
@@ -357,5 +429,100 @@ mod tests {
         assert_eq!(p.delay_time_level(), Some(3));
         assert!(!p.wait_store_msg_ok());
         assert!(MessageProperties::new().wait_store_msg_ok());
+    }
+
+    /// The map behaves as a list of owned pairs (the representation before the shared buffer)
+    /// under any mix of parse, insert, remove, append and sort.
+    mod against_a_list_of_pairs {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Insert(String, String),
+            Remove(String),
+            Append(Vec<(String, String)>),
+            Sort,
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("KEYS".to_owned()),
+                Just("TAGS".to_owned()),
+                "[a-cé]{1,3}"
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (name(), "[x-zü]{1,4}").prop_map(|(k, v)| Op::Insert(k, v)),
+                name().prop_map(Op::Remove),
+                proptest::collection::vec((name(), "[0-9]{1,3}"), 0..3).prop_map(Op::Append),
+                Just(Op::Sort),
+            ]
+        }
+
+        fn model_insert(list: &mut Vec<(String, String)>, k: &str, v: &str) {
+            match list.iter().position(|(n, _)| n == k) {
+                Some(first) => {
+                    list[first].1 = v.to_owned();
+                    let mut i = 0;
+                    list.retain(|(n, _)| {
+                        i += 1;
+                        i - 1 <= first || n != k
+                    });
+                }
+                None => list.push((k.to_owned(), v.to_owned())),
+            }
+        }
+
+        fn model_sort(list: &mut [(String, String)]) {
+            let mut table = 16usize;
+            while list.len() > table - table / 4 {
+                table *= 2;
+            }
+            list.sort_by_key(|(n, _)| {
+                let h = crate::message::hash::java_string_hash_code(n) as u32;
+                ((h ^ (h >> 16)) as usize) & (table - 1)
+            });
+        }
+
+        proptest! {
+            #[test]
+            fn same_pairs_and_bytes(start in "[a-c\u{1}\u{2}é]{0,24}", ops in proptest::collection::vec(op(), 0..12)) {
+                let mut props = MessageProperties::parse(&start);
+                let mut list: Vec<(String, String)> =
+                    props.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+                for op in ops {
+                    match op {
+                        Op::Insert(k, v) => {
+                            props.insert(&k, &v);
+                            model_insert(&mut list, &k, &v);
+                        }
+                        Op::Remove(k) => {
+                            let want = list.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+                            prop_assert_eq!(props.remove(&k), want);
+                            list.retain(|(n, _)| *n != k);
+                        }
+                        Op::Append(pairs) => {
+                            let other: MessageProperties = pairs.iter().cloned().collect();
+                            let expected: Vec<_> = other.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+                            props.append(&other);
+                            list.extend(expected);
+                        }
+                        Op::Sort => {
+                            props.sort_in_java_hash_map_order();
+                            model_sort(&mut list);
+                        }
+                    }
+                    let got: Vec<_> = props.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+                    prop_assert_eq!(&got, &list);
+                    let encoded = props.encode();
+                    prop_assert_eq!(encoded.len(), props.encoded_len());
+                    // (An empty map writes "" in either form, so only the pairs are compared.)
+                    prop_assert!(MessageProperties::parse(&encoded).iter().eq(props.iter()));
+                }
+            }
+        }
     }
 }
