@@ -160,6 +160,11 @@ impl MessageProperties {
         &self.text[e.start..e.mid]
     }
 
+    /// Whether `e` is named `name`: lengths first, then bytes (no char-boundary checks).
+    fn is_named(text: &str, e: &Entry, name: &str) -> bool {
+        e.mid - e.start == name.len() && &text.as_bytes()[e.start..e.mid] == name.as_bytes()
+    }
+
     fn value(&self, e: &Entry) -> &str {
         &self.text[e.mid + 1..e.end]
     }
@@ -184,12 +189,14 @@ impl MessageProperties {
         self.entries
             .iter()
             .rev()
-            .find(|e| self.name(e) == name)
+            .find(|e| Self::is_named(&self.text, e, name))
             .map(|e| self.value(e))
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.entries.iter().any(|e| self.name(e) == name)
+        self.entries
+            .iter()
+            .any(|e| Self::is_named(&self.text, e, name))
     }
 
     /// Sets `name`: an existing entry keeps its position and takes the new value (duplicates of
@@ -197,14 +204,18 @@ impl MessageProperties {
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
         let (name, value) = (name.as_ref(), value.as_ref());
         let pair = self.push_pair(name, value);
-        match self.entries.iter().position(|e| self.name(e) == name) {
+        let text = &self.text;
+        match self
+            .entries
+            .iter()
+            .position(|e| Self::is_named(text, e, name))
+        {
             Some(first) => {
                 self.entries[first] = pair;
-                let text = &self.text;
                 let mut i = 0;
                 self.entries.retain(|e| {
                     i += 1;
-                    i - 1 <= first || &text[e.start..e.mid] != name
+                    i - 1 <= first || !Self::is_named(text, e, name)
                 });
             }
             None => self.entries.push(pair),
@@ -216,7 +227,7 @@ impl MessageProperties {
         let last = self.get(name).map(str::to_owned);
         if last.is_some() {
             let text = &self.text;
-            self.entries.retain(|e| &text[e.start..e.mid] != name);
+            self.entries.retain(|e| !Self::is_named(text, e, name));
         }
         last
     }
