@@ -29,6 +29,7 @@ pub mod cluster;
 pub mod consumer_calls;
 pub mod grpc;
 pub mod grpc_consume;
+pub mod grpc_push;
 pub mod grpc_relay;
 pub mod namesrv;
 pub mod pop;
