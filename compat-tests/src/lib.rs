@@ -14,6 +14,8 @@
 //! - [`timer`]: 5.x timer messages with a registry client;
 //! - [`admin_calls`]: a client's own query and admin calls;
 //! - [`grpc`]: the broker's gRPC endpoint with the official 5.x Python and Node.js clients;
+//! - [`grpc_push`]: their PushConsumer (assignments, receive per queue, ack, a failed delivery
+//!   back with attempt 2);
 //! - [`consumer_calls`]: admin requests the broker relays to a client's live consumer;
 //! - [`check`]: the assertions over what the clients printed (no loss, no duplicates, per-key
 //!   order, queue ownership).
@@ -29,6 +31,7 @@ pub mod cluster;
 pub mod consumer_calls;
 pub mod grpc;
 pub mod grpc_consume;
+pub mod grpc_push;
 pub mod grpc_relay;
 pub mod namesrv;
 pub mod pop;

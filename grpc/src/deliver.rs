@@ -3,11 +3,16 @@
 //! User properties are the stored ones minus every name the broker or the 5.x protocol reserves;
 //! tag, keys, the client's message id (`UNIQ_KEY`, else the offset id), the message group, the
 //! trace context, the delivery time and the born host become system properties; the body's
-//! digest is its CRC32 as 8 upper-case hex digits (what the clients check).
+//! digest is its MD5 as 32 upper-case hex digits (`BinaryUtil.generateMd5`, digest type MD5),
+//! which every 5.x client checks: npm `rocketmq-client-nodejs` 1.0.8 compares a CRC32 digest
+//! with the decimal CRC, so an upper-case-hex CRC32 marks every message corrupted and its
+//! PushConsumer discards them all (to the DLQ after the retries).
 
 use remoting_codec::message::message_const::*;
 use remoting_codec::message::sysflag::message_sys_flag::COMPRESSED_FLAG;
 use remoting_codec::message::{MessageProperties, StoredMessage};
+
+use md5::{Digest, Md5};
 
 use crate::convert::timestamp_of_millis;
 use crate::v2::{self, Encoding, MessageType};
@@ -86,8 +91,8 @@ pub fn to_proto_message(
         keys,
         message_id: msg.msg_id(),
         body_digest: Some(v2::Digest {
-            r#type: v2::DigestType::Crc32 as i32,
-            checksum: format!("{:08X}", crc32fast::hash(&msg.body)),
+            r#type: v2::DigestType::Md5 as i32,
+            checksum: md5_upper_hex(&msg.body),
         }),
         body_encoding: if msg.sys_flag & COMPRESSED_FLAG != 0 {
             Encoding::Gzip as i32
@@ -118,5 +123,24 @@ pub fn to_proto_message(
         user_properties,
         system_properties: Some(sys),
         body: msg.body.clone(),
+    }
+}
+
+/// The body's MD5 as upper-case hex (`BinaryUtil.generateMd5`).
+fn md5_upper_hex(body: &[u8]) -> String {
+    Md5::digest(body)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md5_upper_hex;
+
+    #[test]
+    fn body_digest_is_upper_case_hex_md5() {
+        assert_eq!(md5_upper_hex(b""), "D41D8CD98F00B204E9800998ECF8427E");
+        assert_eq!(md5_upper_hex(b"msg-0"), "A1473D8DBF9511692E41A723FD6EF0F1");
     }
 }

@@ -11,6 +11,10 @@
 //   node grpc_client.js consume --endpoints H:P --topic T --group G --count N [--invisible S]
 //   node grpc_client.js simple --endpoints H:P --topic T --group G --invisible S
 //        SimpleConsumer commands, as in grpc_client.py (invisible times in seconds)
+//   node grpc_client.js push --endpoints H:P --topic T --group G --count N [--fail BODY]
+//        a PushConsumer, as in grpc_client.py: a `msg` event per delivery, SUCCESS except the
+//        first delivery of BODY (FAILURE), `done` once N distinct bodies succeeded; runs until
+//        stdin closes
 //   node grpc_client.js listen --endpoints H:P --topic T --group G
 //        a SimpleConsumer of G subscribed to T (every tag), started and then idle until stdin
 //        closes: the broker can relay admin requests to it (1.0.8 answers a print-thread-stack
@@ -19,7 +23,7 @@
 // Prints one JSON line per event (see compat-tests/src/client.rs).
 'use strict';
 
-const { Producer, SimpleConsumer } = require('rocketmq-client-nodejs');
+const { ConsumeResult, Producer, PushConsumer, SimpleConsumer } = require('rocketmq-client-nodejs');
 
 const COMMIT = 1; // apache.rocketmq.v2.TransactionResolution
 const ROLLBACK = 2;
@@ -175,6 +179,43 @@ async function simple(a) {
   await c.shutdown();
 }
 
+async function push(a) {
+  const succeeded = new Set();
+  let failed = false;
+  const messageListener = {
+    consume(m) {
+      let d;
+      try {
+        d = delivery(m);
+      } catch (e) {
+        emit('error', { error: String(e && e.stack || e) });
+        throw e;
+      }
+      emit('msg', d);
+      if (d.body === a.fail && !failed) {
+        failed = true;
+        emit('failing', { body: d.body, atMs: Date.now() });
+        return ConsumeResult.FAILURE;
+      }
+      const before = succeeded.size;
+      succeeded.add(d.body);
+      if (before < a.count && succeeded.size >= a.count) emit('done');
+      return ConsumeResult.SUCCESS;
+    },
+  };
+  const c = new PushConsumer({
+    endpoints: a.endpoints,
+    consumerGroup: a.group,
+    subscriptions: new Map().set(a.topic, '*'),
+    messageListener,
+  });
+  await c.startup();
+  emit('ready');
+  process.stdin.resume();
+  await new Promise(resolve => process.stdin.on('end', resolve));
+  await c.shutdown();
+  process.exit(0);
+}
 
 async function listen(a) {
   const consumer = new SimpleConsumer({
@@ -192,7 +233,7 @@ async function listen(a) {
 }
 
 const a = parseArgs(process.argv.slice(2));
-const commands = { produce, transaction, consume, simple, listen };
+const commands = { produce, transaction, consume, simple, listen, push };
 commands[a.command](a).then(
-  () => { if (a.command !== 'transaction' && a.command !== 'listen') process.exit(0); },
+  () => { if (a.command !== 'transaction' && a.command !== 'listen' && a.command !== 'push') process.exit(0); },
   e => { emit('error', { error: String(e && e.stack || e) }); process.exit(1); });

@@ -22,6 +22,11 @@ Usage: python grpc_client.py <command> --endpoints HOST:PORT --topic T ...
                acks and changes it with that stale handle and acks a garbled handle (a
                `refusal` with the status code each); then keeps receiving (`received`),
                acking msg-1 when it comes back and never msg-2, until stdin closes
+  push         --group G --count N [--fail BODY]: a PushConsumer of G subscribed to T (every
+               tag) whose listener emits a `msg` event per delivery and returns SUCCESS, except
+               for the first delivery of BODY, which it fails (FAILURE: the client changes the
+               invisible duration by the group's retry policy and the message comes back with
+               attempt 2); `done` once N distinct bodies succeeded, then runs until stdin closes
   listen       --group G   a SimpleConsumer of G subscribed to T (every tag), started and
                then idle until stdin closes: the broker can relay admin requests to it
                (5.1.2 reads no verify-message or print-thread-stack command)
@@ -37,8 +42,9 @@ import sys
 import threading
 import time
 
-from rocketmq import (ClientConfiguration, Credentials, FilterExpression,
-                      Message, Producer, SimpleConsumer, TransactionChecker,
+from rocketmq import (ClientConfiguration, ConsumeResult, Credentials,
+                      FilterExpression, Message, MessageListener, Producer,
+                      PushConsumer, SimpleConsumer, TransactionChecker,
                       TransactionResolution)
 
 _out = threading.Lock()
@@ -220,6 +226,38 @@ def simple(args):
     c.shutdown()
 
 
+class Listener(MessageListener):
+    """Emits each delivery; fails the first delivery of `fail`; `done` after `count` bodies."""
+
+    def __init__(self, count, fail):
+        self.count, self.fail = count, fail
+        self.succeeded, self.failed = set(), False
+        self.lock = threading.Lock()
+
+    def consume(self, m):
+        d = delivery(m)
+        emit('msg', **d)
+        with self.lock:
+            if d['body'] == self.fail and not self.failed:
+                self.failed = True
+                emit('failing', body=d['body'], atMs=now_ms())
+                return ConsumeResult.FAILURE
+            before = len(self.succeeded)
+            self.succeeded.add(d['body'])
+            if before < self.count <= len(self.succeeded):
+                emit('done')
+        return ConsumeResult.SUCCESS
+
+
+def push(args):
+    c = PushConsumer(config(args), args.group, Listener(args.count, args.fail),
+                     {args.topic: FilterExpression('*')})
+    c.startup()
+    emit('ready')
+    sys.stdin.read()
+    c.shutdown()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('command')
@@ -236,10 +274,12 @@ def main():
     p.add_argument('--group', default='')
     p.add_argument('--invisible', type=int, default=10)
     p.add_argument('--batch', type=int, default=32)
+    p.add_argument('--fail', default='')
     args = p.parse_args()
     try:
         {'produce': produce, 'transaction': transaction, 'refused': refused,
-         'consume': consume, 'simple': simple, 'listen': listen}[args.command](args)
+         'consume': consume, 'simple': simple, 'listen': listen,
+         'push': push}[args.command](args)
     except Exception as e:
         emit('error', error='%s: %s' % (type(e).__name__, e))
         sys.exit(1)
