@@ -5,8 +5,12 @@
 //! Java's reput thread reads every record back from the commitlog and decodes it
 //! (`checkMessageAndReturnSize`) to build its `DispatchRequest`, 1 ms after the append at worst.
 //! Here a pass runs on the appending thread right after each append
-//! ([`ReputService::dispatch_appended`]), or on the service's thread every 1 ms as a backstop;
-//! one pass at a time, always in commitlog order. The append hands its pass the records it
+//! ([`ReputService::dispatch_appended`]), or on the service's thread as a backstop; one pass
+//! at a time, always in commitlog order. The thread sleeps until an append finds another pass
+//! running (the only case where an append leaves records behind) and wakes it, or for at most
+//! [`BACKSTOP_INTERVAL`] (a pass that failed is retried then): Java's thread wakes every 1 ms,
+//! which on a small virtual machine costs a few percent of a core whether or not anything is
+//! sent. The append hands its pass the records it
 //! has just written ([`Appended`]: the messages and where they went), and the pass dispatches
 //! those from the messages, without decoding them again: topic, queue id, offsets, size,
 //! store time, sysFlag and properties are the ones the append wrote. Every other record
@@ -18,9 +22,9 @@
 //! [`flush`](crate::flush)) still acknowledges a SYNC_FLUSH send only when its bytes are on
 //! disk: dispatch reads nothing from the disk.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use remoting_codec::message::StoredMessage;
@@ -98,7 +102,12 @@ fn is_incomplete_tail(buf: &[u8]) -> bool {
 pub struct ReputService {
     shared: Arc<ReputShared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The thread, to wake when an append's pass could not run.
+    backstop: OnceLock<Thread>,
 }
+
+/// The longest the thread sleeps without being woken.
+const BACKSTOP_INTERVAL: Duration = Duration::from_secs(1);
 
 struct ReputShared {
     commit_log: Arc<CommitLog>,
@@ -108,6 +117,8 @@ struct ReputShared {
     stopped: AtomicBool,
     /// Serialises catch-up passes (the thread and `wait_dispatched`).
     pass: Mutex<()>,
+    /// Rounds the thread has run (a test waits for the first, to know it sleeps next).
+    thread_rounds: AtomicU64,
 }
 
 impl ReputService {
@@ -125,8 +136,10 @@ impl ReputService {
                 reput_from: AtomicI64::new(reput_from),
                 stopped: AtomicBool::new(false),
                 pass: Mutex::new(()),
+                thread_rounds: AtomicU64::new(0),
             }),
             thread: Mutex::new(None),
+            backstop: OnceLock::new(),
         }
     }
 
@@ -145,6 +158,10 @@ impl ReputService {
     }
 
     pub fn start(&self) -> std::io::Result<()> {
+        self.start_with(BACKSTOP_INTERVAL)
+    }
+
+    fn start_with(&self, backstop_interval: Duration) -> std::io::Result<()> {
         let shared = self.shared.clone();
         let handle = std::thread::Builder::new()
             .name("ReputMessageService".into())
@@ -153,12 +170,15 @@ impl ReputService {
                     if let Err(e) = shared.do_reput() {
                         tracing::error!(error = %e, "dispatch failed");
                     }
+                    shared.thread_rounds.fetch_add(1, Ordering::Release);
                     // Appends dispatch what they wrote themselves (`dispatch_appended`); this
-                    // thread is the backstop, on Java's 1 ms rhythm, for an append that found
-                    // another pass running just as that pass was ending.
-                    std::thread::park_timeout(Duration::from_millis(1));
+                    // thread is the backstop for an append that found another pass running,
+                    // which unparks it (the token is kept if it is running now: the park
+                    // after this pass then returns at once).
+                    std::thread::park_timeout(backstop_interval);
                 }
             })?;
+        let _ = self.backstop.set(handle.thread().clone());
         *self.thread.lock().expect("reput thread") = Some(handle);
         Ok(())
     }
@@ -174,6 +194,12 @@ impl ReputService {
         let mut appended = appended;
         loop {
             let Ok(pass) = self.shared.pass.try_lock() else {
+                // The running pass may be ending without seeing these records; the thread's
+                // pass after this wake-up waits for it and covers them (unpark happens-before
+                // the return of the park it ends, so the records are visible to it).
+                if let Some(thread) = self.backstop.get() {
+                    thread.unpark();
+                }
                 return;
             };
             let before = self.reput_from();
@@ -359,6 +385,59 @@ mod tests {
         }
         assert_eq!(seen, 14);
         assert!(log.queue().files().len() > 1, "the appends crossed a file end");
+    }
+
+    /// An append whose pass cannot run (another is running) wakes the thread, which
+    /// dispatches it once that pass ends: with a thread that would otherwise sleep for an
+    /// hour, the record still reaches its consume queue.
+    #[test]
+    fn an_append_that_finds_a_pass_running_wakes_the_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(CommitLog::new(
+            MappedFileQueue::new(dir.path().join("commitlog"), 1 << 20),
+            4 << 20,
+        ));
+        let queues = Arc::new(crate::dispatch::ConsumeQueueTable::new(
+            dir.path().join("consumequeue"),
+            6000,
+        ));
+        let dispatcher = Arc::new(Dispatcher {
+            queues: queues.clone(),
+            index: None,
+            checkpoint: Arc::new(
+                crate::checkpoint::StoreCheckpoint::open(dir.path().join("checkpoint")).unwrap(),
+            ),
+            listener: Default::default(),
+            bit_map: Default::default(),
+            notify: false,
+            slave_stats: Default::default(),
+        });
+        let reput = ReputService::new(log.clone(), dispatcher, DelayLevels::default(), 0);
+        reput.start_with(Duration::from_secs(3600)).unwrap();
+        // Let the thread's first round end: it sleeps (for an hour) next.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while reput.shared.thread_rounds.load(Ordering::Acquire) == 0 {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+
+        let running = reput.shared.pass.lock().unwrap();
+        let msgs = [message("W", 0, "TAGS\u{1}a", 0)];
+        let (_, records) = log.append(&msgs, || 1_700_000_000_000).unwrap();
+        reput.dispatch_appended(Appended {
+            msgs: &msgs,
+            records: &records,
+            store_timestamp: 1_700_000_000_000,
+        });
+        assert!(reput.behind() > 0, "dispatched while another pass ran");
+        drop(running);
+
+        while reput.behind() > 0 {
+            assert!(std::time::Instant::now() < deadline, "the thread was not woken");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(queues.find("W", 0).unwrap().max_offset_in_queue(), 1);
+        reput.shutdown();
     }
 
     /// A pass given another appender's records dispatches nothing of its own from them; it
