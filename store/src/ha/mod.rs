@@ -34,7 +34,10 @@ mod group_transfer;
 pub mod protocol;
 mod wait_notify;
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -108,6 +111,8 @@ pub struct HAService {
     shared: Arc<HaShared>,
     local_addr: SocketAddr,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// A byte written here wakes the acceptor to stop (Java's `selector.wakeup()`).
+    accept_wake: UnixStream,
 }
 
 impl HAService {
@@ -128,14 +133,16 @@ impl HAService {
             stopped: AtomicBool::new(false),
         });
         let s = shared.clone();
+        let (accept_wake, woken) = UnixStream::pair()?;
         let accept = std::thread::Builder::new()
             .name("AcceptSocketService".into())
-            .spawn(move || accept_loop(&s, listener))?;
+            .spawn(move || accept_loop(&s, listener, woken))?;
         let client = client::start(shared.clone())?;
         Ok(Self {
             shared,
             local_addr,
             threads: Mutex::new(vec![accept, client]),
+            accept_wake,
         })
     }
 
@@ -203,6 +210,7 @@ impl HAService {
             return;
         }
         self.shared.master.wake();
+        let _ = (&self.accept_wake).write_all(&[1]);
         for c in self.shared.connections.lock().expect("ha connections").drain(..) {
             c.stop();
         }
@@ -219,8 +227,28 @@ impl Drop for HAService {
     }
 }
 
-fn accept_loop(ha: &Arc<HaShared>, listener: TcpListener) {
+/// Accepts slaves until stopped. It sleeps in `poll` until a connection comes or `woken` is
+/// written to (Java's `AcceptSocketService` sleeps in `select(1000)` the same way), instead of
+/// trying the non-blocking listener on a short timer.
+fn accept_loop(ha: &Arc<HaShared>, listener: TcpListener, woken: UnixStream) {
     while !ha.stopped() {
+        let mut fds = [listener.as_raw_fd(), woken.as_raw_fd()].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        // SAFETY: two initialised pollfd entries, alive for the call; the descriptors are
+        // owned by `listener` and `woken`, open for the whole loop. The timeout only bounds
+        // how long a stop that did not write to `woken` takes to be seen.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 1000) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+        {
+            tracing::error!(error = %std::io::Error::last_os_error(), "HA accept poll failed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if ready <= 0 || ha.stopped() {
+            continue;
+        }
         match listener.accept() {
             Ok((stream, peer)) => {
                 tracing::info!(%peer, "HAService receive new connection");
@@ -231,9 +259,8 @@ fn accept_loop(ha: &Arc<HaShared>, listener: TcpListener) {
                     tracing::error!(%peer, error = %e, "new HAConnection exception");
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            // Readiness that another accept took, or a wake-up to stop.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => {
                 tracing::error!(error = %e, "HA accept failed");
                 std::thread::sleep(Duration::from_millis(100));
