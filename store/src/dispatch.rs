@@ -351,6 +351,19 @@ impl Dispatcher {
     pub fn dispatch(&self, req: &DispatchRef<'_>) -> Result<Option<Vec<u8>>, StoreError> {
         let tran = get_transaction_value(req.sys_flag);
         let to_queue = tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE;
+        let index_record = IndexRecord {
+            topic: req.topic,
+            keys: req.properties.keys(),
+            uniq_key: req.properties.uniq_key(),
+            commit_log_offset: req.commit_log_offset,
+            store_timestamp: req.store_timestamp,
+            sys_flag: req.sys_flag,
+            msg_size: req.msg_size,
+        };
+        // The index's slot loads start now and overlap the consume-queue write.
+        if let Some(index) = &self.index {
+            index.prefetch(&index_record);
+        }
         let mut bit_map = None;
         if to_queue {
             let calculator = self.bit_map.read().expect("bit map hook").clone();
@@ -368,15 +381,7 @@ impl Dispatcher {
                 .set_logics_msg_timestamp(req.store_timestamp);
         }
         if let Some(index) = &self.index {
-            let closed = index.build_index(&IndexRecord {
-                topic: req.topic,
-                keys: req.properties.keys(),
-                uniq_key: req.properties.uniq_key(),
-                commit_log_offset: req.commit_log_offset,
-                store_timestamp: req.store_timestamp,
-                sys_flag: req.sys_flag,
-                msg_size: req.msg_size,
-            })?;
+            let closed = index.build_index(&index_record)?;
             // A full index file was closed and flushed: the checkpoint may now claim it.
             if let Some(end_timestamp) = closed {
                 self.checkpoint.set_index_msg_timestamp(end_timestamp);

@@ -236,6 +236,25 @@ impl IndexFile {
         self.put_long(pos, v);
     }
 
+    /// Starts loading the hash slot of `key_hash` into the cache, so that a `put_key` a little
+    /// later does not wait for it. The slot table (`maxHashSlotNum` × 4 bytes, 20 MB by
+    /// default) is read at a random place per key: a cache and TLB miss each time, which perf
+    /// showed as a tenth of the broker's CPU under 64 synchronous senders, nearly all on that
+    /// one load.
+    pub fn prefetch_slot(&self, key_hash: i32) {
+        let pos = self.slot_pos(key_hash);
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let slot = self.mmap[pos..pos + HASH_SLOT_SIZE].as_ptr();
+            // SAFETY: a prefetch is only a hint: it never faults and changes nothing the
+            // program can observe; the address is inside the mapping regardless.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(slot as *const i8) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = pos;
+    }
+
     fn slot_pos(&self, key_hash: i32) -> usize {
         INDEX_HEADER_SIZE + (key_hash as u32 % self.hash_slot_num) as usize * HASH_SLOT_SIZE
     }

@@ -20,7 +20,7 @@ use remoting_codec::message::sysflag::message_sys_flag::{
     get_transaction_value, TRANSACTION_ROLLBACK_TYPE,
 };
 
-use super::index_file::{time_millis_to_human_string, IndexFile, IndexHeader};
+use super::index_file::{index_key_hash, time_millis_to_human_string, IndexFile, IndexHeader};
 use crate::checkpoint::StoreCheckpoint;
 
 /// What the index needs of one dispatched commitlog record.
@@ -174,35 +174,41 @@ impl IndexService {
             return Ok(closed);
         }
 
-        let keys = rec
-            .keys
-            .into_iter()
-            .flat_map(|k| k.split(KEY_SEPARATOR))
-            .filter(|k| !k.is_empty());
-        // One buffer for every `topic#key` of the record (no allocation per key).
-        let mut key_buf = String::with_capacity(rec.topic.len() + 48);
-        for key in rec.uniq_key.into_iter().chain(keys) {
-            key_buf.clear();
-            key_buf.push_str(rec.topic);
-            key_buf.push('#');
-            key_buf.push_str(key);
-            let key = key_buf.as_str();
+        let mut result = Ok(());
+        for_each_key(rec, |key| {
+            if result.is_err() {
+                return;
+            }
             let (offset, ts) = (rec.commit_log_offset, rec.store_timestamp);
             let put = |files: &mut Vec<IndexFile>| match files.last_mut() {
                 Some(f) => f.put_key(key, offset, ts),
                 None => false,
             };
             if !put(&mut files) {
-                if let Some(ts) = self.ensure_writable(&mut files)? {
-                    closed = Some(ts);
+                match self.ensure_writable(&mut files) {
+                    Ok(Some(ts)) => closed = Some(ts),
+                    Ok(None) => {}
+                    Err(e) => {
+                        result = Err(e);
+                        return;
+                    }
                 }
                 if !put(&mut files) {
                     // A fresh file has room for maxIndexNum − 1 ≥ 1 entries.
                     unreachable!("a new index file is not full");
                 }
             }
+        });
+        result.map(|()| closed)
+    }
+
+    /// Starts loading the hash slots `rec`'s keys will use ([`IndexFile::prefetch_slot`]):
+    /// called before the record's other dispatch work, so that the loads overlap it.
+    pub fn prefetch(&self, rec: &IndexRecord<'_>) {
+        let files = self.read();
+        if let Some(current) = files.last() {
+            for_each_key(rec, |key| current.prefetch_slot(index_key_hash(key)));
         }
-        Ok(closed)
     }
 
     /// Makes the last file writable: creates the first file, or a new one after a full one (then
@@ -319,6 +325,28 @@ impl IndexService {
 
 fn build_key(topic: &str, key: &str) -> String {
     format!("{topic}#{key}")
+}
+
+/// Calls `f` with each index key of `rec`, as Java's `buildKey` makes it: `topic#key` for the
+/// uniq key and for every non-empty key of KEYS (split on spaces). One buffer serves every key.
+const KEY_SEPARATOR_CHAR: char = ' ';
+const _: () = assert!(KEY_SEPARATOR.len() == 1 && KEY_SEPARATOR.as_bytes()[0] == KEY_SEPARATOR_CHAR as u8);
+
+fn for_each_key(rec: &IndexRecord<'_>, mut f: impl FnMut(&str)) {
+    let keys = rec
+        .keys
+        .into_iter()
+        // KEY_SEPARATOR as a char, which `split` finds with memchr.
+        .flat_map(|k| k.split(KEY_SEPARATOR_CHAR))
+        .filter(|k| !k.is_empty());
+    let mut key_buf = String::with_capacity(rec.topic.len() + 48);
+    for key in rec.uniq_key.into_iter().chain(keys) {
+        key_buf.clear();
+        key_buf.push_str(rec.topic);
+        key_buf.push('#');
+        key_buf.push_str(key);
+        f(&key_buf);
+    }
 }
 
 /// The creation-time name of a new file. Files are ordered by name, so the name must sort after
