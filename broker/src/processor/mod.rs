@@ -278,7 +278,12 @@ impl RequestProcessor for BrokerProcessor {
             && self.controller.metrics.enabled())
         .then(|| req.ext_field("topic").map(str::to_owned))
         .flatten();
-        let begin = std::time::Instant::now();
+        // Only the 5.x metrics use the request's duration: no clock reads without them.
+        let begin = self
+            .controller
+            .metrics
+            .enabled()
+            .then(std::time::Instant::now);
         let _in_progress = self.controller.metrics.enter(code);
         let cx = RequestContext {
             ctrl: self.controller.clone(),
@@ -312,15 +317,13 @@ impl RequestProcessor for BrokerProcessor {
                 remoting_codec::code::request::PULL_MESSAGE
                     | remoting_codec::code::request::LITE_PULL_MESSAGE
             );
-        self.controller
-            .metrics
-            .record_rpc(code, sent, long_polling, begin.elapsed());
-        self.controller.metrics.record_create(
-            code,
-            created_topic.as_deref(),
-            response.as_ref().map(|r| r.code),
-            begin.elapsed(),
-        );
+        if let Some(begin) = begin {
+            let elapsed = begin.elapsed();
+            let metrics = &self.controller.metrics;
+            metrics.record_rpc(code, sent, long_polling, elapsed);
+            let response_code = response.as_ref().map(|r| r.code);
+            metrics.record_create(code, created_topic.as_deref(), response_code, elapsed);
+        }
         Ok(response)
     }
 
