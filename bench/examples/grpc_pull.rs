@@ -5,57 +5,27 @@
 //! cargo run --release -p bench --example grpc_pull -- --endpoints 127.0.0.1:8081 \
 //!     --topic T --max-messages 200000 --broker-pid PID
 
+mod grpc_common;
+
 use std::time::Instant;
 
-use bench::proc_stats;
 use clap::Parser;
-use grpc::v2::messaging_service_client::MessagingServiceClient;
-use grpc::v2::{
-    pull_message_response::Content, Code, PullMessageRequest, QueryRouteRequest, Resource,
-};
+use grpc::v2::{pull_message_response::Content, Code, PullMessageRequest};
+use grpc_common::{resource, Backlog};
 
 #[derive(Parser, Debug)]
 struct Args {
-    #[arg(long)]
-    endpoints: String,
-    #[arg(long, default_value = "rmq_bench")]
-    topic: String,
-    #[arg(long, default_value_t = 200_000)]
-    max_messages: u64,
-    #[arg(long, default_value_t = 32)]
-    batch: i32,
-    #[arg(long)]
-    broker_pid: Option<u32>,
-}
-
-fn resource(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.to_owned(),
-    })
+    #[command(flatten)]
+    backlog: Backlog,
 }
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
-    let mut client = MessagingServiceClient::connect(format!("http://{}", args.endpoints))
-        .await
-        .expect("connect");
-    let route = client
-        .query_route(QueryRouteRequest {
-            topic: resource(&args.topic),
-            endpoints: None,
-        })
-        .await
-        .expect("route")
-        .into_inner();
-    let queues = route.message_queues;
-    assert!(!queues.is_empty(), "no queues for {}", args.topic);
+    let args = Args::parse().backlog;
+    let (client, queues) = args.connect().await;
     let per_queue = args.max_messages / queues.len() as u64;
     let group = format!("grpc_pull_{}", std::process::id());
-    let before = args
-        .broker_pid
-        .map(|p| proc_stats::sample(p).expect("broker /proc"));
+    let before = args.broker_cpu();
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for q in queues {
@@ -95,13 +65,7 @@ async fn main() {
         total += t.await.expect("puller");
     }
     let elapsed = begin.elapsed().as_secs_f64();
-    let after = args
-        .broker_pid
-        .map(|p| proc_stats::sample(p).expect("broker /proc"));
-    let cpu = match (before, after) {
-        (Some(b), Some(a)) if total > 0 => proc_stats::usage(&b, &a).cpu_secs * 1e6 / total as f64,
-        _ => f64::NAN,
-    };
+    let cpu = args.cpu_us_per_message(before, total);
     println!(
         "grpc pull batch={}: {total} messages in {elapsed:.2} s, {:.0} msg/s, broker CPU {cpu:.1} us/msg",
         args.batch,

@@ -8,67 +8,43 @@
 //! cargo run --release -p bench --example grpc_receive -- --endpoints 127.0.0.1:8081 \
 //!     --topic T --max-messages 200000 --broker-pid PID
 
+mod grpc_common;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use bench::proc_stats;
 use clap::Parser;
-use grpc::v2::messaging_service_client::MessagingServiceClient;
 use grpc::v2::{
     receive_message_response::Content, AckMessageEntry, AckMessageRequest, Code, FilterExpression,
-    FilterType, MessageQueue, QueryRouteRequest, ReceiveMessageRequest, Resource,
+    FilterType, ReceiveMessageRequest,
 };
+use grpc_common::{resource, Backlog};
 
 #[derive(Parser, Debug)]
 struct Args {
-    #[arg(long)]
-    endpoints: String,
-    #[arg(long, default_value = "rmq_bench")]
-    topic: String,
-    #[arg(long, default_value_t = 200_000)]
-    max_messages: u64,
-    #[arg(long, default_value_t = 32)]
-    batch: i32,
+    #[command(flatten)]
+    backlog: Backlog,
     #[arg(long, default_value_t = 4)]
     parallel: usize,
-    #[arg(long)]
-    broker_pid: Option<u32>,
-}
-
-fn resource(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.to_owned(),
-    })
 }
 
 #[tokio::main]
 async fn main() {
-    let args = Args::parse();
-    let client = MessagingServiceClient::connect(format!("http://{}", args.endpoints))
-        .await
-        .expect("connect");
-    let route = client
-        .clone()
-        .query_route(QueryRouteRequest {
-            topic: resource(&args.topic),
-            endpoints: None,
-        })
-        .await
-        .expect("route")
-        .into_inner();
-    let queue: MessageQueue = route.message_queues.first().cloned().expect("a queue");
+    let Args {
+        backlog: args,
+        parallel,
+    } = Args::parse();
+    let (client, queues) = args.connect().await;
+    let queue = queues[0].clone();
     let group = format!("grpc_receive_{}", std::process::id());
     let seen = Arc::new(Mutex::new(HashSet::new()));
     // The time of the last batch: the final empty receives (long polling) are not counted.
     let last = Arc::new(Mutex::new(Instant::now()));
-    let before = args
-        .broker_pid
-        .map(|p| proc_stats::sample(p).expect("broker /proc"));
+    let before = args.broker_cpu();
     let begin = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.parallel {
+    for _ in 0..parallel {
         let (mut client, group, queue, seen, last) = (
             client.clone(),
             group.clone(),
@@ -140,17 +116,10 @@ async fn main() {
     }
     let total = seen.lock().unwrap().len() as u64;
     let elapsed = last.lock().unwrap().duration_since(begin).as_secs_f64();
-    let after = args
-        .broker_pid
-        .map(|p| proc_stats::sample(p).expect("broker /proc"));
-    let cpu = match (before, after) {
-        (Some(b), Some(a)) if total > 0 => proc_stats::usage(&b, &a).cpu_secs * 1e6 / total as f64,
-        _ => f64::NAN,
-    };
+    let cpu = args.cpu_us_per_message(before, total);
     println!(
         "grpc receive+ack batch={} parallel={}: {total} messages in {elapsed:.2} s, {:.0} msg/s, broker CPU {cpu:.1} us/msg",
-        args.batch,
-        args.parallel,
+        args.batch, parallel,
         total as f64 / elapsed
     );
 }

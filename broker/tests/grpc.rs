@@ -10,24 +10,17 @@ mod common;
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use common::{free_port_pair, start_broker, temp_dir};
+use common::grpc::{code, connect, resource, start_grpc_broker, with_client_id};
+use common::temp_dir;
 use grpc::v2::messaging_service_client::MessagingServiceClient;
 use grpc::v2::*;
 use remoting::RemotingClient;
-use test_support::ports::free_port;
 use tonic::transport::Channel;
 
 const TOPICS: &str = r#"{"dataVersion":{"counter":1,"timestamp":1},"topicConfigTable":{
 "GNormal":{"order":false,"perm":6,"readQueueNums":4,"topicFilterType":"SINGLE_TAG","topicName":"GNormal","topicSysFlag":0,"writeQueueNums":4},
 "GFifo":{"attributes":{"message.type":"FIFO"},"order":false,"perm":6,"readQueueNums":2,"topicFilterType":"SINGLE_TAG","topicName":"GFifo","topicSysFlag":0,"writeQueueNums":2}
 }}"#;
-
-fn resource(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
 
 fn message(topic: &str, id: &str, body: &'static [u8]) -> Message {
     Message {
@@ -43,22 +36,11 @@ fn message(topic: &str, id: &str, body: &'static [u8]) -> Message {
     }
 }
 
-fn code(status: &Option<Status>) -> Code {
-    Code::try_from(status.as_ref().expect("a status").code).expect("a known code")
-}
-
-fn req<T>(client_id: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut()
-        .insert("x-mq-client-id", client_id.parse().unwrap());
-    r
-}
-
 async fn send(
     c: &mut MessagingServiceClient<Channel>,
     messages: Vec<Message>,
 ) -> SendMessageResponse {
-    c.send_message(req("c1", SendMessageRequest { messages }))
+    c.send_message(with_client_id("c1", SendMessageRequest { messages }))
         .await
         .unwrap()
         .into_inner()
@@ -67,19 +49,9 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_grpc_endpoint_answers_the_proxys_codes() {
     let dir = temp_dir("grpc");
-    std::fs::create_dir_all(dir.join("store/config")).unwrap();
-    std::fs::write(dir.join("store/config/topics.json"), TOPICS).unwrap();
-    let port = free_port_pair();
-    let grpc_port = free_port();
-    let _broker = start_broker(
-        &dir,
-        port,
-        None,
-        &format!("enableGrpcServer=true\ngrpcServerPort={grpc_port}\nmaxMessageSize=1024\n"),
-    );
-    let mut c = MessagingServiceClient::connect(format!("http://127.0.0.1:{grpc_port}"))
-        .await
-        .unwrap();
+    let broker = start_grpc_broker(&dir, &[("topics.json", TOPICS)], "maxMessageSize=1024\n");
+    let (port, grpc_port) = (broker.port, broker.grpc_port);
+    let mut c = connect(grpc_port).await;
 
     // Routes.
     let route = |topic: &str| QueryRouteRequest {
@@ -225,7 +197,7 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
         (QueryOffsetPolicy::End, 1),
     ] {
         let r = c
-            .query_offset(req(
+            .query_offset(with_client_id(
                 "c1",
                 QueryOffsetRequest {
                     message_queue: mq.clone(),
@@ -259,7 +231,11 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     let pulled = |c: &mut MessagingServiceClient<Channel>, r: PullMessageRequest| {
         let mut c = c.clone();
         async move {
-            let mut s = c.pull_message(req("c1", r)).await.unwrap().into_inner();
+            let mut s = c
+                .pull_message(with_client_id("c1", r))
+                .await
+                .unwrap()
+                .into_inner();
             let mut items = Vec::new();
             while let Some(item) = s.message().await.unwrap() {
                 items.push(item.content.unwrap());
@@ -295,13 +271,13 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     // No commit yet: QUERY_CONSUMER_OFFSET's rule for a queue whose first message is still in
     // memory answers 0 (Java's), so a new group starts at the beginning.
     let r = c
-        .get_offset(req("c1", get("pg")))
+        .get_offset(with_client_id("c1", get("pg")))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((code(&r.status), r.offset), (Code::Ok, 0));
     let r = c
-        .update_offset(req(
+        .update_offset(with_client_id(
             "c1",
             UpdateOffsetRequest {
                 group: resource("pg"),
@@ -314,13 +290,13 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
         .into_inner();
     assert_eq!(code(&r.status), Code::Ok);
     let r = c
-        .get_offset(req("c1", get("pg")))
+        .get_offset(with_client_id("c1", get("pg")))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((code(&r.status), r.offset), (Code::Ok, 1));
     let r = c
-        .get_offset(req("c1", get("bad group")))
+        .get_offset(with_client_id("c1", get("bad group")))
         .await
         .unwrap()
         .into_inner();
@@ -329,7 +305,7 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     // Transactions, clients without settings, telemetry without publishing or subscription.
     for id in ["", "7F00000100002A9F0000000000000000"] {
         let r = c
-            .end_transaction(req(
+            .end_transaction(with_client_id(
                 "c1",
                 EndTransactionRequest {
                     topic: resource("GNormal"),
@@ -346,7 +322,7 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
         assert_eq!(code(&r.status), Code::InvalidTransactionId, "{id:?}");
     }
     let r = c
-        .heartbeat(req(
+        .heartbeat(with_client_id(
             "nobody",
             HeartbeatRequest {
                 group: None,
@@ -366,7 +342,10 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
         })),
     };
     let mut stream = c
-        .telemetry(req("c2", futures::stream::iter(vec![settings(None)])))
+        .telemetry(with_client_id(
+            "c2",
+            futures::stream::iter(vec![settings(None)]),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -383,7 +362,10 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tx.send(settings(Some(publishing))).await.unwrap();
     let mut stream = c
-        .telemetry(req("c3", tokio_stream::wrappers::ReceiverStream::new(rx)))
+        .telemetry(with_client_id(
+            "c3",
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -404,7 +386,7 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
     assert_eq!(s.backoff_policy.unwrap().max_attempts, 3);
     // Now registered: its heartbeat is answered, and termination closes it.
     let r = c
-        .heartbeat(req(
+        .heartbeat(with_client_id(
             "c3",
             HeartbeatRequest {
                 group: None,
@@ -416,7 +398,10 @@ async fn the_grpc_endpoint_answers_the_proxys_codes() {
         .into_inner();
     assert_eq!(code(&r.status), Code::Ok);
     let r = c
-        .notify_client_termination(req("c3", NotifyClientTerminationRequest { group: None }))
+        .notify_client_termination(with_client_id(
+            "c3",
+            NotifyClientTerminationRequest { group: None },
+        ))
         .await
         .unwrap()
         .into_inner();

@@ -11,10 +11,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{free_port_pair, start_broker, temp_dir};
+use common::grpc::{code, connect, resource, start_grpc_broker, with_client_id};
+use common::temp_dir;
 use grpc::v2::messaging_service_client::MessagingServiceClient;
 use grpc::v2::*;
-use test_support::ports::free_port;
 use tonic::transport::Channel;
 
 const TOPICS: &str = r#"{"dataVersion":{"counter":1,"timestamp":1},"topicConfigTable":{
@@ -24,26 +24,17 @@ const TOPICS: &str = r#"{"dataVersion":{"counter":1,"timestamp":1},"topicConfigT
 "CFifo":{"attributes":{"message.type":"FIFO"},"order":false,"perm":6,"readQueueNums":2,"topicFilterType":"SINGLE_TAG","topicName":"CFifo","topicSysFlag":0,"writeQueueNums":2}
 }}"#;
 
+/// Short invisible times, long polls and revive rounds, so that re-deliveries come quickly.
+const CONSUMER_CONF: &str = "minInvisibleTimeMillsForRecv=1000\n\
+    grpcClientConsumerMinLongPollingTimeoutMillis=300\nreviveInterval=200\n";
+
 const GROUPS: &str = r#"{"dataVersion":{"counter":1,"timestamp":1},"subscriptionGroupTable":{
 "GDlq":{"groupName":"GDlq","consumeEnable":true,"consumeBroadcastEnable":true,"retryQueueNums":1,"retryMaxTimes":1,"brokerId":0,"whichBrokerWhenConsumeSlowly":1,"notifyConsumerIdsChangedEnable":true},
 "GFifo":{"groupName":"GFifo","consumeEnable":true,"consumeBroadcastEnable":true,"retryQueueNums":1,"retryMaxTimes":16,"brokerId":0,"whichBrokerWhenConsumeSlowly":1,"notifyConsumerIdsChangedEnable":true,"consumeMessageOrderly":true}
 }}"#;
 
-fn resource(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-fn code(status: &Option<Status>) -> Code {
-    Code::try_from(status.as_ref().expect("a status").code).expect("a known code")
-}
-
 fn req<T>(msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut()
-        .insert("x-mq-client-id", "consumer-1".parse().unwrap());
+    let mut r = with_client_id("consumer-1", msg);
     r.metadata_mut()
         .insert("x-mq-client-version", "5.0.7".parse().unwrap());
     r
@@ -264,23 +255,12 @@ async fn max_offset(c: &mut MessagingServiceClient<Channel>, topic: &str) -> i64
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_ack_change_redeliver_and_dead_letter_over_grpc() {
     let dir = temp_dir("grpc-consumer");
-    std::fs::create_dir_all(dir.join("store/config")).unwrap();
-    std::fs::write(dir.join("store/config/topics.json"), TOPICS).unwrap();
-    std::fs::write(dir.join("store/config/subscriptionGroup.json"), GROUPS).unwrap();
-    let port = free_port_pair();
-    let grpc_port = free_port();
-    let _broker = start_broker(
+    let broker = start_grpc_broker(
         &dir,
-        port,
-        None,
-        &format!(
-            "enableGrpcServer=true\ngrpcServerPort={grpc_port}\nminInvisibleTimeMillsForRecv=1000\n\
-             grpcClientConsumerMinLongPollingTimeoutMillis=300\nreviveInterval=200\n"
-        ),
+        &[("topics.json", TOPICS), ("subscriptionGroup.json", GROUPS)],
+        CONSUMER_CONF,
     );
-    let mut c = MessagingServiceClient::connect(format!("http://127.0.0.1:{grpc_port}"))
-        .await
-        .unwrap();
+    let mut c = connect(broker.grpc_port).await;
 
     // Bad requests: the proxy's codes, one status then the delivery timestamp.
     let base = receive_request("CNormal", "GNormal", 32, 30_000);
@@ -588,22 +568,12 @@ async fn receive_ack_change_redeliver_and_dead_letter_over_grpc() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_ack_acks_every_live_handle_in_one_request() {
     let dir = temp_dir("grpc-batch-ack");
-    std::fs::create_dir_all(dir.join("store/config")).unwrap();
-    std::fs::write(dir.join("store/config/topics.json"), TOPICS).unwrap();
-    let port = free_port_pair();
-    let grpc_port = free_port();
-    let _broker = start_broker(
+    let broker = start_grpc_broker(
         &dir,
-        port,
-        None,
-        &format!(
-            "enableGrpcServer=true\ngrpcServerPort={grpc_port}\nminInvisibleTimeMillsForRecv=1000\n\
-             grpcClientConsumerMinLongPollingTimeoutMillis=300\nreviveInterval=200\nenableBatchAck=true\n"
-        ),
+        &[("topics.json", TOPICS)],
+        &format!("{CONSUMER_CONF}enableBatchAck=true\n"),
     );
-    let mut c = MessagingServiceClient::connect(format!("http://127.0.0.1:{grpc_port}"))
-        .await
-        .unwrap();
+    let mut c = connect(broker.grpc_port).await;
     send(&mut c, "CNormal", 20, None).await;
     let r = receive_request("CNormal", "GBatch", 32, 1000);
     let got = receive_n(&mut c, &r, 20, Duration::from_secs(10)).await;

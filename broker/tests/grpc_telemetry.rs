@@ -12,7 +12,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{free_port_pair, send_v2, start_broker, temp_dir};
+use common::grpc::{code, connect, resource, start_grpc_broker};
+use common::{send_v2, temp_dir};
 use grpc::v2::messaging_service_client::MessagingServiceClient;
 use grpc::v2::*;
 use hmac::{KeyInit, Mac};
@@ -23,7 +24,6 @@ use remoting_codec::protocol::callback::{
 };
 use remoting_codec::protocol::send::SendMessageResponseHeader;
 use remoting_codec::{fastjson, RemotingCommand};
-use test_support::ports::free_port;
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
@@ -35,42 +35,11 @@ const TOPICS: &str = r#"{"dataVersion":{"counter":1,"timestamp":1},"topicConfigT
 
 const GROUP: &str = "GTelGroup";
 
-fn resource(name: &str) -> Option<Resource> {
-    Some(Resource {
-        resource_namespace: String::new(),
-        name: name.into(),
-    })
-}
-
-fn code(status: &Option<Status>) -> Code {
-    Code::try_from(status.as_ref().expect("a status").code).expect("a known code")
-}
-
 fn ok_status() -> Option<Status> {
     Some(Status {
         code: Code::Ok as i32,
         message: "OK".into(),
     })
-}
-
-fn start(dir: &std::path::Path, extra: &str) -> (test_support::process::BrokerProcess, u16, u16) {
-    std::fs::create_dir_all(dir.join("store/config")).unwrap();
-    std::fs::write(dir.join("store/config/topics.json"), TOPICS).unwrap();
-    let port = free_port_pair();
-    let grpc_port = free_port();
-    let broker = start_broker(
-        dir,
-        port,
-        None,
-        &format!("enableGrpcServer=true\ngrpcServerPort={grpc_port}\n{extra}"),
-    );
-    (broker, port, grpc_port)
-}
-
-async fn connect(grpc_port: u16) -> MessagingServiceClient<Channel> {
-    MessagingServiceClient::connect(format!("http://127.0.0.1:{grpc_port}"))
-        .await
-        .unwrap()
 }
 
 /// How a test client answers what the server sends on its Telemetry stream.
@@ -213,7 +182,12 @@ async fn admin(remoting: &RemotingClient, req: RemotingCommand) -> RemotingComma
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_requests_reach_grpc_clients_over_telemetry() {
     let dir = temp_dir("grpc-telemetry");
-    let (_broker, port, grpc_port) = start(&dir, "grpcProxyRelayRequestTimeoutInSeconds=1\n");
+    let broker = start_grpc_broker(
+        &dir,
+        &[("topics.json", TOPICS)],
+        "grpcProxyRelayRequestTimeoutInSeconds=1\n",
+    );
+    let (port, grpc_port) = (broker.port, broker.grpc_port);
     let remoting = RemotingClient::connect(format!("127.0.0.1:{port}").parse().unwrap())
         .await
         .unwrap();
@@ -343,8 +317,8 @@ async fn query_route_and_assignment_apply_the_acl_accounts() {
     std::fs::create_dir_all(dir.join("conf")).unwrap();
     std::fs::write(dir.join("conf/plain_acl.yml"), ACL_YML).unwrap();
     let home = format!("aclEnable=true\nrocketmqHome={}\n", dir.display());
-    let (_broker, _port, grpc_port) = start(&dir, &home);
-    let mut c = connect(grpc_port).await;
+    let broker = start_grpc_broker(&dir, &[("topics.json", TOPICS)], &home);
+    let mut c = connect(broker.grpc_port).await;
     let route = |topic: &str| QueryRouteRequest {
         topic: resource(topic),
         endpoints: None,

@@ -4,6 +4,7 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code, unused_imports)]
 
+pub mod grpc;
 pub mod ha;
 pub mod pop;
 
