@@ -31,7 +31,7 @@ use remoting_codec::message::{
 use crate::checkpoint::StoreCheckpoint;
 use crate::config::DelayLevels;
 use crate::consume_queue::ConsumeQueue;
-use crate::index::{IndexRecord, IndexService};
+use crate::index::{IndexRecord, IndexService, KeyHashes};
 use crate::StoreError;
 
 /// The delay topic; its consume-queue tagsCode is the delivery time.
@@ -361,9 +361,11 @@ impl Dispatcher {
             msg_size: req.msg_size,
         };
         // The index's slot loads start now and overlap the consume-queue write.
-        if let Some(index) = &self.index {
-            index.prefetch(&index_record);
-        }
+        let key_hashes = self.index.as_ref().map(|index| {
+            let hashes = KeyHashes::of(&index_record);
+            index.prefetch(&hashes);
+            hashes
+        });
         let mut bit_map = None;
         if to_queue {
             let calculator = self.bit_map.read().expect("bit map hook").clone();
@@ -380,8 +382,8 @@ impl Dispatcher {
             self.checkpoint
                 .set_logics_msg_timestamp(req.store_timestamp);
         }
-        if let Some(index) = &self.index {
-            let closed = index.build_index(&index_record)?;
+        if let (Some(index), Some(hashes)) = (&self.index, &key_hashes) {
+            let closed = index.build_index_hashed(&index_record, hashes)?;
             // A full index file was closed and flushed: the checkpoint may now claim it.
             if let Some(end_timestamp) = closed {
                 self.checkpoint.set_index_msg_timestamp(end_timestamp);

@@ -6,8 +6,15 @@
 /// An ASCII byte is its own UTF-16 unit, so the hash runs over bytes up to the first non-ASCII
 /// one (topics, keys and tags are usually all ASCII) and over the UTF-16 units of the rest.
 pub fn java_string_hash_code(s: &str) -> i32 {
+    java_string_hash_continue(0, s)
+}
+
+/// The Java hash of a string that starts with a string hashing to `h` and goes on with `s`:
+/// `java_string_hash_continue(java_string_hash_code(a), b)` is the hash of `a + b`, without
+/// building it (the index hashes `topic#key` per key this way).
+pub fn java_string_hash_continue(h: i32, s: &str) -> i32 {
     let bytes = s.as_bytes();
-    let mut h = 0i32;
+    let mut h = h;
     for (i, &b) in bytes.iter().enumerate() {
         if b >= 0x80 {
             // A non-ASCII byte after ASCII ones starts a character.

@@ -25,7 +25,7 @@ pub mod sysflag;
 
 pub use batch::{decode_batch, encode_batch, unwrap_inner_batch, BatchEntries, BatchEntry};
 pub use compression::{compress_zlib, decompress_body, CompressionType, DEFAULT_MAX_INFLATE_SIZE};
-pub use hash::{crc32, java_string_hash_code, tags_string_to_tags_code};
+pub use hash::{crc32, java_string_hash_code, java_string_hash_continue, tags_string_to_tags_code};
 pub use ids::{ClientMessageId, MessageClientIdSetter, OffsetMessageId};
 pub use properties::MessageProperties;
 pub use record::{

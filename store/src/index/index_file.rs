@@ -46,7 +46,12 @@ pub struct IndexHeader {
 
 /// `abs(String.hashCode(key))`, and 0 when the hash is `i32::MIN` (whose abs overflows).
 pub fn index_key_hash(key: &str) -> i32 {
-    java_string_hash_code(key).checked_abs().unwrap_or(0)
+    index_hash_of(java_string_hash_code(key))
+}
+
+/// [`index_key_hash`] of a key whose Java `hashCode` is `java_hash`.
+pub fn index_hash_of(java_hash: i32) -> i32 {
+    java_hash.checked_abs().unwrap_or(0)
 }
 
 /// Java's `UtilAll.timeMillisToHumanString`: `yyyyMMddHHmmssSSS` in the local time zone (the
@@ -266,12 +271,18 @@ impl IndexFile {
     }
 
     /// Adds `key` as the next entry; false when the file is full.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn put_key(&mut self, key: &str, phy_offset: i64, store_timestamp: i64) -> bool {
+        self.put_key_hash(index_key_hash(key), phy_offset, store_timestamp)
+    }
+
+    /// [`put_key`](Self::put_key) of a key whose [`index_key_hash`] is `key_hash` (an entry
+    /// holds only the hash).
+    pub fn put_key_hash(&mut self, key_hash: i32, phy_offset: i64, store_timestamp: i64) -> bool {
         let count = self.header.index_count;
         if count as i64 >= self.index_num as i64 {
             return false;
         }
-        let key_hash = index_key_hash(key);
         let slot_pos = self.slot_pos(key_hash);
         let mut prev = self.int(slot_pos);
         if prev <= 0 || prev > count {

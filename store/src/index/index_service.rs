@@ -16,11 +16,12 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use remoting_codec::message::message_const::KEY_SEPARATOR;
+use remoting_codec::message::{java_string_hash_code, java_string_hash_continue};
 use remoting_codec::message::sysflag::message_sys_flag::{
     get_transaction_value, TRANSACTION_ROLLBACK_TYPE,
 };
 
-use super::index_file::{index_key_hash, time_millis_to_human_string, IndexFile, IndexHeader};
+use super::index_file::{index_hash_of, time_millis_to_human_string, IndexFile, IndexHeader};
 use crate::checkpoint::StoreCheckpoint;
 
 /// What the index needs of one dispatched commitlog record.
@@ -160,7 +161,18 @@ impl IndexService {
     /// during this call: the caller sets the checkpoint's indexMsgTimestamp to it and flushes the
     /// checkpoint. (Java flushes the full file on a background thread; we flush it here, once per
     /// `maxIndexNum` keys.)
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the store's own tests use it
     pub fn build_index(&self, rec: &IndexRecord<'_>) -> io::Result<Option<i64>> {
+        self.build_index_hashed(rec, &KeyHashes::of(rec))
+    }
+
+    /// [`build_index`](Self::build_index) with the record's key hashes already computed (for
+    /// [`prefetch`](Self::prefetch)).
+    pub fn build_index_hashed(
+        &self,
+        rec: &IndexRecord<'_>,
+        hashes: &KeyHashes,
+    ) -> io::Result<Option<i64>> {
         let mut files = self.write();
         let mut closed = self.ensure_writable(&mut files)?;
 
@@ -174,40 +186,33 @@ impl IndexService {
             return Ok(closed);
         }
 
-        let mut result = Ok(());
-        for_each_key(rec, |key| {
-            if result.is_err() {
-                return;
-            }
+        for key_hash in hashes.iter() {
             let (offset, ts) = (rec.commit_log_offset, rec.store_timestamp);
             let put = |files: &mut Vec<IndexFile>| match files.last_mut() {
-                Some(f) => f.put_key(key, offset, ts),
+                Some(f) => f.put_key_hash(key_hash, offset, ts),
                 None => false,
             };
             if !put(&mut files) {
-                match self.ensure_writable(&mut files) {
-                    Ok(Some(ts)) => closed = Some(ts),
-                    Ok(None) => {}
-                    Err(e) => {
-                        result = Err(e);
-                        return;
-                    }
+                if let Some(ts) = self.ensure_writable(&mut files)? {
+                    closed = Some(ts);
                 }
                 if !put(&mut files) {
                     // A fresh file has room for maxIndexNum − 1 ≥ 1 entries.
                     unreachable!("a new index file is not full");
                 }
             }
-        });
-        result.map(|()| closed)
+        }
+        Ok(closed)
     }
 
-    /// Starts loading the hash slots `rec`'s keys will use ([`IndexFile::prefetch_slot`]):
-    /// called before the record's other dispatch work, so that the loads overlap it.
-    pub fn prefetch(&self, rec: &IndexRecord<'_>) {
+    /// Starts loading the hash slots of these keys ([`IndexFile::prefetch_slot`]): called
+    /// before the record's other dispatch work, so that the loads overlap it.
+    pub fn prefetch(&self, hashes: &KeyHashes) {
         let files = self.read();
         if let Some(current) = files.last() {
-            for_each_key(rec, |key| current.prefetch_slot(index_key_hash(key)));
+            for key_hash in hashes.iter() {
+                current.prefetch_slot(key_hash);
+            }
         }
     }
 
@@ -332,20 +337,46 @@ fn build_key(topic: &str, key: &str) -> String {
 const KEY_SEPARATOR_CHAR: char = ' ';
 const _: () = assert!(KEY_SEPARATOR.len() == 1 && KEY_SEPARATOR.as_bytes()[0] == KEY_SEPARATOR_CHAR as u8);
 
-fn for_each_key(rec: &IndexRecord<'_>, mut f: impl FnMut(&str)) {
-    let keys = rec
-        .keys
-        .into_iter()
-        // KEY_SEPARATOR as a char, which `split` finds with memchr.
-        .flat_map(|k| k.split(KEY_SEPARATOR_CHAR))
-        .filter(|k| !k.is_empty());
-    let mut key_buf = String::with_capacity(rec.topic.len() + 48);
-    for key in rec.uniq_key.into_iter().chain(keys) {
-        key_buf.clear();
-        key_buf.push_str(rec.topic);
-        key_buf.push('#');
-        key_buf.push_str(key);
-        f(&key_buf);
+/// How many key hashes a record keeps without allocating (a uniq key and a few KEYS).
+const INLINE_KEYS: usize = 6;
+
+/// The index hashes of a record's keys, in the order they are put: the uniq key, then every
+/// non-empty key of KEYS (split on spaces), each as Java's `buildKey` makes it, `topic#key`,
+/// hashed without building that string. Computed once for the prefetch and the put.
+pub struct KeyHashes {
+    inline: [i32; INLINE_KEYS],
+    len: usize,
+    more: Vec<i32>,
+}
+
+impl KeyHashes {
+    pub fn of(rec: &IndexRecord<'_>) -> Self {
+        let mut hashes = KeyHashes {
+            inline: [0; INLINE_KEYS],
+            len: 0,
+            more: Vec::new(),
+        };
+        let prefix = java_string_hash_continue(java_string_hash_code(rec.topic), "#");
+        let keys = rec
+            .keys
+            .into_iter()
+            // KEY_SEPARATOR as a char, which `split` finds with memchr.
+            .flat_map(|k| k.split(KEY_SEPARATOR_CHAR))
+            .filter(|k| !k.is_empty());
+        for key in rec.uniq_key.into_iter().chain(keys) {
+            let hash = index_hash_of(java_string_hash_continue(prefix, key));
+            if hashes.len < INLINE_KEYS {
+                hashes.inline[hashes.len] = hash;
+                hashes.len += 1;
+            } else {
+                hashes.more.push(hash);
+            }
+        }
+        hashes
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = i32> + '_ {
+        self.inline[..self.len].iter().chain(&self.more).copied()
     }
 }
 
@@ -374,4 +405,35 @@ fn new_file_name(dir: &Path, last_name: Option<&str>) -> String {
         };
     }
     name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::index_key_hash;
+
+    /// The hashes are those of the `topic#key` strings Java builds, for ASCII and non-ASCII
+    /// topics and keys, empty keys skipped, beyond the inline capacity too.
+    #[test]
+    fn key_hashes_are_the_hashes_of_the_built_keys() {
+        let keys = "k1  é-key 𝄞 a b c d e f";
+        for (topic, uniq) in [("T", Some("U1")), ("主题", None), ("", Some("")), ("T", None)] {
+            let rec = IndexRecord {
+                topic,
+                keys: Some(keys),
+                uniq_key: uniq,
+                commit_log_offset: 0,
+                store_timestamp: 0,
+                sys_flag: 0,
+                msg_size: 0,
+            };
+            let built: Vec<i32> = uniq
+                .into_iter()
+                .chain(keys.split(' ').filter(|k| !k.is_empty()))
+                .map(|k| index_key_hash(&format!("{topic}#{k}")))
+                .collect();
+            assert!(built.len() > INLINE_KEYS);
+            assert_eq!(KeyHashes::of(&rec).iter().collect::<Vec<_>>(), built);
+        }
+    }
 }

@@ -14,4 +14,4 @@ pub use index_file::{
     INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE,
 };
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))] // the store's own tests use them
-pub use index_service::{IndexFileInfo, IndexRecord, IndexService, QueryOffsetResult};
+pub use index_service::{IndexFileInfo, IndexRecord, IndexService, KeyHashes, QueryOffsetResult};
