@@ -105,7 +105,8 @@ impl CallError {
 /// The open client connections (both ports) and the requests the broker sends on them.
 #[derive(Default)]
 pub struct Broker2Client {
-    connections: DashMap<ConnectionId, Arc<Connection>>,
+    /// Looked up on every request (`connection_opened`): foldhash instead of SipHash.
+    connections: DashMap<ConnectionId, Arc<Connection>, foldhash::fast::RandomState>,
     timeouts: CallTimeouts,
 }
 
@@ -128,9 +129,12 @@ impl Broker2Client {
 
     /// Records a connection on its first request.
     pub fn connection_opened(&self, conn: &Arc<Connection>) {
-        self.connections
-            .entry(ConnectionId(conn.id()))
-            .or_insert_with(|| conn.clone());
+        let id = ConnectionId(conn.id());
+        // Every request calls this: a read lock finds a known connection, and only the first
+        // request takes the shard's write lock.
+        if !self.connections.contains_key(&id) {
+            self.connections.entry(id).or_insert_with(|| conn.clone());
+        }
     }
 
     pub fn connection_closed(&self, id: ConnectionId) {
