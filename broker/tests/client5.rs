@@ -76,21 +76,7 @@ fn java_pull(topic: &str, offset: i64, sys_flag: i32, max_msg_bytes: i32) -> Rem
 fn java_send(topic: &str, key: &str) -> RemotingCommand {
     let props =
         format!("KEYS\u{1}{key}\u{2}UNIQ_KEY\u{1}U{key}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}");
-    let fields = [
-        ("a", "PG5".to_owned()),
-        ("b", topic.to_owned()),
-        ("c", "TBW102".to_owned()),
-        ("d", "4".to_owned()),
-        ("e", "0".to_owned()),
-        ("f", "0".to_owned()),
-        ("g", "1795242654262".to_owned()),
-        ("h", "0".to_owned()),
-        ("i", props),
-        ("j", "0".to_owned()),
-        ("k", "false".to_owned()),
-        ("m", "false".to_owned()),
-        ("n", BROKER_NAME.to_owned()),
-    ];
+    let fields = java533_send_fields("PG5", topic, props, BROKER_NAME);
     java_request(request::SEND_MESSAGE_V2, &fields).with_body(Bytes::from(format!("body {key}")))
 }
 

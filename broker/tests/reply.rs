@@ -27,21 +27,12 @@ fn java_reply(reply_to: Option<&str>, body: &'static str) -> RemotingCommand {
         props.push_str(&format!("REPLY_TO_CLIENT\u{1}{to}\u{2}"));
     }
     props.push_str("UNIQ_KEY\u{1}7F0000010001000000000000000000AA\u{2}WAIT\u{1}true\u{2}");
-    let fields = [
-        ("a", "ReplierGroup".to_owned()),
-        ("b", "DefaultCluster_REPLY_TOPIC".to_owned()),
-        ("c", "TBW102".to_owned()),
-        ("d", "4".to_owned()),
-        ("e", "0".to_owned()),
-        ("f", "0".to_owned()),
-        ("g", "1795242654262".to_owned()),
-        ("h", "0".to_owned()),
-        ("i", props),
-        ("j", "0".to_owned()),
-        ("k", "false".to_owned()),
-        ("m", "false".to_owned()),
-        ("n", BROKER_NAME.to_owned()),
-    ];
+    let fields = java533_send_fields(
+        "ReplierGroup",
+        "DefaultCluster_REPLY_TOPIC",
+        props,
+        BROKER_NAME,
+    );
     java_request(request::SEND_REPLY_MESSAGE_V2, &fields)
         .with_body(Bytes::from_static(body.as_bytes()))
 }

@@ -90,6 +90,32 @@ pub fn java_request(code: i32, fields: &[(&str, String)]) -> RemotingCommand {
     req
 }
 
+/// The extFields of a SEND_MESSAGE_V2 (or SEND_REPLY_MESSAGE_V2) exactly as the 5.3.3 Java
+/// client writes them (the s13-client5 recording): one-letter keys in its order, queue 0,
+/// `n` the broker name.
+pub fn java533_send_fields(
+    group: &str,
+    topic: &str,
+    properties: String,
+    broker_name: &str,
+) -> [(&'static str, String); 13] {
+    [
+        ("a", group.to_owned()),
+        ("b", topic.to_owned()),
+        ("c", "TBW102".to_owned()),
+        ("d", "4".to_owned()),
+        ("e", "0".to_owned()),
+        ("f", "0".to_owned()),
+        ("g", "1795242654262".to_owned()),
+        ("h", "0".to_owned()),
+        ("i", properties),
+        ("j", "0".to_owned()),
+        ("k", "false".to_owned()),
+        ("m", "false".to_owned()),
+        ("n", broker_name.to_owned()),
+    ]
+}
+
 pub fn send_v2_header(topic: &str, queue_id: i32, properties: &str) -> SendMessageRequestHeaderV2 {
     SendMessageRequestHeaderV2 {
         producer_group: "PG".into(),
