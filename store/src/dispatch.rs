@@ -351,20 +351,21 @@ impl Dispatcher {
     pub fn dispatch(&self, req: &DispatchRef<'_>) -> Result<Option<Vec<u8>>, StoreError> {
         let tran = get_transaction_value(req.sys_flag);
         let to_queue = tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE;
-        let index_record = IndexRecord {
-            topic: req.topic,
-            keys: req.properties.keys(),
-            uniq_key: req.properties.uniq_key(),
-            commit_log_offset: req.commit_log_offset,
-            store_timestamp: req.store_timestamp,
-            sys_flag: req.sys_flag,
-            msg_size: req.msg_size,
-        };
-        // The index's slot loads start now and overlap the consume-queue write.
-        let key_hashes = self.index.as_ref().map(|index| {
-            let hashes = KeyHashes::of(&index_record);
+        // The index's slot loads start now and overlap the consume-queue write. Nothing of the
+        // index is looked at when it is off (`messageIndexEnable=false`).
+        let indexed = self.index.as_ref().map(|index| {
+            let record = IndexRecord {
+                topic: req.topic,
+                keys: req.properties.keys(),
+                uniq_key: req.properties.uniq_key(),
+                commit_log_offset: req.commit_log_offset,
+                store_timestamp: req.store_timestamp,
+                sys_flag: req.sys_flag,
+                msg_size: req.msg_size,
+            };
+            let hashes = KeyHashes::of(&record);
             index.prefetch(&hashes);
-            hashes
+            (index, record, hashes)
         });
         let mut bit_map = None;
         if to_queue {
@@ -382,8 +383,8 @@ impl Dispatcher {
             self.checkpoint
                 .set_logics_msg_timestamp(req.store_timestamp);
         }
-        if let (Some(index), Some(hashes)) = (&self.index, &key_hashes) {
-            let closed = index.build_index_hashed(&index_record, hashes)?;
+        if let Some((index, record, hashes)) = &indexed {
+            let closed = index.build_index_hashed(record, hashes)?;
             // A full index file was closed and flushed: the checkpoint may now claim it.
             if let Some(end_timestamp) = closed {
                 self.checkpoint.set_index_msg_timestamp(end_timestamp);
