@@ -16,6 +16,10 @@
 //!   only when it is idle (requests queued while it syncs are the next round's). A request is
 //!   completed true only once `flushed_where`, which advances after an msync has returned, is
 //!   at or past its end. Appends with `WAIT=false` are synced by the service's 10 ms round.
+//!   Under SYNC_FLUSH the commitlog file being appended to is mapped without read-ahead
+//!   ([`MappedFileQueue::random_access_while_writing`](crate::mapped_file_queue::MappedFileQueue::random_access_while_writing)),
+//!   so that each msync writes back the pages written since the last one, not whole large
+//!   folios of the page cache.
 //! - Consume queues ([`FlushConsumeQueueService`]): every `flushIntervalConsumeQueue` ms (1 s)
 //!   with `flushConsumeQueueLeastPages` (2), thoroughly every 60 s, then the checkpoint file.
 //!   As Java's `lastFlushTimestamp = 0`, the first round of each service is thorough: the

@@ -137,6 +137,11 @@ impl MappedFile {
         let _ = self.map.advise(memmap2::Advice::Random);
     }
 
+    /// Back to the default read-ahead (`MADV_NORMAL`); advice only, errors ignored.
+    pub fn advise_normal(&self) {
+        let _ = self.map.advise(memmap2::Advice::Normal);
+    }
+
     pub fn file_from_offset(&self) -> u64 {
         self.file_from_offset
     }

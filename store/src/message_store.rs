@@ -111,10 +111,12 @@ impl MessageStore {
         let lock = StoreLock::acquire(&root).map_err(|e| StoreError::Locked(e.to_string()))?;
         let last_exit_ok = !AbortFile::exists(&root);
         let checkpoint = Arc::new(StoreCheckpoint::open(config.checkpoint_path())?);
-        let commit_log = Arc::new(CommitLog::new(
-            MappedFileQueue::new(config.commit_log_dir(), config.mapped_file_size_commit_log),
-            config.max_message_size,
-        ));
+        let mut commit_log_files =
+            MappedFileQueue::new(config.commit_log_dir(), config.mapped_file_size_commit_log);
+        if config.flush_disk_type == FlushDiskType::SyncFlush {
+            commit_log_files = commit_log_files.random_access_while_writing();
+        }
+        let commit_log = Arc::new(CommitLog::new(commit_log_files, config.max_message_size));
         commit_log.queue().load()?;
         let mut queues = ConsumeQueueTable::new(
             config.consume_queue_dir(),
