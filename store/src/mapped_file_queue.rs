@@ -69,9 +69,10 @@ impl MappedFileQueue {
     /// 6.x), the append's write fault on a new page of the sparse file reads around it into
     /// folios of up to 2 MiB, `page_mkwrite` marks the whole folio dirty, and every msync
     /// writes all of it back. Measured with 16 SYNC_FLUSH senders of 128 B here: 16 GiB
-    /// written to the disk in 3 s for about 10 MiB of messages, and a TLB shootdown per msync
+    /// written to the disk in 3 s for about 15 MiB of messages, and a TLB shootdown per msync
     /// to split the folio's huge mapping; without read-ahead the fault brings in one 4 KiB
-    /// page and the same load wrote 217 MiB in 5 s. With ASYNC_FLUSH the flush interval lets
+    /// page, and the same load wrote 217 MiB in 5 s for about 33 MiB of messages (a synced
+    /// page is written again by each msync until it is full). With ASYNC_FLUSH the flush interval lets
     /// the folios fill before they are written, and the larger folios save page faults (CPU
     /// per 4 KiB message was 14–26 % higher without read-ahead), so there it stays on.
     pub fn random_access_while_writing(mut self) -> Self {
