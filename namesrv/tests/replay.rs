@@ -23,7 +23,8 @@
 //!   removed from our body before comparing (and its presence asserted);
 //! - the s15 captures (master/slave; the master killed with -9 mid-way) replay their
 //!   registrations over one connection per recorded broker connection, closed when the
-//!   recording shows it ended, so the namesrv drops the dead master as Java's did;
+//!   recording shows it ended, so the namesrv drops the dead master as Java's did (the replay
+//!   waits until the cluster info no longer lists it: the close is seen asynchronously);
 //! - route bodies of GET_ROUTEINFO_BY_TOPIC are additionally checked to parse with strict
 //!   serde_json whenever standard JSON was requested (version ≥ 401 or
 //!   `acceptStandardJsonOnly`), and with the lenient fastjson reader always.
@@ -132,6 +133,8 @@ async fn replay_scenario(
         let mut clients: HashMap<i64, RemotingClient> = HashMap::new();
         let closes = broker_connection_ends(file);
         let mut brokers: HashMap<i64, RemotingClient> = HashMap::new();
+        // The broker addresses registered over each of `brokers`' connections.
+        let mut registered_over: HashMap<i64, BTreeSet<String>> = HashMap::new();
         for f in &frames {
             if !(f.to_namesrv() && f.is_c2s() && !f.is_response()) {
                 continue;
@@ -140,15 +143,41 @@ async fn replay_scenario(
                 // The recorded broker connections that had closed by now (a killed broker):
                 // the namesrv drops what was registered over them, as Java's did.
                 let now = f.record["ts"].as_f64().unwrap_or(0.0);
+                let mut closed = Vec::new();
                 brokers.retain(|conn, c| {
                     let open = closes.get(conn).is_none_or(|end| *end >= now);
                     if !open {
                         c.close();
+                        closed.push(*conn);
                     }
                     open
                 });
+                // The namesrv sees a close asynchronously: the next request must not overtake
+                // it, as it did not in the recording.
+                for conn in closed {
+                    let still_registered: BTreeSet<String> = brokers
+                        .keys()
+                        .flat_map(|c| registered_over.get(c).into_iter().flatten())
+                        .cloned()
+                        .collect();
+                    let gone: Vec<String> = registered_over
+                        .remove(&conn)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|addr| !still_registered.contains(addr))
+                        .collect();
+                    wait_until_dropped(&broker, &gone, f).await;
+                }
             }
             let conn = if matches!(f.code(), 103 | 104) && closes.is_some() {
+                if f.code() == 103 {
+                    if let Some(addr) = f.ext_field("brokerAddr") {
+                        registered_over
+                            .entry(f.conn())
+                            .or_default()
+                            .insert(addr.to_owned());
+                    }
+                }
                 match brokers.get(&f.conn()) {
                     Some(c) => c.clone(),
                     None => {
@@ -251,6 +280,39 @@ async fn wait_for_topics(client: &RemotingClient, f: &Frame) {
     }
     panic!(
         "{}:{}: registered topics not there after 60 s",
+        f.file, f.line
+    );
+}
+
+/// Waits (reading the cluster info) until the namesrv has dropped every address of `addrs`
+/// after their broker connection closed.
+async fn wait_until_dropped(client: &RemotingClient, addrs: &[String], f: &Frame) {
+    if addrs.is_empty() {
+        return;
+    }
+    // Milliseconds when idle; the deadline only catches a close that is never noticed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let info = client
+            .invoke(RemotingCommand::request_without_header(106), TIMEOUT)
+            .await
+            .unwrap();
+        let info: Value = fastjson::from_slice(&info.body).unwrap();
+        let listed: BTreeSet<&str> = info["brokerAddrTable"]
+            .as_object()
+            .into_iter()
+            .flat_map(|brokers| brokers.values())
+            .filter_map(|b| b["brokerAddrs"].as_object())
+            .flat_map(|by_id| by_id.values())
+            .filter_map(Value::as_str)
+            .collect();
+        if addrs.iter().all(|a| !listed.contains(a.as_str())) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{}:{}: {addrs:?} still registered 60 s after their connection closed",
         f.file, f.line
     );
 }
