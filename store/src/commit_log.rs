@@ -232,7 +232,7 @@ impl CommitLog {
         let _clock = LockClock(&self.begin_time_in_lock);
         let mut file = self.queue.last_file_or_create(0)?;
         if !self.fits(&file, buf.len()) {
-            self.write_blank(&file);
+            self.write_blank(&file)?;
             file = self.queue.last_file_or_create(0)?;
             if !self.fits(&file, buf.len()) {
                 return failed(AppendMessageStatus::UnknownError);
@@ -259,7 +259,7 @@ impl CommitLog {
             }
             ids.push(OffsetMessageId::new(msg.store_host, phy).to_hex());
         }
-        let appended = file.append(&buf);
+        let appended = file.append(&buf)?;
         debug_assert!(appended, "room was checked under the lock");
         file.set_store_timestamp(store_timestamp);
         if queue_offset != logics_offset {
@@ -312,7 +312,7 @@ impl CommitLog {
         if file.file_from_offset() + file.wrote_position() as u64 != start {
             return Ok(false);
         }
-        Ok(file.append(data))
+        Ok(file.append(data)?)
     }
 
     /// How long the current put has held the lock at `now` (ms), 0 when none holds it.
@@ -329,13 +329,14 @@ impl CommitLog {
 
     /// Ends the file with the BLANK record: TOTALSIZE = the rest of the file, BLANK magic; the
     /// remaining bytes stay zero.
-    fn write_blank(&self, file: &MappedFile) {
+    fn write_blank(&self, file: &MappedFile) -> std::io::Result<()> {
         let remaining = file.file_size() - file.wrote_position();
         let mut blank = BytesMut::with_capacity(END_FILE_MIN_BLANK_LENGTH);
         blank.put_i32(remaining as i32);
         blank.put_i32(BLANK_MAGIC_CODE);
-        file.append(&blank);
+        file.append(&blank)?;
         file.mark_full();
+        Ok(())
     }
 
     /// The bytes `[offset, offset + size)` if written.

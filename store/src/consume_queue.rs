@@ -355,7 +355,7 @@ impl ConsumeQueue {
             self.min_logic_offset
                 .store(expect as i64, Ordering::Release);
             self.queue.set_flushed_where(expect);
-            self.fill_pre_blank(&file, expect);
+            self.fill_pre_blank(&file, expect)?;
         }
         if cq_offset != 0 {
             let current = file.file_from_offset() + file.wrote_position() as u64;
@@ -374,7 +374,7 @@ impl ConsumeQueue {
             size,
             tags_code,
         };
-        if !file.append(&entry.encode()) {
+        if !file.append(&entry.encode())? {
             return Err(StoreError::Corrupt(format!(
                 "consume queue {}/{} file full at entry {cq_offset}",
                 self.topic, self.queue_id
@@ -385,7 +385,7 @@ impl ConsumeQueue {
         Ok(())
     }
 
-    fn fill_pre_blank(&self, file: &MappedFile, until: u64) {
+    fn fill_pre_blank(&self, file: &MappedFile, until: u64) -> std::io::Result<()> {
         let blank = CqEntry {
             offset: 0,
             size: i32::MAX,
@@ -395,9 +395,10 @@ impl ConsumeQueue {
         let until = (until % self.queue.file_size()) as usize;
         let mut pos = 0;
         while pos < until {
-            file.append(&blank);
+            file.append(&blank)?;
             pos += CQ_STORE_UNIT_SIZE;
         }
+        Ok(())
     }
 
     /// The entries from `start_index` to the end of the written part of its file.

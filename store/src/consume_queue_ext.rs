@@ -194,14 +194,22 @@ impl ConsumeQueueExt {
             let room = self
                 .file_size
                 .saturating_sub(wrote + END_BLANK_DATA_LENGTH);
-            if size > room {
+            let written = if size > room {
                 // The end mark; the file is full from now on.
-                file.append(&(-1i16).to_be_bytes());
-                file.mark_full();
-                continue;
-            }
-            if file.append(&bytes) {
-                return Some(decorate((file.file_from_offset() + wrote as u64) as i64));
+                file.append(&(-1i16).to_be_bytes()).map(|_| {
+                    file.mark_full();
+                    false
+                })
+            } else {
+                file.append(&bytes)
+            };
+            match written {
+                Ok(true) => return Some(decorate((file.file_from_offset() + wrote as u64) as i64)),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write a consume queue ext unit");
+                    return None;
+                }
             }
         }
         None

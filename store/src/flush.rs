@@ -19,7 +19,10 @@
 //!   Under SYNC_FLUSH the commitlog file being appended to is mapped without read-ahead
 //!   ([`MappedFileQueue::random_access_while_writing`](crate::mapped_file_queue::MappedFileQueue::random_access_while_writing)),
 //!   so that each msync writes back the pages written since the last one, not whole large
-//!   folios of the page cache.
+//!   folios of the page cache, and its appends are `pwrite`s
+//!   ([`MappedFileQueue::pwrite_appends`](crate::mapped_file_queue::MappedFileQueue::pwrite_appends)):
+//!   the msync covers them as it covers stores through the mapping (one page cache), without
+//!   write-protecting mapped pages each round.
 //! - Consume queues ([`FlushConsumeQueueService`]): every `flushIntervalConsumeQueue` ms (1 s)
 //!   with `flushConsumeQueueLeastPages` (2), thoroughly every 60 s, then the checkpoint file.
 //!   As Java's `lastFlushTimestamp = 0`, the first round of each service is thorough: the

@@ -16,6 +16,23 @@
 //! of the file, so the mapping outlives every slice handed out, even if the file is deleted
 //! (unlinking does not unmap). This is the zero-copy choice the pull path wants; the cost is
 //! that an expired file's memory is released only when the last pulled slice is dropped.
+//!
+//! # Appending with `pwrite` (the commitlog under SYNC_FLUSH)
+//!
+//! A file built [`with_pwrite_appends`](MappedFile::with_pwrite_appends) takes its appends
+//! through the file descriptor (`pwrite` at the wrote position) instead of the mapping. The
+//! page cache is one: the mapping shows the written bytes as soon as `pwrite` returns, and
+//! an msync of the range writes them back as it writes bytes stored through the mapping, so
+//! readers and the flush are unchanged. Why: writeback write-protects the pages written
+//! through a mapping, so with an msync per group commit every round cost a TLB shootdown on
+//! each core (the write-protect) and an ext4 `page_mkwrite` fault (the next append). Written
+//! with `pwrite`, the mapping holds at most read-only entries, which writeback leaves alone.
+//! Measured under SYNC_FLUSH with 128 B messages, 3 rounds alternated: broker CPU per
+//! message 0.89 × at 16 and at 64 senders, TPS 1.04 × and 1.19 ×. With ASYNC_FLUSH a page
+//! is written back once per flush interval, not per append, and the mapping stays the
+//! cheaper path (no syscall per append). A `pwrite` that fails (a full disk: `ENOSPC`)
+//! is an error of that append, and publishes nothing; a store through the mapping of a
+//! sparse file would raise `SIGBUS` instead.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -36,7 +53,9 @@ pub struct MappedFile {
     file_from_offset: u64,
     file_size: usize,
     map: MmapRaw,
-    _file: File,
+    file: File,
+    /// Appends go through `file` with `pwrite` (see the module doc).
+    pwrite_appends: bool,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
     /// Store timestamp of the last message appended (commitlog), for the checkpoint.
@@ -120,7 +139,8 @@ impl MappedFile {
             file_from_offset: offset,
             file_size: size as usize,
             map,
-            _file: file,
+            file,
+            pwrite_appends: false,
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
             store_timestamp: AtomicI64::new(0),
@@ -130,6 +150,12 @@ impl MappedFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Appends through the file descriptor from now on (see the module doc).
+    pub fn with_pwrite_appends(mut self) -> Self {
+        self.pwrite_appends = true;
+        self
     }
 
     /// `MADV_RANDOM` on the mapping (no read-ahead on a fault); advice only, errors ignored.
@@ -186,21 +212,32 @@ impl MappedFile {
         self.wrote.store(self.file_size, Ordering::Release);
     }
 
-    /// Copies `data` at the wrote position and publishes it. The caller is the only writer of
-    /// this file (it holds the log's put lock or is the single dispatcher thread). Returns false
-    /// when `data` does not fit.
-    pub fn append(&self, data: &[u8]) -> bool {
+    /// Copies `data` at the wrote position (through the mapping, or with `pwrite`) and
+    /// publishes it. The caller is the only writer of this file (it holds the log's put lock
+    /// or is the single dispatcher thread). Returns false when `data` does not fit, an error
+    /// when `pwrite` fails; either way nothing is published, and the next append writes over
+    /// whatever part was written.
+    pub fn append(&self, data: &[u8]) -> io::Result<bool> {
         let pos = self.wrote.load(Ordering::Relaxed);
         if pos + data.len() > self.file_size {
-            return false;
+            return Ok(false);
         }
-        // SAFETY: [pos, pos + len) is inside the mapping and beyond the published wrote
-        // position, so no reader holds a slice over it and the single writer is us.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.as_mut_ptr().add(pos), data.len())
-        };
+        if self.pwrite_appends {
+            use std::os::unix::fs::FileExt;
+            self.file.write_all_at(data, pos as u64)?;
+        } else {
+            // SAFETY: [pos, pos + len) is inside the mapping and beyond the published wrote
+            // position, so no reader holds a slice over it and the single writer is us.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.map.as_mut_ptr().add(pos),
+                    data.len(),
+                )
+            };
+        }
         self.wrote.store(pos + data.len(), Ordering::Release);
-        true
+        Ok(true)
     }
 
     /// Writes zeros over `[from, to)`; only for recovery (no readers yet) and for regions
@@ -252,7 +289,7 @@ impl MappedFile {
     /// `[pos, file size)` when the file system does not answer `SEEK_DATA`.
     fn data_region(&self, pos: usize) -> Option<(usize, usize)> {
         use std::os::fd::AsRawFd;
-        let fd = self._file.as_raw_fd();
+        let fd = self.file.as_raw_fd();
         // SAFETY: lseek on our own open descriptor; the position is not used for I/O.
         let data = unsafe { libc::lseek(fd, pos as libc::off_t, libc::SEEK_DATA) };
         if data < 0 {
@@ -385,7 +422,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let size = 8 << 20;
         let file = MappedFile::create(dir.path(), 0, size, false).unwrap();
-        assert!(file.append(&[7u8; 100]));
+        assert!(file.append(&[7u8; 100]).unwrap());
         // A stale record 3 MiB further, as a crashed run's written-back page behind a lost one.
         // SAFETY: test-only write inside the mapping.
         unsafe { std::ptr::write_bytes(file.map.as_mut_ptr().add(3 << 20), 9, 64) };

@@ -27,6 +27,8 @@ pub struct MappedFileQueue {
     /// Which mappings get `MADV_RANDOM` ([`Self::random_access`],
     /// [`Self::random_access_while_writing`]).
     read_ahead: ReadAhead,
+    /// The files take their appends with `pwrite` ([`Self::pwrite_appends`]).
+    pwrite_appends: bool,
 }
 
 /// The kernel's read-ahead on page faults in the files' mappings.
@@ -50,6 +52,7 @@ impl MappedFileQueue {
             store_timestamp: AtomicI64::new(0),
             msync_count: AtomicU64::new(0),
             read_ahead: ReadAhead::On,
+            pwrite_appends: false,
         }
     }
 
@@ -78,6 +81,23 @@ impl MappedFileQueue {
     pub fn random_access_while_writing(mut self) -> Self {
         self.read_ahead = ReadAhead::OffWhileWriting;
         self
+    }
+
+    /// Appends to every file go through its descriptor (`pwrite`), not its mapping: for a
+    /// commitlog synced per group commit (SYNC_FLUSH), see the module doc of
+    /// [`mapped_file`](crate::mapped_file).
+    pub fn pwrite_appends(mut self) -> Self {
+        self.pwrite_appends = true;
+        self
+    }
+
+    /// A file of this queue, with its append path.
+    fn build(&self, file: MappedFile) -> Arc<MappedFile> {
+        Arc::new(if self.pwrite_appends {
+            file.with_pwrite_appends()
+        } else {
+            file
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -114,12 +134,12 @@ impl MappedFileQueue {
                 std::fs::remove_file(&path)?;
                 continue;
             }
-            let file = MappedFile::open(&path, self.file_size)?;
+            let file = self.build(MappedFile::open(&path, self.file_size)?);
             if self.read_ahead == ReadAhead::Off {
                 file.advise_random();
             }
             file.set_positions(self.file_size as usize);
-            files.push(Arc::new(file));
+            files.push(file);
         }
         if self.read_ahead == ReadAhead::OffWhileWriting {
             if let Some(last) = files.last() {
@@ -156,7 +176,7 @@ impl MappedFileQueue {
             None => start_offset - start_offset % self.file_size,
         };
         let first = last.is_none();
-        let file = Arc::new(MappedFile::create(
+        let file = self.build(MappedFile::create(
             &self.dir,
             create_offset,
             self.file_size,
@@ -398,9 +418,8 @@ impl MappedFileQueue {
 mod tests {
     use super::*;
 
-    /// Whether the kernel holds `MADV_RANDOM` (`rr` in the VmFlags of /proc/self/smaps) for
-    /// the mapping of `path`.
-    fn read_ahead_off(path: &Path) -> bool {
+    /// The value of `key` in the /proc/self/smaps entry of the mapping of `path`.
+    fn smaps_value(path: &Path, key: &str) -> String {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let path = path.to_str().unwrap();
         let mut in_mapping = false;
@@ -409,12 +428,61 @@ mod tests {
             {
                 in_mapping = line.ends_with(path);
             } else if in_mapping {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    return flags.split_whitespace().any(|f| f == "rr");
+                if let Some(value) = line.strip_prefix(key).and_then(|l| l.strip_prefix(':')) {
+                    return value.trim().to_string();
                 }
             }
         }
-        panic!("no mapping of {path}");
+        panic!("no {key} for a mapping of {path}");
+    }
+
+    /// Whether the kernel holds `MADV_RANDOM` (`rr` in the VmFlags) for the mapping of `path`.
+    fn read_ahead_off(path: &Path) -> bool {
+        smaps_value(path, "VmFlags")
+            .split_whitespace()
+            .any(|f| f == "rr")
+    }
+
+    /// The resident kB of the mapping of `path`: the pages mapped into this process.
+    fn resident_kb(path: &Path) -> u64 {
+        let rss = smaps_value(path, "Rss");
+        rss.trim_end_matches("kB").trim().parse().unwrap()
+    }
+
+    /// With `pwrite_appends`, an append maps no page of the file into the process (so an
+    /// msync has no page table entry to write-protect), and readers of the mapping, the
+    /// flush and a reopened queue still see the bytes. Through the mapping, the same append
+    /// maps the page in: that is what the test tells apart.
+    #[test]
+    fn pwrite_appends_leave_the_mapping_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        for pwrite in [false, true] {
+            let dir = tmp.path().join(if pwrite { "pwrite" } else { "mapped" });
+            let mut queue = MappedFileQueue::new(&dir, 64 * 1024);
+            if pwrite {
+                queue = queue.pwrite_appends();
+            }
+            let file = queue.last_file_or_create(0).unwrap();
+            assert!(file.append(b"hello").unwrap());
+            assert_eq!(resident_kb(file.path()) == 0, pwrite, "pwrite: {pwrite}");
+            assert_eq!(&file.select(0, 5).unwrap()[..], b"hello");
+            assert!(!file.append(&[0; 64 * 1024]).unwrap(), "does not fit");
+            assert_eq!(file.wrote_position(), 5);
+            queue.flush(0).unwrap();
+            assert_eq!(queue.flushed_where(), 5);
+            assert_eq!(&std::fs::read(file.path()).unwrap()[..5], b"hello");
+            drop((file, queue));
+
+            let mut queue = MappedFileQueue::new(&dir, 64 * 1024);
+            if pwrite {
+                queue = queue.pwrite_appends();
+            }
+            queue.load().unwrap();
+            queue.truncate_dirty_files(5).unwrap();
+            let file = queue.last_file_or_create(0).unwrap();
+            assert!(file.append(b" again").unwrap());
+            assert_eq!(&file.select(0, 11).unwrap()[..], b"hello again");
+        }
     }
 
     #[test]
@@ -423,7 +491,7 @@ mod tests {
         let queue = MappedFileQueue::new(tmp.path(), 4096).random_access_while_writing();
         let first = queue.last_file_or_create(0).unwrap();
         assert!(read_ahead_off(first.path()));
-        assert!(first.append(&[1; 4096]));
+        assert!(first.append(&[1; 4096]).unwrap());
         let second = queue.last_file_or_create(0).unwrap();
         assert!(!read_ahead_off(first.path()), "a full file reads ahead again");
         assert!(read_ahead_off(second.path()));
@@ -444,7 +512,7 @@ mod tests {
         assert!(!read_ahead_off(plain.last_file_or_create(0).unwrap().path()));
         let random = MappedFileQueue::new(tmp.path().join("random"), 4096).random_access();
         let file = random.last_file_or_create(0).unwrap();
-        assert!(file.append(&[1; 4096]));
+        assert!(file.append(&[1; 4096]).unwrap());
         random.last_file_or_create(0).unwrap();
         assert!(random.files().iter().all(|f| read_ahead_off(f.path())));
     }

@@ -114,7 +114,9 @@ impl MessageStore {
         let mut commit_log_files =
             MappedFileQueue::new(config.commit_log_dir(), config.mapped_file_size_commit_log);
         if config.flush_disk_type == FlushDiskType::SyncFlush {
-            commit_log_files = commit_log_files.random_access_while_writing();
+            commit_log_files = commit_log_files
+                .random_access_while_writing()
+                .pwrite_appends();
         }
         let commit_log = Arc::new(CommitLog::new(commit_log_files, config.max_message_size));
         commit_log.queue().load()?;

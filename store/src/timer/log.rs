@@ -121,14 +121,14 @@ impl TimerLog {
             let mut blank = [0u8; MIN_BLANK_LEN];
             blank[0..4].copy_from_slice(&remaining.to_be_bytes());
             blank[12..16].copy_from_slice(&BLANK_MAGIC_CODE.to_be_bytes());
-            if !file.append(&blank) {
+            if !file.append(&blank)? {
                 return Err(StoreError::Corrupt("timer log: blank does not fit".into()));
             }
             file.mark_full();
             file = self.queue.last_file_or_create(0)?;
         }
         let pos = file.file_from_offset() as i64 + file.wrote_position() as i64;
-        if !file.append(data) {
+        if !file.append(data)? {
             return Err(StoreError::Corrupt("timer log: unit does not fit".into()));
         }
         Ok(pos)
