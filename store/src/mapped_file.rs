@@ -27,10 +27,12 @@
 //! through a mapping, so with an msync per group commit every round cost a TLB shootdown on
 //! each core (the write-protect) and an ext4 `page_mkwrite` fault (the next append). Written
 //! with `pwrite`, the mapping holds at most read-only entries, which writeback leaves alone.
-//! Measured under SYNC_FLUSH with 128 B messages, 3 rounds alternated: broker CPU per
-//! message 0.89 × at 16 and at 64 senders, TPS 1.04 × and 1.19 ×. With ASYNC_FLUSH a page
-//! is written back once per flush interval, not per append, and the mapping stays the
-//! cheaper path (no syscall per append). A `pwrite` that fails (a full disk: `ENOSPC`)
+//! Measured under SYNC_FLUSH with 128 B messages, two runs of 3 alternated rounds against
+//! appends through the mapping: broker CPU per message 0.89 and 0.94 × at 16 senders, 0.89
+//! and 0.98 × at 64; TPS 1.04–1.06 × and 1.01–1.19 ×. With ASYNC_FLUSH a page is written
+//! back once per flush interval, not per group commit, and the mapping stays the cheaper
+//! path: with `pwrite` there, 2 alternated rounds gave 1.2 × the CPU per 128 B message (a
+//! syscall per append). A `pwrite` that fails (a full disk: `ENOSPC`)
 //! is an error of that append, and publishes nothing; a store through the mapping of a
 //! sparse file would raise `SIGBUS` instead.
 
