@@ -265,23 +265,12 @@ async fn wait_for_topics(client: &RemotingClient, f: &Frame) {
         .topic_config_table
         .into_keys()
         .collect();
-    // Milliseconds when idle; the deadline only catches a registration that never lands.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        let list = client
-            .invoke(RemotingCommand::request_without_header(206), TIMEOUT)
-            .await
-            .unwrap();
-        let have: TopicList = fastjson::from_slice(&list.body).unwrap();
-        if wanted.iter().all(|t| have.topic_list.contains(t)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "{}:{}: registered topics not there after 60 s",
-        f.file, f.line
-    );
+    let what = "registered topics not there";
+    poll_until(client, 206, f, what, |body| {
+        let have: TopicList = fastjson::from_slice(body).unwrap();
+        wanted.iter().all(|t| have.topic_list.contains(t))
+    })
+    .await;
 }
 
 /// Waits (reading the cluster info) until the namesrv has dropped every address of `addrs`
@@ -290,14 +279,9 @@ async fn wait_until_dropped(client: &RemotingClient, addrs: &[String], f: &Frame
     if addrs.is_empty() {
         return;
     }
-    // Milliseconds when idle; the deadline only catches a close that is never noticed.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while tokio::time::Instant::now() < deadline {
-        let info = client
-            .invoke(RemotingCommand::request_without_header(106), TIMEOUT)
-            .await
-            .unwrap();
-        let info: Value = fastjson::from_slice(&info.body).unwrap();
+    let what = format!("{addrs:?} still registered after their connection closed");
+    poll_until(client, 106, f, &what, |body| {
+        let info: Value = fastjson::from_slice(body).unwrap();
         let listed: BTreeSet<&str> = info["brokerAddrTable"]
             .as_object()
             .into_iter()
@@ -306,15 +290,33 @@ async fn wait_until_dropped(client: &RemotingClient, addrs: &[String], f: &Frame
             .flat_map(|by_id| by_id.values())
             .filter_map(Value::as_str)
             .collect();
-        if addrs.iter().all(|a| !listed.contains(a.as_str())) {
+        addrs.iter().all(|a| !listed.contains(a.as_str()))
+    })
+    .await;
+}
+
+/// Sends request `code` (no header) every 10 ms until `done` holds for the answer's body:
+/// milliseconds when idle; the 60 s deadline only catches a change that never lands, and the
+/// panic names the frame that waited and `what` was still wrong.
+async fn poll_until(
+    client: &RemotingClient,
+    code: i32,
+    f: &Frame,
+    what: &str,
+    done: impl Fn(&[u8]) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let answer = client
+            .invoke(RemotingCommand::request_without_header(code), TIMEOUT)
+            .await
+            .unwrap();
+        if done(&answer.body) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!(
-        "{}:{}: {addrs:?} still registered 60 s after their connection closed",
-        f.file, f.line
-    );
+    panic!("{}:{}: {what} after 60 s", f.file, f.line);
 }
 
 fn compare(request: &Frame, theirs: &Frame, ours: &RemotingCommand) -> Result<(), String> {
