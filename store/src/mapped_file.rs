@@ -31,10 +31,10 @@
 //! appends through the mapping: broker CPU per message 0.89 and 0.94 × at 16 senders, 0.89
 //! and 0.98 × at 64; TPS 1.04–1.06 × and 1.01–1.19 ×. With ASYNC_FLUSH a page is written
 //! back once per flush interval, not per group commit, and the mapping stays the cheaper
-//! path: with `pwrite` there, 2 alternated rounds gave 1.2 × the CPU per 128 B message (a
-//! syscall per append). A `pwrite` that fails (a full disk: `ENOSPC`)
-//! is an error of that append, and publishes nothing; a store through the mapping of a
-//! sparse file would raise `SIGBUS` instead.
+//! path: with `pwrite` (and read-ahead off on the file being written) there, 2 alternated
+//! rounds gave 1.2 × the CPU per 128 B message (a syscall per append). A `pwrite` that fails
+//! (a full disk: `ENOSPC`) is an error of that append and publishes nothing; a store through
+//! the mapping of a sparse file would raise `SIGBUS` instead.
 
 use std::fs::{File, OpenOptions};
 use std::io;
