@@ -37,6 +37,12 @@ pub struct Cli {
     /// First column of each row (e.g. the broker's flush mode).
     #[arg(long, default_value = "-", global = true)]
     pub label: String,
+    /// Threads the measured sends run on: 1 = one thread, 0 = one per core. Default: 1 for
+    /// sync senders (a response wakes its sender on the same thread: the lightest client, so
+    /// the broker is the bottleneck), one per core with --async (building and encoding
+    /// 150 k messages a second takes more than one core).
+    #[arg(long, global = true)]
+    pub client_threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }

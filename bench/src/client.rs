@@ -41,6 +41,9 @@ pub enum BenchError {
     Remoting(#[from] RemotingError),
     #[error("{0}")]
     Broker(String),
+    /// The load generator itself (its runtime or threads).
+    #[error("{0}")]
+    Client(String),
 }
 
 fn unexpected(what: &str, cmd: &RemotingCommand) -> BenchError {

@@ -25,6 +25,8 @@ pub struct Context {
     pub wait_broker: Duration,
     pub results: Option<PathBuf>,
     pub label: String,
+    /// `--client-threads`: `None` picks by send mode ([`SendMode::client_threads`]).
+    pub client_threads: Option<usize>,
 }
 
 impl Context {
@@ -38,6 +40,7 @@ impl Context {
             wait_broker: cli.wait_broker,
             results: cli.results.clone(),
             label: cli.label.clone(),
+            client_threads: cli.client_threads,
         }
     }
 
@@ -171,7 +174,10 @@ fn send_spec(ctx: &Context, args: &SendArgs) -> SendSpec {
 /// One send run, as a row.
 pub async fn send_row(ctx: &Context, spec: &SendSpec) -> Result<Row, BenchError> {
     let queues = ctx.queues_of(&spec.topic).await?;
-    let outcome = send::run_send(&queues, spec).await?;
+    let threads = ctx
+        .client_threads
+        .unwrap_or_else(|| spec.mode.client_threads());
+    let outcome = send::run_send_on(threads, queues, spec.clone()).await?;
     if !outcome.errors.is_empty() {
         eprintln!(
             "rmq-bench: {} failed sends by response code (-1: no response): {:?}",

@@ -77,6 +77,7 @@ fn context(s: &Setup, topic: &str) -> Context {
         wait_broker: LONG,
         results: Some(s.dir.join("results.jsonl")),
         label: "FAKE".to_owned(),
+        client_threads: None,
     }
 }
 
@@ -139,6 +140,28 @@ async fn sync_send_creates_the_topic_and_spreads_over_queues() {
     assert_eq!(lens.len(), 8);
     assert!(lens.iter().all(|&n| n.abs_diff(50) <= 4), "{lens:?}");
     assert!(state.producer_groups.iter().any(|g| g == "pg"));
+}
+
+/// Each `--client-threads` choice runs the whole count: 0 on the caller's runtime, 1 on a
+/// current-thread runtime of its own (the sync default), 2 on a multi-thread one of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_client_runtime_sends_the_whole_count() {
+    let s = setup("threads").await;
+    for threads in [0, 1, 2] {
+        let topic = format!("BenchThreads{threads}");
+        let mut ctx = context(&s, &topic);
+        ctx.client_threads = Some(threads);
+        let spec = spec(
+            &topic,
+            256,
+            3,
+            SendMode::Async { window: 4 },
+            Stop::Messages(300),
+        );
+        let row = runner::send_row(&ctx, &spec).await.unwrap();
+        assert_eq!((row.messages, row.errors), (300, 0), "{threads} threads");
+        check_messages(&s, &topic, 300, 256);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,6 +375,7 @@ async fn filter_run_delivers_exactly_the_selected_messages() {
     // Every tag: the next 1000 (a new backlog after the first) all delivered.
     let ctx = Context {
         label: "none".to_owned(),
+        client_threads: None,
         ..ctx
     };
     let row = runner::filter_run(&ctx, &filter_args(1000, None))
