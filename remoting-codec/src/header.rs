@@ -167,8 +167,8 @@ pub(crate) fn write_json_string(out: &mut BytesMut, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Whole words without a byte to escape are skipped at once.
-        i += crate::header_scan::plain_prefix(&bytes[i..]);
+        // A run without a byte to escape is skipped at once.
+        i += crate::header_scan::plain_run(&bytes[i..]);
         let Some(&b) = bytes.get(i) else { break };
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
