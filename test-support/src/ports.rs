@@ -6,17 +6,16 @@
 //! is that same port, and the broker fails with "Address already in use". Every port handed
 //! out is therefore remembered for the life of the test process and never handed out again.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::sync::Mutex;
 
 /// The ports handed out so far by this process.
-static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// Takes `ports` if none of them was handed out before; whether it did.
 fn take(ports: &[u16]) -> bool {
     let mut handed = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let handed = handed.get_or_insert_with(HashSet::new);
     if ports.iter().any(|p| handed.contains(p)) {
         return false;
     }
@@ -69,7 +68,7 @@ mod tests {
     #[test]
     fn no_port_is_handed_out_twice() {
         let broker = free_port_pair();
-        let mut seen: HashSet<u16> = [broker - 2, broker, broker + 1].into();
+        let mut seen: BTreeSet<u16> = [broker - 2, broker, broker + 1].into();
         for _ in 0..500 {
             assert!(seen.insert(free_port()), "a port handed out twice");
         }
