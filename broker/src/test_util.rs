@@ -2,6 +2,24 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use store::{FixedDiskUsage, MessageStore, MessageStoreConfig, StoreOptions};
+
+/// Options for every store a test opens in process: the disk is always half full. With the
+/// machine's real use, a disk over 90 % used makes the store refuse every put from its first
+/// disk check on (1 s after opening), and over 85 % a clean pass deletes files of any age.
+pub fn store_options() -> StoreOptions {
+    StoreOptions {
+        disk_probe: Arc::new(FixedDiskUsage(0.5)),
+        ..StoreOptions::default()
+    }
+}
+
+/// `MessageStore::open` with [`store_options`].
+pub fn open_store(config: MessageStoreConfig) -> MessageStore {
+    MessageStore::open_with(config, store_options()).unwrap()
+}
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);

@@ -74,6 +74,19 @@ impl DiskUsageProbe for StatvfsProbe {
     }
 }
 
+/// A filesystem whose use never changes. For tests and tools whose subject is not the host's
+/// disk: with the real probe, a store opened on a machine whose disk is over 90 % used refuses
+/// every put from the first disk check on (1 s after opening), and over 85 % a clean pass
+/// deletes files whatever their age.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedDiskUsage(pub f64);
+
+impl DiskUsageProbe for FixedDiskUsage {
+    fn used_ratio(&self, _path: &Path) -> f64 {
+        self.0
+    }
+}
+
 /// Java's arithmetic: used = total − free, measured against used + available to the user (so
 /// the root-reserved blocks count as full), rounded up to the percent; -1 for an empty total.
 pub fn used_ratio(total: u64, free: u64, available: u64) -> f64 {

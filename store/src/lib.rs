@@ -74,7 +74,9 @@ pub mod message_store;
 pub mod timer;
 mod views;
 
-pub use clean::{local_day, CleanReport, Clock, DiskUsageProbe, StatvfsProbe, StoreOptions};
+pub use clean::{
+    local_day, CleanReport, Clock, DiskUsageProbe, FixedDiskUsage, StatvfsProbe, StoreOptions,
+};
 pub use commit_log::store_timestamp_of as record_store_timestamp;
 pub use config::{BrokerRole, DelayLevels, FlushDiskType, MessageStoreConfig};
 pub use consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};

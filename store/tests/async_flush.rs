@@ -28,7 +28,7 @@ fn async_flush_runs_early_once_least_pages_are_dirty() {
     config.flush_commit_log_thorough_interval = 600_000;
     config.flush_commit_log_least_pages = LEAST_PAGES;
     config.flush_commit_log_timed = false;
-    let store = MessageStore::open(config).unwrap();
+    let store = support::open(config);
     let flushed =
         |store: &MessageStore| store.max_phy_offset() - store.remain_how_many_data_to_flush();
     let threshold = LEAST_PAGES as i64 * PAGE;

@@ -96,7 +96,7 @@ fn ext_config(root: &Path) -> MessageStoreConfig {
 fn options() -> StoreOptions {
     StoreOptions {
         filter_bit_map: Some(Arc::new(RedBit)),
-        ..StoreOptions::default()
+        ..support::options()
     }
 }
 

@@ -150,7 +150,7 @@ fn open_store(root: &Path, mode: &str, conf: &str) -> MessageStore {
          mappedFileSizeConsumeQueue=2000\nmaxHashSlotNum=100\nmaxIndexNum=400\n{conf}",
         root.display()
     );
-    MessageStore::open(MessageStoreConfig::from_properties_text(&text).unwrap()).unwrap()
+    support::open(MessageStoreConfig::from_properties_text(&text).unwrap())
 }
 
 fn verify(root: &Path, mode: &str, acks: &[Ack]) {

@@ -4,7 +4,7 @@
 
 mod support;
 
-use store::{MessageStore, PutMessageStatus};
+use store::PutMessageStatus;
 use support::*;
 
 #[test]
@@ -12,7 +12,7 @@ fn a_delay_level_above_the_table_is_clamped_to_the_last_level() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = small_config(dir.path());
     config.message_delay_level = "1s 2s 3s".into();
-    let store = MessageStore::open(config).unwrap();
+    let store = support::open(config);
 
     let mut msg = message("ClampTopic", 2, 0, 16);
     msg.properties.insert("DELAY", "40");

@@ -104,9 +104,9 @@ fn assert_replica(master: &MessageStore, slave: &MessageStore, m: &Path, s: &Pat
 #[test]
 fn slave_becomes_byte_identical_across_files_and_restarts() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     let port = master.start_ha().unwrap();
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     slave.start_ha().unwrap();
     // Data put before the master's writer chose where to start would make an empty slave
     // start at the last file (next test): one message goes across first.
@@ -129,7 +129,7 @@ fn slave_becomes_byte_identical_across_files_and_restarts() {
     // The slave stops; the master goes on; a restarted slave resumes from its own end.
     drop(slave);
     put_n(&master, 1500, 300);
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     slave.start_ha().unwrap();
     put_n(&master, 1800, 100);
     assert_replica(&master, &slave, m.path(), s.path());
@@ -138,13 +138,13 @@ fn slave_becomes_byte_identical_across_files_and_restarts() {
 #[test]
 fn an_empty_slave_starts_at_the_masters_last_file() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     put_n(&master, 0, 700); // past two file ends
     let max = master.max_phy_offset();
     let last_file_start = max - max % (64 * 1024);
     assert!(last_file_start >= 2 * 64 * 1024);
     let port = master.start_ha().unwrap();
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     slave.start_ha().unwrap();
     wait_until("the slave to catch up", || caught_up(&master, &slave));
     assert_eq!(slave.min_phy_offset(), last_file_start);
@@ -158,7 +158,7 @@ fn an_empty_slave_starts_at_the_masters_last_file() {
 #[test]
 fn sync_master_waits_for_the_slave_and_answers_without_one() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::SyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::SyncMaster));
     let port = master.start_ha().unwrap();
     // No slave: SLAVE_NOT_AVAILABLE at once.
     let r = master.put_message(message("HaTopic", 0, 0, 100));
@@ -171,7 +171,7 @@ fn sync_master_waits_for_the_slave_and_answers_without_one() {
         master.submit_replica_request(&r, false),
         ReplicaWait::Done(PutMessageStatus::PutOk)
     ));
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     slave.start_ha().unwrap();
     let ha = master.ha_service().unwrap();
     wait_until("the slave's first report", || {
@@ -205,7 +205,7 @@ fn sync_master_waits_for_the_slave_and_answers_without_one() {
 #[test]
 fn a_silent_slave_gets_flush_slave_timeout_and_the_message_stays() {
     let m = tempfile::tempdir().unwrap();
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::SyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::SyncMaster));
     let port = master.start_ha().unwrap();
     // A slave that reports once and then stops reading and reporting (SIGSTOP-like).
     let mut frozen = TcpStream::connect(("127.0.0.1", port.port())).unwrap();
@@ -231,7 +231,7 @@ fn housekeeping_closes_a_connection_that_never_reports() {
     let m = tempfile::tempdir().unwrap();
     let mut config = master_config(m.path(), BrokerRole::AsyncMaster);
     config.ha_housekeeping_interval = 500;
-    let master = MessageStore::open(config).unwrap();
+    let master = support::open(config);
     let port = master.start_ha().unwrap();
     let mut silent = TcpStream::connect(("127.0.0.1", port.port())).unwrap();
     silent.set_read_timeout(Some(DEADLINE)).unwrap();
@@ -247,7 +247,7 @@ fn housekeeping_closes_a_connection_that_never_reports() {
 #[test]
 fn garbage_on_the_ha_port_costs_only_that_connection() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     let port = master.start_ha().unwrap();
     put_n(&master, 0, 50);
     // A peer sending a huge "offset" after its first report is closed (ack beyond max).
@@ -263,7 +263,7 @@ fn garbage_on_the_ha_port_costs_only_that_connection() {
     let mut h = TcpStream::connect(("127.0.0.1", port.port())).unwrap();
     h.write_all(&[1, 2, 3]).unwrap();
     drop(h);
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     slave.start_ha().unwrap();
     put_n(&master, 50, 50);
     assert_replica(&master, &slave, m.path(), s.path());
@@ -306,7 +306,7 @@ fn unit(offset: i64, body: &[u8]) -> Vec<u8> {
 #[test]
 fn a_lying_master_is_dropped_and_nothing_is_appended() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let source = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let source = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     put_n(&source, 0, 3);
     let data = source.commit_log_data(0).unwrap();
     // First a good unit, then one at a wrong offset, then a negative size.
@@ -319,7 +319,7 @@ fn a_lying_master_is_dropped_and_nothing_is_appended() {
     ]);
     let mut config = slave_config(s.path(), addr);
     config.ha_send_heartbeat_interval = 100;
-    let slave = MessageStore::open(config).unwrap();
+    let slave = support::open(config);
     slave.start_ha().unwrap();
     let reports = h.join().unwrap();
     assert_eq!(
@@ -337,11 +337,11 @@ fn a_lying_master_is_dropped_and_nothing_is_appended() {
 #[test]
 fn a_slave_with_a_torn_tail_resumes_from_its_recovered_end() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     let port = master.start_ha().unwrap();
     put_n(&master, 0, 100);
     {
-        let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+        let slave = support::open(slave_config(s.path(), port));
         slave.start_ha().unwrap();
         wait_until("the slave to catch up", || caught_up(&master, &slave));
         drop(slave);
@@ -354,7 +354,7 @@ fn a_slave_with_a_torn_tail_resumes_from_its_recovered_end() {
     bytes[end..end + 150].copy_from_slice(&master.commit_log_data(0).unwrap()[..150]);
     std::fs::write(&path, &bytes).unwrap();
     std::fs::write(s.path().join("abort"), b"").unwrap();
-    let slave = MessageStore::open(slave_config(s.path(), port)).unwrap();
+    let slave = support::open(slave_config(s.path(), port));
     assert!(slave.recovery_report().abnormal);
     assert_eq!(
         slave.max_phy_offset(),
@@ -372,7 +372,7 @@ fn a_slave_with_a_torn_tail_resumes_from_its_recovered_end() {
 #[test]
 fn connections_cut_mid_transfer_lose_nothing() {
     let (m, s) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let master = MessageStore::open(master_config(m.path(), BrokerRole::AsyncMaster)).unwrap();
+    let master = support::open(master_config(m.path(), BrokerRole::AsyncMaster));
     let port = master.start_ha().unwrap();
     put_n(&master, 0, 1);
     let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -415,7 +415,7 @@ fn connections_cut_mid_transfer_lose_nothing() {
             });
         }
     });
-    let slave = MessageStore::open(slave_config(s.path(), proxy_addr)).unwrap();
+    let slave = support::open(slave_config(s.path(), proxy_addr));
     slave.start_ha().unwrap();
     wait_until("the first message on the slave", || {
         caught_up(&master, &slave)

@@ -142,7 +142,7 @@ fn replay_master_connection(
     records: &BTreeMap<i64, Vec<u8>>,
 ) -> usize {
     let dir = tempfile::tempdir().unwrap();
-    let master = MessageStore::open(store_config(dir.path(), role)).unwrap();
+    let master = support::open(store_config(dir.path(), role));
     let port = master.start_ha().unwrap().port();
     let Unit::Report(first) = units[0] else {
         panic!("a connection starts with the slave's report")
@@ -206,7 +206,7 @@ fn replay_slave_connection(
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = store_config(dir, BrokerRole::Slave);
     config.ha_master_address = Some(listener.local_addr().unwrap().to_string());
-    let slave = MessageStore::open(config).unwrap();
+    let slave = support::open(config);
     slave.start_ha().unwrap();
     let (mut c, _) = listener.accept().unwrap();
     c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();

@@ -5,7 +5,6 @@ mod support;
 
 use std::collections::HashSet;
 
-use store::MessageStore;
 use support::{message, small_config};
 
 #[test]
@@ -13,7 +12,7 @@ fn clean_unused_topic_destroys_queues_and_restarts_offsets() {
     let tmp = tempfile::tempdir().unwrap();
     let config = small_config(tmp.path());
     let cq_dir = config.consume_queue_dir();
-    let store = MessageStore::open(config).unwrap();
+    let store = support::open(config);
     for i in 0..3 {
         assert!(store.put_message(message("Gone", 0, i, 50)).is_ok());
         assert!(store.put_message(message("Kept", 1, i, 50)).is_ok());
@@ -46,7 +45,7 @@ fn clean_unused_topic_destroys_queues_and_restarts_offsets() {
 #[test]
 fn in_disk_check_follows_the_memory_share() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = MessageStore::open(small_config(tmp.path())).unwrap();
+    let store = support::open(small_config(tmp.path()));
     // No queue, or no entry at the offset: false (Java's answer).
     assert!(!store.check_in_disk_by_consume_offset("T", 0, 0));
     assert!(store.put_message(message("T", 0, 0, 100)).is_ok());

@@ -9,7 +9,7 @@ use remoting_codec::message::sysflag::message_sys_flag::{
 };
 use remoting_codec::message::{decode_record, tags_string_to_tags_code, Record, StoredMessage};
 use store::consume_queue::{CqEntry, CQ_STORE_UNIT_SIZE};
-use store::{FlushDiskType, GetMessageStatus, MessageStore, PutMessageStatus};
+use store::{FlushDiskType, GetMessageStatus, PutMessageStatus};
 use support::*;
 
 fn files(dir: &Path) -> Vec<(String, u64)> {
@@ -69,7 +69,7 @@ fn read_commitlog(dir: &Path, file_size: u64) -> Vec<StoredMessage> {
 fn layout_follows_java_rules() {
     let tmp = tempfile::tempdir().unwrap();
     let config = small_config(tmp.path());
-    let store = MessageStore::open(config.clone()).unwrap();
+    let store = support::open(config.clone());
     let mut results = Vec::new();
     for i in 0..300 {
         let r = store.put_message(message("LayoutTopic", (i % 2) as i32, i, 700 + i % 50));
@@ -156,7 +156,7 @@ fn layout_follows_java_rules() {
     assert!(!config.store_path_root_dir.join("abort").exists());
 
     // Reopened: same offsets, and appends continue the queues.
-    let store = MessageStore::open(config).unwrap();
+    let store = support::open(config);
     assert!(!store.recovery_report().abnormal);
     assert_eq!(store.max_offset_in_queue("LayoutTopic", 0), 150);
     assert_eq!(store.max_offset_in_queue("BatchTopic", 0), 5);
@@ -196,7 +196,7 @@ fn layout_follows_java_rules() {
 fn torn_tail_record_is_truncated() {
     let tmp = tempfile::tempdir().unwrap();
     let config = small_config(tmp.path());
-    let store = MessageStore::open(config.clone()).unwrap();
+    let store = support::open(config.clone());
     for i in 0..20 {
         store.put_message(message("TornTopic", 0, i, 300));
     }
@@ -213,7 +213,7 @@ fn torn_tail_record_is_truncated() {
     std::fs::write(&path, &data).unwrap();
     std::fs::write(config.store_path_root_dir.join("abort"), b"").unwrap();
 
-    let store = MessageStore::open(config.clone()).unwrap();
+    let store = support::open(config.clone());
     assert!(store.recovery_report().abnormal);
     assert_eq!(store.recovery_report().commit_log_end, end);
     assert_eq!(store.max_phy_offset(), end);
@@ -236,7 +236,7 @@ fn group_commit_uses_fewer_msyncs_than_appends() {
     let mut config = small_config(tmp.path());
     config.flush_disk_type = FlushDiskType::SyncFlush;
     config.mapped_file_size_commit_log = 4 << 20;
-    let store = std::sync::Arc::new(MessageStore::open(config).unwrap());
+    let store = std::sync::Arc::new(support::open(config));
     let before = store.commit_log_msync_count();
     let threads: Vec<_> = (0..16)
         .map(|t| {
@@ -288,7 +288,7 @@ fn deferred_sync_flush_puts_are_acknowledged_once_flushed_and_share_syncs() {
     let mut config = small_config(tmp.path());
     config.flush_disk_type = FlushDiskType::SyncFlush;
     config.mapped_file_size_commit_log = 4 << 20;
-    let store = MessageStore::open(config).unwrap();
+    let store = support::open(config);
     let before = store.commit_log_msync_count();
     let pending: Vec<_> = (0..64)
         .map(
@@ -343,7 +343,7 @@ fn concurrent_puts_are_all_dispatched_in_order() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = small_config(tmp.path());
     config.mapped_file_size_commit_log = 1 << 20;
-    let store = std::sync::Arc::new(MessageStore::open(config).unwrap());
+    let store = std::sync::Arc::new(support::open(config));
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let store = store.clone();

@@ -4,7 +4,7 @@ use remoting_codec::message::{MessageProperties, StoredMessage};
 use store::MessageStoreConfig;
 
 pub(crate) fn open_store(dir: &TempDir) -> MessageStore {
-    MessageStore::open(MessageStoreConfig {
+    crate::test_util::open_store(MessageStoreConfig {
         store_path_root_dir: dir.path().join("store"),
         mapped_file_size_commit_log: 64 * 1024,
         mapped_file_size_consume_queue: 50 * 20,
@@ -12,7 +12,6 @@ pub(crate) fn open_store(dir: &TempDir) -> MessageStore {
         max_index_num: 400,
         ..Default::default()
     })
-    .unwrap()
 }
 
 pub(crate) fn put(store: &MessageStore, topic: &str, queue_id: i32, n: usize) {

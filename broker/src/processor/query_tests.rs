@@ -41,7 +41,7 @@ fn fixture(name: &str, tune: impl FnOnce(&mut MessageStoreConfig)) -> Fixture {
         config,
         StoreOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
-            ..Default::default()
+            ..crate::test_util::store_options()
         },
     )
     .unwrap();

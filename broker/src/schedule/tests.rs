@@ -17,7 +17,7 @@ fn open_store(root: &std::path::Path) -> Arc<MessageStore> {
         mapped_file_size_consume_queue: 600,
         ..MessageStoreConfig::default()
     };
-    Arc::new(MessageStore::open(config).unwrap())
+    Arc::new(crate::test_util::open_store(config))
 }
 
 fn delayed(topic: &str, queue_id: i32, level: i32, key: &str) -> StoredMessage {
@@ -318,7 +318,7 @@ fn with_the_queue_extension_due_times_come_from_the_units_or_the_record() {
         enable_consume_queue_ext: true,
         ..MessageStoreConfig::default()
     };
-    let store = Arc::new(MessageStore::open(config).unwrap());
+    let store = Arc::new(crate::test_util::open_store(config));
     for key in ["A", "B"] {
         assert!(store.put_message(delayed("RealTopic", 0, 3, key)).is_ok());
     }

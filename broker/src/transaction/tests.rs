@@ -50,7 +50,7 @@ impl Fixture {
             },
             StoreOptions {
                 clock: Arc::new(move || store_clock.load(Ordering::Acquire)),
-                ..StoreOptions::default()
+                ..crate::test_util::store_options()
             },
         )
         .unwrap();

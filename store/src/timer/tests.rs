@@ -312,6 +312,8 @@ impl Fixture {
         let clock = self.clock.clone();
         let options = StoreOptions {
             clock: Arc::new(move || clock.load(Ordering::SeqCst)),
+            // Not the machine's disk: over 90 % used, puts would be refused from 1 s on.
+            disk_probe: Arc::new(crate::FixedDiskUsage(0.5)),
             ..StoreOptions::default()
         };
         MessageStore::open_with(config, options).unwrap()

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use store::{DiskUsageProbe, MessageStoreConfig, StoreOptions};
+use store::{FixedDiskUsage, MessageStore, MessageStoreConfig, StoreOptions};
 #[allow(unused_imports)] // not every test binary copies a fixture
 pub use test_support::dirs::copy_dir;
 
@@ -25,13 +25,19 @@ pub fn golden_copy(name: &str, tmp: &Path) -> MessageStoreConfig {
     config
 }
 
-/// A disk that is always half full.
-struct HalfFullDisk;
-
-impl DiskUsageProbe for HalfFullDisk {
-    fn used_ratio(&self, _path: &Path) -> f64 {
-        0.5
+/// Options for every store a test opens: the disk is always half full, so neither the disk-full
+/// guard (puts refused from 1 s after opening when the machine's disk is over 90 % used) nor a
+/// forced clean (over 85 %) depends on the machine the tests run on.
+pub fn options() -> StoreOptions {
+    StoreOptions {
+        disk_probe: Arc::new(FixedDiskUsage(0.5)),
+        ..StoreOptions::default()
     }
+}
+
+/// `MessageStore::open` with [`options`].
+pub fn open(config: MessageStoreConfig) -> MessageStore {
+    MessageStore::open_with(config, options()).unwrap()
 }
 
 /// Options for a store opened on a golden copy: no clean pass runs while the test does, and the
@@ -41,9 +47,8 @@ impl DiskUsageProbe for HalfFullDisk {
 /// (the copies' mtimes are the kernel's real time); over 85 % any file goes.
 pub fn golden_options() -> StoreOptions {
     StoreOptions {
-        disk_probe: Arc::new(HalfFullDisk),
         clean_initial_delay: Duration::from_secs(24 * 3600),
-        ..StoreOptions::default()
+        ..options()
     }
 }
 
