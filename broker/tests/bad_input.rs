@@ -184,3 +184,45 @@ fn bad_input_gets_javas_answers_and_the_broker_keeps_serving() {
     rt.block_on(still_serving(&witness));
     assert!(broker.terminate().success(), "clean stop after bad input");
 }
+
+/// Java's `startAcceptSendRequestTimeStamp`: before that time a send is refused with
+/// SYSTEM_ERROR and "broker unable to service, until <time>"; 0 (the default) accepts at once.
+/// The key is live (UPDATE_BROKER_CONFIG), so one broker shows both sides.
+#[test]
+fn sends_wait_for_start_accept_send_request_time_stamp() {
+    let dir = TempDir::new("start-accept");
+    // A day after the test's own clock: the refusal does not depend on the date.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 86_400_000;
+    let mut broker = start_broker(
+        dir.path(),
+        "brokerClusterName=DefaultCluster\nbrokerName=broker-a\n",
+        None,
+        &[&format!("startAcceptSendRequestTimeStamp={later}")],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = Client::connect(broker.addr()).await;
+        let r = client
+            .invoke(send("StartAccept", 0, b"early".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(r.code, resp::SYSTEM_ERROR, "{:?}", r.remark);
+        assert_eq!(
+            r.remark.as_deref(),
+            Some(format!("broker unable to service, until {later}").as_str())
+        );
+        let update = RemotingCommand::request_without_header(req::UPDATE_BROKER_CONFIG)
+            .with_body(b"startAcceptSendRequestTimeStamp=0\n".to_vec());
+        assert_eq!(client.invoke(update).await.unwrap().code, resp::SUCCESS);
+        let r = client
+            .invoke(send("StartAccept", 0, b"now".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(r.code, resp::SUCCESS, "{:?}", r.remark);
+    });
+    assert!(broker.terminate().success());
+}

@@ -355,11 +355,13 @@ impl MessageStore {
         }
         let tran = get_transaction_value(msg.sys_flag);
         if tran == TRANSACTION_NOT_TYPE || tran == TRANSACTION_COMMIT_TYPE {
-            let now = (self.clock)();
             let timer = self.timer.as_deref();
-            if let Err(status) =
-                crate::timer::hook::handle_timer_message(&self.config, now, timer, &mut msg)
-            {
+            if let Err(status) = crate::timer::hook::handle_timer_message(
+                &self.config,
+                &*self.clock,
+                timer,
+                &mut msg,
+            ) {
                 return PutOutcome::Done(PutMessageResult::status(status));
             }
         }

@@ -182,7 +182,8 @@ fn send(
     let start = ctrl
         .configuration
         .broker(|b| b.start_accept_send_request_time_stamp);
-    if crate::now_millis() < start {
+    // 0 (the default) accepts at once, without reading the clock.
+    if start > 0 && crate::now_millis() < start {
         return Err(Refusal::new(
             response::SYSTEM_ERROR,
             format!("broker unable to service, until {start}"),

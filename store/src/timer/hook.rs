@@ -47,15 +47,17 @@ pub fn check_if_timer_message(msg: &mut StoredMessage) -> bool {
 }
 
 /// The hook for a NOT/COMMIT single put (the caller checked the transaction type).
+/// `now` is read only for a timer message: the clock is not free, and most puts are not.
 pub fn handle_timer_message(
     config: &MessageStoreConfig,
-    now: i64,
+    now: impl FnOnce() -> i64,
     timer: Option<&TimerMessageStore>,
     msg: &mut StoredMessage,
 ) -> Result<(), PutMessageStatus> {
     if msg.topic == TIMER_TOPIC || !check_if_timer_message(msg) {
         return Ok(());
     }
+    let now = now();
     if !config.timer_wheel_enable {
         return Err(PutMessageStatus::WheelTimerNotEnable);
     }

@@ -212,7 +212,7 @@ fn message(topic: &str, props: &[(&str, &str)]) -> StoredMessage {
 fn hook_rewrites_timer_messages_as_5x() {
     let config = MessageStoreConfig::default();
     let now = 1_700_000_000_300;
-    let handle = |msg: &mut StoredMessage| handle_timer_message(&config, now, None, msg);
+    let handle = |msg: &mut StoredMessage| handle_timer_message(&config, || now, None, msg);
 
     let mut msg = message("TopicA", &[("TIMER_DELAY_SEC", "5"), ("UNIQ_KEY", "AB")]);
     handle(&mut msg).unwrap();
@@ -276,7 +276,7 @@ fn hook_rewrites_timer_messages_as_5x() {
     };
     let mut msg = message("T", &[("TIMER_DELAY_SEC", "5")]);
     assert_eq!(
-        hook::handle_timer_message(&off, now, None, &mut msg),
+        hook::handle_timer_message(&off, || now, None, &mut msg),
         Err(PutMessageStatus::WheelTimerNotEnable)
     );
     assert_eq!(crate::config::snap_timer_precision(300), 200);
