@@ -35,14 +35,15 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use remoting_codec::{RemotingCodec, RemotingCommand, FLAG_RESPONSE};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedWrite;
 use tokio_util::sync::CancellationToken;
 
+use crate::frame_reader::FrameReader;
 use crate::write_budget::WriteBudget;
 
 /// How many frames may wait for the writer before `send` waits: enough to absorb a burst of
@@ -301,7 +302,7 @@ async fn read_loop<R: AsyncRead + Unpin, F>(
 ) where
     F: Fn(Arc<Connection>, RemotingCommand) + Send + Sync + 'static,
 {
-    let mut frames = FramedRead::new(read_half, codec);
+    let mut frames = FrameReader::new(read_half, codec);
     loop {
         if conn.limits.pause_reading && !conn.budget.is_writable() {
             tokio::select! {

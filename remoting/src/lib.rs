@@ -18,6 +18,7 @@
 
 mod client;
 mod connection;
+mod frame_reader;
 mod processor;
 mod server;
 pub mod tls;
