@@ -94,6 +94,38 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// A key of one plain ASCII character written as fastjson writes it (`"a"`, no blank
+    /// before it), taken without the general string machinery: every key of the V2 send
+    /// header is one letter. Anything else (`None`, nothing consumed) goes to
+    /// [`str_in`](Self::str_in).
+    fn one_byte_key(&mut self) -> Option<&'a str> {
+        match self.b.get(self.i..self.i + 3)? {
+            &[b'"', c, b'"'] if (0x20..0x80).contains(&c) && c != b'"' && c != b'\\' => {
+                self.i += 3;
+                // One ASCII byte between ASCII delimiters: a whole character of the text.
+                self.s.get(self.i - 2..self.i - 1)
+            }
+            _ => None,
+        }
+    }
+
+    /// A string without escapes at the current byte (a `"`, no blank before it), as a slice
+    /// of the header: most values of a header. `None`, nothing consumed, for anything else
+    /// (an escape, a control byte, the end), which [`str_in`](Self::str_in) then reads.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let end = start + plain_run(&self.b[start..]);
+        if self.b.get(end) != Some(&b'"') {
+            return None;
+        }
+        self.i = end + 1;
+        // Between two ASCII delimiters: character boundaries of the checked text.
+        self.s.get(start..end)
+    }
+
     /// The character of the escape after a backslash.
     fn escape(&mut self) -> Option<char> {
         let e = *self.b.get(self.i)?;
@@ -175,14 +207,20 @@ impl<'a> Scan<'a> {
         // class in `seen_short`, other keys a (length, first byte, last byte) class in `seen`.
         let (mut seen, mut seen_short) = (0u64, 0u128);
         loop {
-            let key = self.str_in(&mut key_scratch)?;
+            let key = match self.one_byte_key() {
+                Some(key) => key,
+                None => self.str_in(&mut key_scratch)?,
+            };
             if !self.eat(b':') {
                 return None;
             }
             if self.peek()? != b'"' {
                 return None;
             }
-            let value = self.str_in(&mut value_scratch)?;
+            let value = match self.plain_string() {
+                Some(value) => value,
+                None => self.str_in(&mut value_scratch)?,
+            };
             let new_class = match key.as_bytes() {
                 // ASCII: a one-byte string is one ASCII character.
                 &[c] => {
@@ -307,7 +345,11 @@ pub(crate) fn scan_json_header(header: &[u8]) -> Option<HeaderParts> {
     let (mut key_scratch, mut value_scratch) = (String::new(), String::new());
     if !s.eat(b'}') {
         loop {
-            let key = s.str_in(&mut key_scratch)?;
+            s.ws();
+            let key = match s.plain_string() {
+                Some(key) => key,
+                None => s.str_in(&mut key_scratch)?,
+            };
             if !s.eat(b':') {
                 return None;
             }
@@ -413,6 +455,17 @@ mod tests {
             r#"{"extFields":{"ab":"1","a":"x","ab":"2","k":"3","bb":"4","k":"5","ba":"6","ab":"7"}}"#
         ));
         assert!(same(r#"{"code":-2147483648,"opaque":2147483647}"#));
+        // Keys and values beside the one-byte and plain-string shortcuts: blanks around them,
+        // an escaped key equal to a plain one (the later wins), escapes of the delimiters.
+        assert!(same(
+            r#"{ "code" :1, "extFields" : { "a" : "1" , "b":"x\"y"}}"#
+        ));
+        assert!(same(
+            r#"{"extFields":{"a":"x","\u0061":"y","\"":"q","\\":"b","\/":"s"}}"#
+        ));
+        assert!(same(
+            r#"{"extFields":{"~":"","\u007f":"del","ab":"\u0001"}}"#
+        ));
     }
 
     #[test]
