@@ -11,7 +11,7 @@
 //! (the body and the record's other fields: computed from the connection's first message,
 //! decoded once, as `calMsgLength` with the broker's `CLUSTER` property added; rmq-bench's
 //! messages all have that shape) are copied into a 1 GiB sparse file mapped shared (as the
-//! commitlog: the next file when one is full, the previous one deleted), and a
+//! commitlog: the next file when one is full, the full one kept), and a
 //! SEND_MESSAGE_V2 answer of the real broker's shape and size is written; the answers of one
 //! read go out in one write. A thread msyncs the written range every 500 ms (ASYNC_FLUSH's
 //! `flushIntervalCommitLog`). No routing, validation, message encoding, consume queue, index
@@ -71,9 +71,10 @@ impl Log {
         let len = body.len() + rest.len();
         let mut f = self.inner.lock().unwrap();
         if f.wrote + len > FILE_SIZE {
-            let next = LogFile::create(&self.dir, f.index + 1);
-            let _ = std::fs::remove_file(self.dir.join(f.index.to_string()));
-            *f = next;
+            // The full file stays, as the broker keeps its commitlog (72 h): deleting it would
+            // hand its page cache straight back to the next file's pages, which the broker's
+            // never get.
+            *f = LogFile::create(&self.dir, f.index + 1);
         }
         let at = f.wrote;
         f.map[at..at + body.len()].copy_from_slice(body);

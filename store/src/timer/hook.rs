@@ -15,6 +15,7 @@
 //!   (properties rewritten in Java's HashMap order). A time not in the future is sent as it is,
 //!   unless it carries `TIMER_DEL_UNIQKEY` (`WHEEL_TIMER_MSG_ILLEGAL`).
 
+use remoting_codec::message::message_const::PROPERTY_DELAY_TIME_LEVEL;
 use remoting_codec::message::StoredMessage;
 
 use super::{TimerMessageStore, TIMER_TOPIC};
@@ -31,19 +32,29 @@ pub const TIMER_ROLL_TIMES: &str = "TIMER_ROLL_TIMES";
 pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 
 /// Java's `checkIfTimerMessage` (which also drops the timer properties of a DELAY message).
+///
+/// The five properties it looks at are found in one pass over the message's properties (it
+/// runs for every put, and most messages have none of them); as `get`, the last of a repeated
+/// key counts.
 pub fn check_if_timer_message(msg: &mut StoredMessage) -> bool {
-    if msg.properties.delay_time_level().unwrap_or(0) > 0 {
-        for key in [TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS] {
-            msg.properties.remove(key);
+    let (mut delay_level, mut timed_out, mut asks_timer) = (None, false, false);
+    for (key, value) in msg.properties.iter() {
+        match key {
+            PROPERTY_DELAY_TIME_LEVEL => delay_level = value.parse::<i32>().ok(),
+            TIMER_OUT_MS => timed_out = true,
+            TIMER_DELIVER_MS | TIMER_DELAY_SEC | TIMER_DELAY_MS => asks_timer = true,
+            _ => {}
+        }
+    }
+    if delay_level.unwrap_or(0) > 0 {
+        if asks_timer {
+            for key in [TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS] {
+                msg.properties.remove(key);
+            }
         }
         return false;
     }
-    if msg.topic == TIMER_TOPIC || msg.properties.contains_key(TIMER_OUT_MS) {
-        return false;
-    }
-    [TIMER_DELIVER_MS, TIMER_DELAY_MS, TIMER_DELAY_SEC]
-        .iter()
-        .any(|k| msg.properties.contains_key(k))
+    msg.topic != TIMER_TOPIC && !timed_out && asks_timer
 }
 
 /// The hook for a NOT/COMMIT single put (the caller checked the transaction type).

@@ -269,6 +269,19 @@ fn hook_rewrites_timer_messages_as_5x() {
     assert_eq!(msg.topic, "T");
     assert!(!msg.properties.contains_key(TIMER_DELAY_SEC));
     assert!(!msg.properties.contains_key(TIMER_DELAY_MS));
+    // A level that is 0 or not a number does not: the message is a timer message.
+    for level in ["0", "x"] {
+        let mut msg = message("T", &[("DELAY", level), ("TIMER_DELAY_SEC", "5")]);
+        handle(&mut msg).unwrap();
+        assert_eq!(msg.properties.get(TIMER_OUT_MS), Some("1700000005000"));
+    }
+    // A message that already has TIMER_OUT_MS (delivered by the wheel) is put as it is.
+    let mut msg = message("T", &[("TIMER_OUT_MS", "7"), ("TIMER_DELAY_SEC", "5")]);
+    handle(&mut msg).unwrap();
+    assert_eq!(
+        (msg.topic.as_str(), msg.properties.get(TIMER_OUT_MS)),
+        ("T", Some("7"))
+    );
     // Disabled.
     let off = MessageStoreConfig {
         timer_wheel_enable: false,
