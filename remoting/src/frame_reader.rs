@@ -15,8 +15,9 @@
 //! buffer's memory (`split_to`), so a message body reaches the store without a copy; once the
 //! frames of a read are dropped, the next reserve reuses the same allocation.
 //!
-//! Measured with 64 sync senders on one connection (`scripts/bench`, issue 13): see
-//! ARCHITECTURE.md's note on the send path.
+//! Measured with 64 sync senders on one connection against the same broker with 8 KiB reads,
+//! alternated (issue 13): 1.5 × the TPS at 128 B (158–199 k against 105–129 k), 1.4 × at
+//! 1 KiB and 1.25 × at 4 KiB, with 0.82–1.00 × the broker CPU per message.
 
 use bytes::BytesMut;
 use remoting_codec::{CodecError, RemotingCodec, RemotingCommand};
