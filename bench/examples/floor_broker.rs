@@ -204,14 +204,19 @@ fn record_overhead(frame: &[u8]) -> usize {
 }
 
 /// A SEND_MESSAGE_V2 answer with the real broker's fields (SendMessageResponseHeader and the
-/// region ext fields), appended to `out`.
+/// region ext fields), appended to `out`: the header is written in place and its two length
+/// fields patched after, so a floor answer allocates nothing.
 fn answer(out: &mut Vec<u8>, opaque: i64, queue_offset: u64) {
-    let header = format!(
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    write!(
+        out,
         r#"{{"code":0,"extFields":{{"queueId":"0","MSG_REGION":"DefaultRegion","TRACE_ON":"true","msgId":"7F00000100002A9F{queue_offset:016X}","queueOffset":"{queue_offset}"}},"flag":1,"language":"JAVA","opaque":{opaque},"serializeTypeCurrentRPC":"JSON","version":0}}"#
-    );
-    out.extend_from_slice(&(4 + header.len() as u32).to_be_bytes());
-    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
-    out.extend_from_slice(header.as_bytes());
+    )
+    .expect("writing to a Vec");
+    let header_len = (out.len() - start - 8) as u32;
+    out[start..start + 4].copy_from_slice(&(4 + header_len).to_be_bytes());
+    out[start + 4..start + 8].copy_from_slice(&header_len.to_be_bytes());
 }
 
 async fn serve(mut stream: tokio::net::TcpStream, log: Option<Arc<Log>>, sent: Arc<AtomicUsize>) {
