@@ -5,6 +5,13 @@
 //! binds could collide: a gRPC port picked first, then a broker whose VIP port (`listenPort - 2`)
 //! is that same port, and the broker fails with "Address already in use". Every port handed
 //! out is therefore remembered for the life of the test process and never handed out again.
+//!
+//! Ports are also picked below the kernel's ephemeral range (`ip_local_port_range`, 32768 and
+//! up by default), where binding port 0 would pick them. The kernel gives ports of that range
+//! to outgoing connections as their local port, and between the pick and the bind a broker's
+//! own connection to the name server or a client's of another test can take it: the broker then
+//! fails with "Address already in use" (seen in CI on a master's HA port, `listenPort + 1`). No
+//! connection is given a port below the range, so only these picks ever use them.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -23,11 +30,43 @@ fn take(ports: &[u16]) -> bool {
     true
 }
 
+/// A port below the ephemeral range that nothing listens on right now (or, when the range
+/// leaves too little room below it, one the kernel picks).
 fn unbound_port() -> u16 {
+    let low = ephemeral_range_start();
+    if low >= 16384 {
+        // [low / 2, low): 16384-32767 with the default range.
+        for _ in 0..1000 {
+            let port = low / 2 + (random() % u64::from(low / 2)) as u16;
+            if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// The first port the kernel gives outgoing connections (32768 when it cannot be read).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// A random number from std's per-process hash keys (no random crate needed here).
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    h.finish()
 }
 
 /// A port nobody listens on right now, and that this process has not handed out before.
@@ -46,7 +85,12 @@ pub fn free_port() -> u16 {
 pub fn free_port_pair() -> u16 {
     for _ in 0..200 {
         let port = unbound_port();
+        let low = ephemeral_range_start();
         if port < 1026 || port == 10911 || port == 10909 || port == u16::MAX {
+            continue;
+        }
+        // P + 1 must stay below the ephemeral range too (see the module doc).
+        if low >= 16384 && port + 1 >= low {
             continue;
         }
         let ports = [port - 2, port, port + 1];
@@ -75,6 +119,14 @@ mod tests {
         let other = free_port_pair();
         for p in [other - 2, other, other + 1] {
             assert!(seen.insert(p), "{p} handed out twice");
+        }
+        // None in the range the kernel gives outgoing connections.
+        let low = ephemeral_range_start();
+        if low >= 16384 {
+            assert!(
+                seen.iter().all(|&p| p < low),
+                "a port in the ephemeral range"
+            );
         }
     }
 }
